@@ -1,0 +1,205 @@
+// The PoolSnapshot IR: what the compiler produces for one IngressPool and what every data-plane
+// replica of that pool loads. Plain serializable data (JSON), durations in milliseconds, every list
+// sorted by the compiler so that the same inputs give byte-identical JSON and the same version hash.
+// `validateSnapshot()` is the guard both the publisher and the data plane run before using one.
+
+export const SNAPSHOT_API = 'bulkhead.dev/snapshot/v1' as const;
+
+export type PathMatchType = 'Exact' | 'PathPrefix' | 'RegularExpression';
+export type StringMatchType = 'Exact' | 'RegularExpression';
+export type BackendProtocol = 'HTTP1' | 'H2C';
+export type LbAlgorithm = 'PeakEWMA' | 'LeastRequest' | 'RoundRobin' | 'ConsistentHash';
+export type RetryOn =
+  | 'connect-failure'
+  | 'refused-stream'
+  | 'reset'
+  | 'unavailable'
+  | '502'
+  | '503'
+  | '504'
+  | 'gateway-error';
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+}
+
+export interface ListenerIR {
+  port: number;
+  adminPort: number;
+  maxHeaderBytes: number;
+  backlog: number;
+  /** downstream (client) connection handling */
+  keepAliveTimeoutMs: number;
+  maxRequestsPerConnection: number;
+  requestHeaderTimeoutMs: number;
+  /** (later) HTTPS listener; carried so the data plane issue can implement it */
+  tls: ListenerTlsIR | null;
+}
+
+export interface ListenerTlsIR {
+  port: number;
+  certificates: { secretRef: ObjectRef }[];
+  minVersion: 'TLS1.2' | 'TLS1.3';
+  redirectHTTP: boolean;
+  clientAuth: { mode: 'Optional' | 'Required'; caSecretRef: ObjectRef } | null;
+}
+
+export interface UpstreamConnIR {
+  maxIdlePerEndpoint: number;
+  idleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+}
+
+export interface TimeoutsIR {
+  connectMs: number;
+  readMs: number;
+  sendMs: number;
+  /** 0 = no overall limit */
+  requestMs: number;
+}
+
+export interface RetriesIR {
+  /** 0 = retries off */
+  attempts: number;
+  on: RetryOn[];
+  /** 0 = the route's read timeout applies per try */
+  perTryTimeoutMs: number;
+  budgetPercent: number;
+  minRetriesPerSecond: number;
+}
+
+export interface WebSocketIR {
+  enabled: boolean;
+  idleTimeoutMs: number;
+  /** 0 = unlimited */
+  maxConnectionDurationMs: number;
+  maxConnections: number;
+  drainPeriodMs: number;
+  http2: boolean;
+}
+
+export interface OverloadIR {
+  maxConcurrentRequests: number;
+  maxEventLoopDelayMs: number;
+}
+
+export interface StringMatchIR {
+  name: string; // header names lower-cased by the compiler
+  type: StringMatchType;
+  value: string;
+}
+
+export interface MatchIR {
+  path: { type: PathMatchType; value: string } | null;
+  method: string | null;
+  headers: StringMatchIR[];
+  cookies: { name: string; value: string }[];
+  queryParams: StringMatchIR[];
+}
+
+export interface WeightedBackendIR {
+  /** key into PoolSnapshot.clusters */
+  cluster: string;
+  weight: number;
+}
+
+export interface RouteIR {
+  /** `<namespace>/<route>/<rule>/<matchIndex>`: unique in the snapshot, used in metrics and logs */
+  id: string;
+  route: ObjectRef;
+  rule: string;
+  /** lower-cased; exact (`shop.example.com`) or wildcard (`*.example.com`); [] = any host */
+  hostnames: string[];
+  match: MatchIR;
+  /** weights > 0 only; empty together with directResponse when nothing can serve */
+  backends: WeightedBackendIR[];
+  /** set when the rule cannot reach any backend: answer this status with the reason header */
+  directResponse: { status: number; reason: string } | null;
+  sessionAffinity: { cookie: { name: string; ttlMs: number } } | null;
+  rewrite: { replacePrefix: string | null; hostname: string | null } | null;
+  timeouts: TimeoutsIR;
+  retries: RetriesIR;
+  websocket: { idleTimeoutMs: number; maxConnectionDurationMs: number };
+  /** ids into PoolSnapshot.rateLimits, in evaluation order */
+  rateLimits: string[];
+  /** (later) carried verbatim from the RouteSplit rule */
+  auth: unknown | null;
+}
+
+export interface EndpointIR {
+  address: string;
+  port: number;
+  /** zone/node hints, informational */
+  zone: string | null;
+}
+
+export interface ClusterIR {
+  /** `<namespace>/<service>:<port>` */
+  name: string;
+  service: ObjectRef;
+  port: number;
+  protocol: BackendProtocol;
+  loadBalancer: {
+    algorithm: LbAlgorithm;
+    consistentHash: { header: string | null; cookie: string | null; clientIP: boolean };
+  };
+  healthCheck: {
+    active: {
+      path: string;
+      intervalMs: number;
+      timeoutMs: number;
+      healthyThreshold: number;
+      unhealthyThreshold: number;
+      expectedStatuses: number[];
+    } | null;
+    passive: { consecutiveErrors: number; baseEjectionTimeMs: number; maxEjectionPercent: number } | null;
+  };
+  /** ready endpoints only, sorted by address then port */
+  endpoints: EndpointIR[];
+  /** (later) upstream TLS */
+  tls: unknown | null;
+}
+
+export type RateLimitKeyPart =
+  | { type: 'Header'; name: string }
+  | { type: 'ClientIP'; prefixLength: number }
+  | { type: 'Route' }
+  | { type: 'Path' }
+  | { type: 'QueryParam'; name: string };
+
+export interface RateLimitIR {
+  /** `<namespace>/<policy>/<rule>` */
+  id: string;
+  policy: ObjectRef;
+  mode: 'Local' | 'Global';
+  shadow: boolean;
+  responseHeaders: boolean;
+  trustedHops: number;
+  match: MatchIR | null;
+  key: RateLimitKeyPart[];
+  /** per replica for Local (already divided by ready replicas for SplitAcrossReplicas) */
+  limit: { requests: number; periodMs: number; burst: number };
+  cost: number;
+  global: { redisSecretRef: { name: string; key: string; namespace: string }; timeoutMs: number; failureMode: 'Open' | 'Closed' } | null;
+}
+
+export interface PoolSnapshot {
+  apiVersion: typeof SNAPSHOT_API;
+  /** `sha256:<hex>` of the canonical JSON of this object without `version` */
+  version: string;
+  pool: ObjectRef & { productLine: string };
+  /** `auto` or an integer, resolved by the data plane from its cgroup CPU quota */
+  workers: 'auto' | number;
+  listener: ListenerIR;
+  upstream: UpstreamConnIR;
+  websocket: WebSocketIR;
+  overload: OverloadIR;
+  accessLog: { enabled: boolean; sampleRate: number };
+  /** in precedence order: the data plane takes the first route whose host and match fit */
+  routes: RouteIR[];
+  /** sorted by name */
+  clusters: ClusterIR[];
+  /** sorted by id */
+  rateLimits: RateLimitIR[];
+}
