@@ -1,0 +1,55 @@
+// PoolInfra: what the synthesizer needs to turn one IngressPool into Kubernetes workloads.
+// Produced by the compiler next to the PoolSnapshot; plain data, no defaults left to resolve.
+
+import type { ObjectRef } from './snapshot.ts';
+
+/** The data-plane image used when a pool does not name one (the operator's own image). */
+export const DEFAULT_DATAPLANE_IMAGE = 'ghcr.io/bulkhead-dev/bulkhead:0.1.0';
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface PoolInfra {
+  /** the IngressPool itself; uid feeds owner references (empty offline, e.g. `bulkhead render`) */
+  pool: ObjectRef & { uid: string; productLine: string };
+  /** ignored by the synthesizer when autoscaling is set (the HPA owns replicas then) */
+  replicas: number;
+  autoscaling: {
+    minReplicas: number;
+    maxReplicas: number;
+    targetCPUUtilizationPercentage: number;
+    scaleDownStabilizationSeconds: number;
+  } | null;
+  deployment: {
+    mode: 'Deployment' | 'DaemonSet';
+    hostNetwork: boolean;
+    image: string;
+    resources: { requests: ResourceList; limits: ResourceList };
+    nodeSelector: Record<string, string>;
+    tolerations: Toleration[];
+    /** 'auto' = from the container CPU limit (cgroup quota) */
+    workers: 'auto' | number;
+  };
+  service: {
+    type: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+    annotations: Record<string, string>;
+    externalTrafficPolicy: 'Local' | 'Cluster';
+  };
+  listener: { port: number; adminPort: number; tlsPort: number | null };
+  /** WebSocket drain period on shutdown; terminationGracePeriod must cover it */
+  drainSeconds: number;
+  kernel: { enabled: boolean; somaxconn: number; ipLocalPortRange: string; tcpTwReuse: boolean };
+  /** the pool's current snapshot (JSON) for the bootstrap ConfigMap, and its version */
+  bootstrapSnapshot: string;
+  snapshotVersion: string;
+}
