@@ -3,7 +3,8 @@
 // and checked against MAX_STATES before anything is emitted.
 
 import { RegexSyntaxError } from './errors.ts';
-import type { Node, Ranges } from './parser.ts';
+import type { Ranges } from './charclass.ts';
+import type { Node } from './parser.ts';
 
 export const MAX_STATES = 10_000;
 
