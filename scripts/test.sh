@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs npm packages, the Debian tools and the
+# Go-built test binaries (kube-apiserver, etcd; cached in ~/.cache/bulkhead), type-checks, then
+# runs every uvu test. `.ci/run` calls exactly this through `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "== system tools"
+bash scripts/setup-system.sh
+echo "== kube-apiserver and etcd (built once from Go modules, cached)"
+bash scripts/setup-k8s-tools.sh
+echo "== typecheck"
+npx tsc -p tsconfig.json
+echo "== tests"
+out=$(mktemp)
+status=0
+node --import tsx ./node_modules/uvu/bin.js test '\.test\.ts$' 2>&1 | tee "$out" || status=$?
+total=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | awk '/Total:/ {print $2}' | tail -n1)
+passed=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | awk '/Passed:/ {print $2}' | tail -n1)
+rm -f "$out"
+if [ -z "${total:-}" ] || [ "${total:-0}" = 0 ]; then
+  echo "no tests ran"
+  exit 1
+fi
+echo "uvu: ${passed:-0} passed, $(( ${total:-0} - ${passed:-0} )) failed"
+exit "$status"

@@ -1,0 +1,126 @@
+// RouteSplit: a team's routes attached to a pool (hosts, matches, weighted/canary backends,
+// rewrites, per-route timeouts and retries). Lives in the team's namespace.
+
+import { Type, type Static } from '@sinclair/typebox';
+import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Port, Str, rules } from './kit.ts';
+import { LocalRef, Match, RetryOverrides, SecretKeyRef, TimeoutOverrides } from './common.ts';
+
+const Hostname = Str(253, {
+  minLength: 1,
+  pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  description: 'exact host or a leading wildcard label (*.example.com)',
+});
+
+export const PoolRef = Obj(
+  { name: Name(), namespace: Type.Optional(Name("defaults to the route's namespace")) },
+  'the IngressPool this route attaches to',
+);
+
+const Backend = Obj({
+  name: Name('a Service in the route namespace'),
+  port: Port(),
+  weight: Int(0, 1000000, 1),
+  protocol: Enum(['Auto', 'HTTP1', 'H2C'] as const, 'Auto', "Auto: from the Service port's appProtocol (kubernetes.io/h2c → H2C)"),
+  tls: Opt(
+    {
+      serverName: Type.Optional(Str(253)),
+      caSecretRef: Type.Optional(LocalRef('Secret with key ca.crt')),
+      clientCertificateRef: Type.Optional(LocalRef('kubernetes.io/tls Secret for mTLS')),
+    },
+    '(later) upstream TLS / mTLS to this backend',
+  ),
+});
+
+const Auth = Opt(
+  {
+    jwt: Opt({
+      issuer: Str(1024, { minLength: 1 }),
+      audiences: Type.Optional(Type.Array(Str(256), { maxItems: 16 })),
+      jwks: Obj({
+        uri: Type.Optional(Str(2048, { pattern: '^https?://' })),
+        cacheDuration: Type.Optional(Duration('5m')),
+        secretRef: Type.Optional(SecretKeyRef),
+      }),
+      claimToHeaders: Type.Optional(
+        Type.Array(Obj({ claim: Str(256, { minLength: 1 }), header: Str(256, { minLength: 1 }) }), { maxItems: 16 }),
+      ),
+      forwardToken: Bool(true),
+    }),
+    external: Opt({
+      url: Str(2048, { pattern: '^https?://' }),
+      timeout: Duration('500ms'),
+      forwardHeaders: Type.Optional(Type.Array(Str(256), { maxItems: 32 })),
+      responseHeaders: Type.Optional(Type.Array(Str(256), { maxItems: 32 })),
+      failureMode: Enum(['Open', 'Closed'] as const, 'Closed'),
+    }),
+  },
+  '(later) checked before rate limits and routing',
+);
+
+export const Rule = rules(
+  Obj({
+    name: Type.Optional(Label('unique within the route; used by policies and metrics')),
+    matches: Type.Optional(Type.Array(Match, { maxItems: 8, description: 'any one match selects the rule; empty = everything' })),
+    backends: Type.Array(Backend, { minItems: 1, maxItems: 16 }),
+    sessionAffinity: Opt({
+      cookie: Obj({ name: Str(256, { minLength: 1, pattern: '^[^\\s;=,]+$' }), ttl: Duration('24h') }),
+    }),
+    rewrite: Opt({
+      replacePrefix: Type.Optional(Str(1024, { pattern: '^/' })),
+      hostname: Str(253, { default: '' }),
+    }),
+    timeouts: TimeoutOverrides,
+    retries: RetryOverrides,
+    websocket: Opt({ idleTimeout: Type.Optional(Duration()), maxConnectionDuration: Type.Optional(Duration()) }),
+    auth: Auth,
+  }),
+  [
+    {
+      rule: 'self.backends.exists(b, b.weight > 0)',
+      message: 'at least one backend needs a weight above 0',
+      fieldPath: '.backends',
+      check: (s) => (s.backends ?? []).some((b: any) => (b.weight ?? 1) > 0),
+    },
+    {
+      rule:
+        "!has(self.rewrite) || !has(self.rewrite.replacePrefix) || (has(self.matches) && size(self.matches) > 0 && self.matches.all(m, has(m.path) && m.path.type == 'PathPrefix'))",
+      message: 'replacePrefix needs every match of the rule to use a PathPrefix path',
+      fieldPath: '.rewrite.replacePrefix',
+      check: (s) =>
+        s.rewrite?.replacePrefix === undefined ||
+        ((s.matches ?? []).length > 0 && s.matches.every((m: any) => m.path?.type === 'PathPrefix')),
+    },
+  ],
+);
+
+function Label(description: string) {
+  return Str(63, { minLength: 1, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description });
+}
+
+export const RouteSplitSpec = Obj({
+  poolRef: PoolRef,
+  hostnames: Type.Optional(Type.Array(Hostname, { maxItems: 16, description: 'empty = any host' })),
+  rules: rules(Type.Array(Rule, { minItems: 1, maxItems: 64 }), [
+    {
+      rule: 'self.all(r, !has(r.name) || self.exists_one(x, has(x.name) && x.name == r.name))',
+      message: 'rule names must be unique within the route',
+      check: (s) => {
+        const names = (s as any[]).map((r) => r.name).filter((n) => n !== undefined);
+        return new Set(names).size === names.length;
+      },
+    },
+  ]),
+});
+
+export const RouteParentStatus = Obj({
+  poolRef: PoolRef,
+  conditions: Type.Optional(Conditions),
+});
+
+export const RouteSplitStatus = Obj({
+  parents: Type.Optional(Type.Array(RouteParentStatus, { maxItems: 4 })),
+});
+
+export type RouteSplitSpec = Static<typeof RouteSplitSpec>;
+export type RouteSplitRule = Static<typeof Rule>;
+export type RouteSplitStatus = Static<typeof RouteSplitStatus>;

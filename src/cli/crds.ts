@@ -1,0 +1,20 @@
+// `bulkhead crds`: print the CustomResourceDefinitions (the same bytes as crds/).
+
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { allCrds } from '../api/crd.ts';
+
+export function renderCrdsYaml(): string {
+  return allCrds()
+    .map((crd) => stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false }))
+    .join('---\n');
+}
+
+export function registerCrdsCommand(program: Command): void {
+  program
+    .command('crds')
+    .description('print the Bulkhead CustomResourceDefinitions')
+    .action(() => {
+      process.stdout.write(renderCrdsYaml());
+    });
+}

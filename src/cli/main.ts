@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `bulkhead` command line: demo, validate, render, dataplane, operator, crds.
+
+import { Command } from 'commander';
+import { registerValidateCommand } from './validate.ts';
+import { registerCrdsCommand } from './crds.ts';
+
+const program = new Command();
+program.name('bulkhead').description('Kubernetes gateway operator: isolated proxy pools per product line').version('0.1.0');
+registerValidateCommand(program);
+registerCrdsCommand(program);
+
+await program.parseAsync(process.argv);

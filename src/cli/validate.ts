@@ -1,0 +1,31 @@
+// `bulkhead validate -f <file|dir>`: schema + CEL-equivalent checks for every Bulkhead document,
+// one line per problem, exit 1 when any object is invalid. Other kinds are ignored.
+
+import type { Command } from 'commander';
+import { formatProblem, isBulkheadDocument, validateObject, type Problem } from '../api/validate.ts';
+import { loadDocuments } from './load.ts';
+
+export function validateFiles(paths: string[]): { checked: number; problems: Problem[] } {
+  let checked = 0;
+  const problems: Problem[] = [];
+  for (const { doc } of loadDocuments(paths)) {
+    if (!isBulkheadDocument(doc)) continue;
+    checked++;
+    problems.push(...validateObject(doc));
+  }
+  return { checked, problems };
+}
+
+export function registerValidateCommand(program: Command): void {
+  program
+    .command('validate')
+    .description('check Bulkhead objects offline against the API schema and its rules (for GitOps CI)')
+    .requiredOption('-f, --filename <path...>', 'files or directories of YAML/JSON manifests')
+    .action((opts: { filename: string[] }) => {
+      const { checked, problems } = validateFiles(opts.filename);
+      for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
+      const bad = new Set(problems.map((p) => `${p.kind}/${p.namespace}/${p.name}`)).size;
+      process.stderr.write(`${checked} Bulkhead object(s) checked, ${bad} invalid\n`);
+      process.exitCode = problems.length > 0 ? 1 : 0;
+    });
+}
