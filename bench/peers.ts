@@ -1,0 +1,97 @@
+// Starting the benchmark's processes: the two backends and each proxy peer, each on its own free
+// loopback port, pinned to the cores the runner chose, and verified with one real request before
+// any load is sent (a peer that answers wrongly fails here instead of producing a fast-looking
+// number).
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backendConfig, grpcProxyConfig, httpProxyConfig, nginxArgs, writeNginxConfig } from './nginx-config.ts';
+import { freePort, launch, waitForLine, waitForPort, type Cores, type Launched } from './procs.ts';
+import { benchSnapshot } from './snapshot.ts';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const READY_MS = 20_000;
+
+export interface Started {
+  proc: Launched;
+  port: number;
+}
+
+export interface GrpcBackend extends Started {
+  statsPort: number;
+}
+
+export function grpcBackendBinary(): string {
+  const cache = process.env.BULKHEAD_CACHE ?? path.join(homedir(), '.cache', 'bulkhead');
+  return path.join(cache, 'bin', 'bench-grpc-backend');
+}
+
+export function nginxBinary(): string {
+  return existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+}
+
+export async function startHttpBackend(workDir: string, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const prefix = path.join(workDir, 'nginx-backend');
+  const files = writeNginxConfig(prefix, backendConfig({ prefix, port }));
+  const proc = launch('nginx-backend', nginxBinary(), nginxArgs(files), cores);
+  await waitForPort(proc, port, READY_MS);
+  return { proc, port };
+}
+
+export async function startGrpcBackend(cores: Cores): Promise<GrpcBackend> {
+  const bin = grpcBackendBinary();
+  if (!existsSync(bin)) throw new Error(`BH_BENCH_NO_GRPC_BACKEND: ${bin} is missing; run scripts/setup-system.sh`);
+  const proc = launch('grpc-backend', bin, ['-addr', '127.0.0.1:0', '-stats', '127.0.0.1:0'], cores);
+  const m = await waitForLine(proc, /grpc=(\d+) stats=(\d+)/, READY_MS);
+  return { proc, port: Number(m[1]), statsPort: Number(m[2]) };
+}
+
+export async function startNginxHttpProxy(workDir: string, backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const prefix = path.join(workDir, 'nginx-proxy');
+  const files = writeNginxConfig(prefix, httpProxyConfig({ prefix, port, backendPort }));
+  const proc = launch('nginx-proxy', nginxBinary(), nginxArgs(files), cores);
+  await waitForPort(proc, port, READY_MS);
+  return { proc, port };
+}
+
+export async function startNginxGrpcProxy(workDir: string, backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const prefix = path.join(workDir, 'nginx-grpc');
+  const files = writeNginxConfig(prefix, grpcProxyConfig({ prefix, port, backendPort }));
+  const proc = launch('nginx-grpc', nginxBinary(), nginxArgs(files), cores);
+  await waitForPort(proc, port, READY_MS);
+  return { proc, port };
+}
+
+function nodeScript(name: string, script: string, args: string[], cores: Cores): Launched {
+  // NODE_ENV=production as a deployed proxy would run; no inspector, no source maps.
+  const env = { ...process.env, NODE_ENV: 'production' };
+  return launch(name, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, script), ...args], cores, env);
+}
+
+export async function startNodeHttpProxy(backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const proc = nodeScript('node-http-proxy', 'node-http-proxy.ts', [String(port), String(backendPort)], cores);
+  await waitForLine(proc, /ready port=(\d+)/, READY_MS);
+  return { proc, port };
+}
+
+export async function startBulkhead(
+  workDir: string,
+  backends: { httpPort: number; grpcPort: number },
+  cores: Cores,
+  accessLog: string,
+): Promise<Started> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const snapshot = benchSnapshot({ port, adminPort, httpBackendPort: backends.httpPort, grpcBackendPort: backends.grpcPort });
+  const file = path.join(workDir, 'bulkhead-snapshot.json');
+  writeFileSync(file, JSON.stringify(snapshot, null, 2));
+  const proc = nodeScript('bulkhead', 'bulkhead-proxy.ts', [file, String(port), String(adminPort), accessLog], cores);
+  const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+)/, READY_MS);
+  return { proc, port: Number(m[1]) };
+}

@@ -1,0 +1,229 @@
+// Bulkhead's side-by-side benchmark on loopback: HTTP/1.1 (wrk) through nginx, node-http-proxy and
+// Bulkhead to one nginx backend, and gRPC unary over h2c (h2load) through nginx grpc_pass and
+// Bulkhead to one grpc-go backend, plus each backend measured directly. See docs/BENCHMARKS.md.
+//
+//   node --import tsx bench/run.ts [--quick] [--write-docs] [--rounds N] [--duration S]
+//                                  [--peers a,b] [--suites http,grpc] [--no-pin]
+//
+// Every process it starts is stopped by PID at the end, on errors and on SIGINT/SIGTERM.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backendCalls, checkGrpc, checkHttp, GRPC_METHOD, grpcFrame, HEALTH_REQUEST } from './check.ts';
+import { failedRow, measureGrpc, measureHttp, type Target } from './measure.ts';
+import * as peers from './peers.ts';
+import { killAllNow, stop, stopAll, type Cores, type Launched } from './procs.ts';
+import { computeRatios, markdown, writeDocs, type Row, type RunReport, type Suite } from './report.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HTTP_CONNS = [50, 200];
+const GRPC_CONNS = 10;
+const GRPC_STREAMS = 10;
+const HTTP_PEERS = ['direct', 'nginx', 'node-http-proxy', 'bulkhead'];
+const GRPC_PEERS = ['direct', 'nginx', 'bulkhead'];
+/** The whole run is bounded: past this the runner stops everything and exits. */
+const RUN_BUDGET_MS = 30 * 60_000;
+
+interface Options {
+  quick: boolean;
+  writeDocs: boolean;
+  rounds: number;
+  durationSec: number;
+  warmupSec: number;
+  peers: Set<string> | null;
+  suites: Set<Suite>;
+  pin: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, writeDocs: false, rounds: 1, durationSec: 10, warmupSec: 2, peers: null, suites: new Set(['http', 'grpc']), pin: true };
+  let durationSet = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`BH_BENCH_ARGS: ${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--write-docs') o.writeDocs = true;
+    else if (a === '--no-pin') o.pin = false;
+    else if (a === '--rounds') o.rounds = Math.max(1, Number.parseInt(value(), 10) || 1);
+    else if (a === '--duration') (o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true);
+    else if (a === '--peers') o.peers = new Set(value().split(','));
+    else if (a === '--suites') o.suites = new Set(value().split(',') as Suite[]);
+    else throw new Error(`BH_BENCH_ARGS: unknown argument ${a}`);
+  }
+  if (o.quick && !durationSet) o.durationSec = 3;
+  if (o.quick) o.warmupSec = 1;
+  return o;
+}
+
+/** Cores: the measured proxy alone on core 0; load tool and backend share core 1. */
+function placement(pin: boolean): { proxy: Cores; load: Cores; backend: Cores; directLoad: Cores } {
+  if (!pin || os.cpus().length < 2) return { proxy: null, load: null, backend: null, directLoad: null };
+  return { proxy: '0', load: '1', backend: '1', directLoad: '0' };
+}
+
+/** First line a version command printed (nginx and wrk print theirs on stderr / exit non-zero). */
+function tryText(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim();
+  return text.split('\n')[0] || `unavailable (${r.error?.message ?? `exit ${r.status}`})`;
+}
+
+function median(rows: Row[]): Row {
+  const ok = rows.filter((r) => r.error === null).sort((a, b) => a.rps! - b.rps!);
+  return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rows[rows.length - 1]!;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const cores = placement(opts.pin);
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'bulkhead-bench-'));
+  const startedAt = new Date().toISOString();
+  const uptimeBefore = tryText('uptime', []);
+  const want = (peer: string): boolean => opts.peers === null || peer === 'direct' || opts.peers.has(peer);
+  const samples: Row[] = [];
+  const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
+
+  try {
+    const httpBackend = await peers.startHttpBackend(workDir, cores.backend);
+    await checkHttp(httpBackend.port);
+    const grpcBackend = await peers.startGrpcBackend(cores.backend);
+    await checkGrpc(grpcBackend.port);
+    const bodyFile = path.join(workDir, 'health-check.grpc');
+    writeFileSync(bodyFile, grpcFrame(HEALTH_REQUEST));
+    const backends = { httpPort: httpBackend.port, grpcPort: grpcBackend.port };
+
+    const startHttpPeer = (peer: string): Promise<{ proc: Launched; port: number } | null> => {
+      if (peer === 'direct') return Promise.resolve(null);
+      if (peer === 'nginx') return peers.startNginxHttpProxy(workDir, httpBackend.port, cores.proxy);
+      if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
+      return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null');
+    };
+    const startGrpcPeer = (peer: string): Promise<{ proc: Launched; port: number } | null> => {
+      if (peer === 'direct') return Promise.resolve(null);
+      if (peer === 'nginx') return peers.startNginxGrpcProxy(workDir, grpcBackend.port, cores.proxy);
+      return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null');
+    };
+
+    for (let round = 1; round <= opts.rounds; round++) {
+      if (opts.suites.has('http')) {
+        for (const peer of HTTP_PEERS.filter(want)) {
+          let started: { proc: Launched; port: number } | null = null;
+          try {
+            started = await startHttpPeer(peer);
+            const t: Target = { suite: 'http', peer, port: started?.port ?? httpBackend.port, pid: started?.proc.pid ?? httpBackend.proc.pid };
+            await checkHttp(t.port);
+            for (const c of HTTP_CONNS) {
+              log(`round ${round} http ${peer} c=${c}`);
+              const loadCores = peer === 'direct' ? cores.directLoad : cores.load;
+              samples.push(await measureHttp(t, { connections: c, durationSec: opts.durationSec, warmupSec: opts.warmupSec, loadCores }));
+            }
+          } catch (err) {
+            log(`http ${peer} failed: ${(err as Error).message}`);
+            for (const c of HTTP_CONNS) samples.push(failedRow('http', peer, c, 1, err));
+          } finally {
+            if (started) await stop(started.proc);
+          }
+        }
+      }
+      if (opts.suites.has('grpc')) {
+        for (const peer of GRPC_PEERS.filter(want)) {
+          let started: { proc: Launched; port: number } | null = null;
+          try {
+            started = await startGrpcPeer(peer);
+            const t: Target = { suite: 'grpc', peer, port: started?.port ?? grpcBackend.port, pid: started?.proc.pid ?? grpcBackend.proc.pid };
+            await checkGrpc(t.port);
+            log(`round ${round} grpc ${peer} c=${GRPC_CONNS}x${GRPC_STREAMS}`);
+            samples.push(
+              await measureGrpc(t, {
+                connections: GRPC_CONNS,
+                streams: GRPC_STREAMS,
+                durationSec: opts.durationSec,
+                warmupSec: opts.warmupSec,
+                loadCores: peer === 'direct' ? cores.directLoad : cores.load,
+                bodyFile,
+                path: GRPC_METHOD,
+                backendCalls: () => backendCalls(grpcBackend.statsPort),
+              }),
+            );
+          } catch (err) {
+            log(`grpc ${peer} failed: ${(err as Error).message}`);
+            samples.push(failedRow('grpc', peer, GRPC_CONNS, GRPC_STREAMS, err));
+          } finally {
+            if (started) await stop(started.proc);
+          }
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  // One row per (suite, peer, connections): the median round by req/s.
+  const groups = new Map<string, Row[]>();
+  for (const s of samples) {
+    const k = `${s.suite}|${s.peer}|${s.connections}`;
+    groups.set(k, [...(groups.get(k) ?? []), s]);
+  }
+  const rows = [...groups.values()].map(median);
+
+  const report: RunReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: `node --import tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    quick: opts.quick,
+    durationSec: opts.durationSec,
+    rounds: opts.rounds,
+    pinning: opts.pin
+      ? { proxy: 'core 0', 'load tool': 'core 1', backends: 'core 1', 'load tool for direct': 'core 0' }
+      : { all: 'unpinned' },
+    machine: {
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      cpus: os.cpus().length,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      kernel: os.release(),
+      node: process.version,
+      nginx: tryText(peers.nginxBinary(), ['-v']),
+      wrk: tryText('wrk', ['-v']).replace(/ Copyright.*/, ''),
+      h2load: tryText('h2load', ['--version']),
+    },
+    uptimeBefore,
+    uptimeAfter: tryText('uptime', []),
+    rows,
+    ratios: computeRatios(rows, HTTP_CONNS, GRPC_CONNS),
+  };
+  const md = markdown(report);
+  process.stdout.write(`${md}\n`);
+  mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (opts.writeDocs) writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
+  return rows.some((r) => r.error !== null) ? 1 : 0;
+}
+
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`[bench] ${sig}: stopping every process started\n`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+const watchdog = setTimeout(() => {
+  process.stderr.write(`[bench] run budget of ${RUN_BUDGET_MS / 60_000} min exceeded, stopping\n`);
+  void stopAll().finally(() => process.exit(124));
+}, RUN_BUDGET_MS);
+watchdog.unref();
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[bench] ${(err as Error).stack ?? String(err)}\n`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);

@@ -1,0 +1,94 @@
+// The PoolSnapshot the benchmark's Bulkhead peer loads: one pool, one worker, two routes — gRPC
+// health calls to the Go h2c backend, everything else to the HTTP/1.1 nginx backend. Settings match
+// the nginx peers' configs (bench/nginx-config.ts): upstream pool of 200 idle connections, the same
+// timeouts, connection request limits high enough that a run never recycles a connection, access
+// log on for every request.
+
+import { createHash } from 'node:crypto';
+import { SNAPSHOT_API, type ClusterIR, type PoolSnapshot, type RouteIR } from '../src/ir/snapshot.ts';
+import { MAX_REQUESTS_PER_CONNECTION, UPSTREAM_KEEPALIVE } from './nginx-config.ts';
+
+export const GRPC_PATH_PREFIX = '/grpc.health.v1.Health/';
+const NS = 'bench';
+
+export interface BenchSnapshotInput {
+  port: number;
+  adminPort: number;
+  httpBackendPort: number;
+  grpcBackendPort: number;
+}
+
+function cluster(service: string, port: number, protocol: ClusterIR['protocol']): ClusterIR {
+  return {
+    name: `${NS}/${service}:${port}`,
+    service: { namespace: NS, name: service },
+    port,
+    protocol,
+    loadBalancer: { algorithm: 'RoundRobin', consistentHash: { header: null, cookie: null, clientIP: false } },
+    // No health checking: nginx's peers do none either (passive max_fails aside), and a single
+    // endpoint leaves nothing to fail over to.
+    healthCheck: { active: null, passive: null },
+    endpoints: [{ address: '127.0.0.1', port, zone: null }],
+    tls: null,
+  };
+}
+
+function route(rule: string, prefix: string, clusterName: string): RouteIR {
+  return {
+    id: `${NS}/bench/${rule}/0`,
+    route: { namespace: NS, name: 'bench' },
+    rule,
+    hostnames: [],
+    match: { path: { type: 'PathPrefix', value: prefix }, method: null, headers: [], cookies: [], queryParams: [] },
+    backends: [{ cluster: clusterName, weight: 1 }],
+    directResponse: null,
+    sessionAffinity: null,
+    rewrite: null,
+    timeouts: { connectMs: 1000, readMs: 3000, sendMs: 3000, requestMs: 0 },
+    retries: { attempts: 0, on: [], perTryTimeoutMs: 0, budgetPercent: 20, minRetriesPerSecond: 3 },
+    websocket: { idleTimeoutMs: 300_000, maxConnectionDurationMs: 0 },
+    rateLimits: [],
+    auth: null,
+  };
+}
+
+/** Key-sorted JSON, the form the snapshot version hashes. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
+  const http = cluster('http-backend', i.httpBackendPort, 'HTTP1');
+  const grpc = cluster('grpc-backend', i.grpcBackendPort, 'H2C');
+  const body: Omit<PoolSnapshot, 'version'> = {
+    apiVersion: SNAPSHOT_API,
+    pool: { namespace: NS, name: 'bench', productLine: 'bench' },
+    workers: 1,
+    listener: {
+      port: i.port,
+      adminPort: i.adminPort,
+      maxHeaderBytes: 16_384,
+      backlog: 4096,
+      keepAliveTimeoutMs: 75_000,
+      maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION,
+      requestHeaderTimeoutMs: 10_000,
+      tls: null,
+    },
+    upstream: { maxIdlePerEndpoint: UPSTREAM_KEEPALIVE, idleTimeoutMs: 100_000, maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION },
+    websocket: { enabled: true, idleTimeoutMs: 300_000, maxConnectionDurationMs: 0, maxConnections: 10_000, drainPeriodMs: 1000, http2: false },
+    // Shedding stays on as in production, set high enough not to trigger at these loads.
+    overload: { maxConcurrentRequests: 10_000, maxEventLoopDelayMs: 1000 },
+    accessLog: { enabled: true, sampleRate: 1 },
+    routes: [route('grpc', GRPC_PATH_PREFIX, grpc.name), route('http', '/', http.name)],
+    clusters: [grpc, http].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    rateLimits: [],
+  };
+  const version = `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
+  return { ...body, version };
+}
