@@ -49,6 +49,22 @@ export function withDefaults<T>(info: KindInfo, spec: T): T {
 }
 
 export function validateObject(doc: any): Problem[] {
+  return analyzeObject(doc).problems;
+}
+
+export interface Analysis {
+  problems: Problem[];
+  /** the defaulted spec, also when some parts have problems (null when there is no spec at all) */
+  spec: any | null;
+}
+
+/**
+ * Schema problems, then CEL-twin and regex problems on the defaulted spec. A CEL rule is not run on
+ * a node whose subtree already has a schema problem (its inputs are not trustworthy), which is
+ * also how the API server behaves; siblings are still checked, so the compiler can drop one bad rule
+ * of a route and keep the others.
+ */
+export function analyzeObject(doc: any): Analysis {
   const kind = typeof doc?.kind === 'string' ? doc.kind : '<unknown kind>';
   const namespace = typeof doc?.metadata?.namespace === 'string' ? doc.metadata.namespace : 'default';
   const name = typeof doc?.metadata?.name === 'string' ? doc.metadata.name : '<unnamed>';
@@ -61,27 +77,41 @@ export function validateObject(doc: any): Problem[] {
   const info = KIND_BY_NAME.get(kind);
   if (!info) {
     add('kind', `unknown kind in group ${GROUP}: expected one of IngressPool, RouteSplit, RateLimitPolicy`);
-    return problems;
+    return { problems, spec: null };
   }
   if (typeof doc.metadata?.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(doc.metadata.name)) {
     add('metadata.name', 'is required and must be a DNS subdomain name (lower case letters, digits, - and .)');
   }
-  if (doc.spec === undefined || doc.spec === null || typeof doc.spec !== 'object') {
+  if (doc.spec === undefined || doc.spec === null || typeof doc.spec !== 'object' || Array.isArray(doc.spec)) {
     add('spec', 'is required');
-    return problems;
+    return { problems, spec: null };
   }
   const validate = specValidator(info);
+  const schemaPaths: string[] = [];
   if (!validate(doc.spec)) {
-    for (const e of dedupe(validate.errors ?? [])) add(errorPath(e), errorMessage(e));
-    return problems;
+    for (const e of dedupe(validate.errors ?? [])) {
+      const path = errorPath(e);
+      schemaPaths.push(path);
+      add(path, errorMessage(e));
+    }
   }
-  const spec = withDefaults(info, doc.spec);
-  walkRules(info.spec, spec, 'spec', add);
-  walkRegexes(kind, spec, add);
-  return problems;
+  let spec: any;
+  try {
+    spec = withDefaults(info, doc.spec);
+  } catch {
+    spec = structuredClone(doc.spec);
+  }
+  const tainted = (path: string) => schemaPaths.some((p) => p === path || p.startsWith(path + '.') || p.startsWith(path + '['));
+  walkRules(info.spec, spec, 'spec', (p, m, at) => {
+    if (!tainted(at)) add(p, m);
+  });
+  walkRegexes(kind, spec, (p, m) => {
+    if (!tainted(p)) add(p, m);
+  });
+  return { problems, spec };
 }
 
-function walkRules(schema: any, value: any, path: string, add: (p: string, m: string) => void): void {
+function walkRules(schema: any, value: any, path: string, add: (p: string, m: string, at: string) => void): void {
   if (value === undefined || value === null || schema === undefined) return;
   const checks: CelRule[] | undefined = schema[kChecks];
   if (checks) {
@@ -92,7 +122,7 @@ function walkRules(schema: any, value: any, path: string, add: (p: string, m: st
       } catch {
         ok = false;
       }
-      if (!ok) add(path + (c.fieldPath ?? ''), c.message);
+      if (!ok) add(path + (c.fieldPath ?? ''), c.message, path);
     }
   }
   if (Array.isArray(value) && schema.items) {

@@ -1,0 +1,116 @@
+// Backend resolution: a RouteSplit backend (Service name + port) becomes a cluster with a protocol
+// and the ready endpoints of that Service's EndpointSlices, sorted for deterministic snapshots.
+
+import type { IngressPoolSpec } from '../api/ingresspool.ts';
+import type { BackendProtocol, ClusterIR, EndpointIR } from '../ir/snapshot.ts';
+import { durationMs } from './duration.ts';
+import type { EndpointSlice, Service, ServicePort } from './resources.ts';
+import { keyOf, nsOf } from './resources.ts';
+
+export class ServiceIndex {
+  private readonly services = new Map<string, Service>();
+  private readonly slices = new Map<string, EndpointSlice[]>();
+
+  constructor(services: Service[], slices: EndpointSlice[]) {
+    for (const s of services) this.services.set(keyOf(s), s);
+    for (const sl of slices) {
+      const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const key = `${nsOf(sl)}/${svc}`;
+      const list = this.slices.get(key);
+      if (list) list.push(sl);
+      else this.slices.set(key, [sl]);
+    }
+  }
+
+  service(namespace: string, name: string): Service | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+
+  /** Ready endpoints for one Service port, matched to slice ports by port name. */
+  endpoints(namespace: string, svc: Service, port: ServicePort): EndpointIR[] {
+    const seen = new Map<string, EndpointIR>();
+    for (const slice of this.slices.get(`${namespace}/${svc.metadata.name}`) ?? []) {
+      if (slice.addressType === 'FQDN') continue;
+      const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? ''));
+      const target = sp?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
+      if (!target) continue;
+      for (const ep of slice.endpoints ?? []) {
+        // nil `ready` means ready (EndpointSlice API); terminating endpoints report ready=false.
+        if (ep.conditions?.ready === false) continue;
+        for (const address of ep.addresses ?? []) {
+          const key = `${address}|${target}`;
+          if (!seen.has(key)) seen.set(key, { address, port: target, zone: ep.zone ?? null });
+        }
+      }
+    }
+    return [...seen.values()].sort(compareEndpoints);
+  }
+}
+
+function compareEndpoints(a: EndpointIR, b: EndpointIR): number {
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  return a.port - b.port;
+}
+
+const H2C_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'h2c']);
+
+export function protocolFor(requested: 'Auto' | 'HTTP1' | 'H2C', port: ServicePort): BackendProtocol {
+  if (requested !== 'Auto') return requested;
+  return port.appProtocol && H2C_APP_PROTOCOLS.has(port.appProtocol.toLowerCase()) ? 'H2C' : 'HTTP1';
+}
+
+/** `<ns>/<svc>:<port>`, with a `~h2c`/`~http1` suffix only when a route overrides the Service's own protocol. */
+export function clusterName(namespace: string, svc: string, port: ServicePort, protocol: BackendProtocol): string {
+  const base = `${namespace}/${svc}:${port.port}`;
+  return protocol === protocolFor('Auto', port) ? base : `${base}~${protocol.toLowerCase()}`;
+}
+
+export function buildCluster(
+  name: string,
+  namespace: string,
+  svc: Service,
+  port: ServicePort,
+  protocol: BackendProtocol,
+  endpoints: EndpointIR[],
+  pool: IngressPoolSpec,
+): ClusterIR {
+  const lb = pool.loadBalancer!;
+  const hc = pool.healthCheck!;
+  const ch = lb.consistentHash ?? { header: '', cookie: '', clientIP: false };
+  return {
+    name,
+    service: { namespace, name: svc.metadata.name },
+    port: port.port,
+    protocol,
+    loadBalancer: {
+      algorithm: lb.algorithm,
+      consistentHash: {
+        header: ch.header ? ch.header.toLowerCase() : null,
+        cookie: ch.cookie || null,
+        clientIP: ch.clientIP ?? false,
+      },
+    },
+    healthCheck: {
+      active: hc.active
+        ? {
+            path: hc.active.path,
+            intervalMs: durationMs(hc.active.interval),
+            timeoutMs: durationMs(hc.active.timeout),
+            healthyThreshold: hc.active.healthyThreshold,
+            unhealthyThreshold: hc.active.unhealthyThreshold,
+            expectedStatuses: [...new Set(hc.active.expectedStatuses ?? [200])].sort((a, b) => a - b),
+          }
+        : null,
+      passive: hc.passive
+        ? {
+            consecutiveErrors: hc.passive.consecutiveErrors,
+            baseEjectionTimeMs: durationMs(hc.passive.baseEjectionTime),
+            maxEjectionPercent: hc.passive.maxEjectionPercent,
+          }
+        : null,
+    },
+    endpoints,
+    tls: null,
+  };
+}

@@ -1,0 +1,134 @@
+// Policy processor: attaches RateLimitPolicies to routes (or a rule of a route) and pools,
+// rejects missing targets (TargetNotFound) and second policies on the same target (Conflict, the
+// older one wins), and compiles each policy rule to a RateLimitIR. Local limits with
+// distribution SplitAcrossReplicas are divided by the pool's ready replicas so the pool total holds.
+
+import type { RateLimitPolicy } from '../api/kinds.ts';
+import type { RateLimitPolicySpec } from '../api/ratelimitpolicy.ts';
+import { analyzeObject } from '../api/validate.ts';
+import type { RateLimitIR, RateLimitKeyPart } from '../ir/snapshot.ts';
+import { cond, ConditionType, Reason, type PolicyVerdict } from './conditions.ts';
+import { durationMs } from './duration.ts';
+import { summarize, type PoolContext } from './pools.ts';
+import { keyOf, nsOf, olderFirst } from './resources.ts';
+import { toMatch, type AttachedRoute } from './routes.ts';
+
+export interface PolicyAttachment {
+  poolKey: string;
+  /** null = every route of the pool */
+  routeKey: string | null;
+  /** null = every rule of the route */
+  rule: string | null;
+  limits: RateLimitIR[];
+}
+
+export function processPolicies(
+  policies: RateLimitPolicy[],
+  acceptedRoutes: Map<string, AttachedRoute>,
+  pools: Map<string, PoolContext>,
+): { verdicts: Map<string, PolicyVerdict>; attachments: PolicyAttachment[] } {
+  const verdicts = new Map<string, PolicyVerdict>();
+  const attachments: PolicyAttachment[] = [];
+  const claimed = new Map<string, string>();
+
+  for (const policy of [...policies].sort(olderFirst)) {
+    const key = keyOf(policy);
+    const ns = nsOf(policy);
+    const gen = policy.metadata.generation;
+    const verdict = (ok: boolean, reason: string, message: string) =>
+      verdicts.set(key, { observedGeneration: gen, conditions: [cond(ConditionType.Accepted, ok, reason, message, gen)] });
+
+    const { problems, spec } = analyzeObject(policy);
+    if (problems.length > 0 || !spec) {
+      verdict(false, Reason.Invalid, summarize(problems.map((p) => `${p.path}: ${p.message}`)));
+      continue;
+    }
+    const s = spec as RateLimitPolicySpec;
+    const t = s.targetRef;
+    let poolKey: string;
+    let routeKey: string | null = null;
+    if (t.kind === 'IngressPool') {
+      const pool = pools.get(`${ns}/${t.name}`);
+      if (!pool?.spec) {
+        verdict(false, Reason.TargetNotFound, `IngressPool ${ns}/${t.name} ${pool ? 'is not accepted' : 'not found'}`);
+        continue;
+      }
+      poolKey = pool.key;
+    } else {
+      const route = acceptedRoutes.get(`${ns}/${t.name}`);
+      if (!route) {
+        verdict(false, Reason.TargetNotFound, `RouteSplit ${ns}/${t.name} not found or not accepted by its pool`);
+        continue;
+      }
+      if (t.rule !== undefined && !route.rules.some((r) => r.name === t.rule)) {
+        verdict(false, Reason.TargetNotFound, `RouteSplit ${ns}/${t.name} has no valid rule named ${t.rule}`);
+        continue;
+      }
+      poolKey = route.pool.key;
+      routeKey = route.key;
+    }
+    const targetKey = `${t.kind}/${ns}/${t.name}#${t.rule ?? '*'}`;
+    const holder = claimed.get(targetKey);
+    if (holder) {
+      verdict(false, Reason.Conflict, `${t.kind} ${ns}/${t.name}${t.rule ? ` rule ${t.rule}` : ''} already has RateLimitPolicy ${holder}`);
+      continue;
+    }
+    claimed.set(targetKey, key);
+    const pool = pools.get(poolKey)!;
+    attachments.push({ poolKey, routeKey, rule: t.rule ?? null, limits: s.rules.map((r) => compileRule(policy, s, r, pool)) });
+    verdict(true, Reason.Accepted, `attached to ${t.kind} ${ns}/${t.name}${t.rule ? ` rule ${t.rule}` : ''}`);
+  }
+  return { verdicts, attachments };
+}
+
+/** Ready replicas from the pool's status; before the first status, the replicas it asks for. */
+export function replicasOf(pool: PoolContext): number {
+  const ready = pool.pool.status?.readyReplicas;
+  if (typeof ready === 'number' && ready > 0) return ready;
+  const spec = pool.spec!;
+  return Math.max(1, spec.autoscaling ? spec.autoscaling.minReplicas : (spec.replicas ?? 2));
+}
+
+function compileRule(policy: RateLimitPolicy, s: RateLimitPolicySpec, r: RateLimitPolicySpec['rules'][number], pool: PoolContext): RateLimitIR {
+  const ns = nsOf(policy);
+  const split = s.mode === 'Local' && s.distribution === 'SplitAcrossReplicas' ? replicasOf(pool) : 1;
+  return {
+    id: `${ns}/${policy.metadata.name}/${r.name}`,
+    policy: { namespace: ns, name: policy.metadata.name },
+    mode: s.mode,
+    shadow: s.shadow,
+    responseHeaders: s.responseHeaders,
+    trustedHops: s.clientIP?.trustedHops ?? 0,
+    match: r.match ? toMatch(r.match) : null,
+    key: (r.key ?? []).map(keyPart),
+    limit: {
+      requests: Math.max(1, Math.ceil(r.limit.requests / split)),
+      periodMs: durationMs(r.limit.period),
+      burst: Math.ceil(r.limit.burst / split),
+    },
+    cost: r.cost,
+    global:
+      s.mode === 'Global' && s.global
+        ? {
+            redisSecretRef: { namespace: ns, name: s.global.redis.secretRef.name, key: s.global.redis.secretRef.key },
+            timeoutMs: durationMs(s.global.timeout),
+            failureMode: s.global.failureMode,
+          }
+        : null,
+  };
+}
+
+function keyPart(k: { type: string; name?: string; prefixLength?: number }): RateLimitKeyPart {
+  switch (k.type) {
+    case 'Header':
+      return { type: 'Header', name: k.name!.toLowerCase() };
+    case 'QueryParam':
+      return { type: 'QueryParam', name: k.name! };
+    case 'ClientIP':
+      return { type: 'ClientIP', prefixLength: k.prefixLength ?? 128 };
+    case 'Route':
+      return { type: 'Route' };
+    default:
+      return { type: 'Path' };
+  }
+}

@@ -1,0 +1,237 @@
+// Route processor: attaches each RouteSplit to its pool (PoolNotFound, NotAllowedByPool),
+// drops invalid rules (Invalid / PartiallyInvalid), rejects cross-namespace host+path conflicts
+// (older route wins), resolves backends to clusters (BackendNotFound, PortNotFound) and emits
+// RouteIR entries ready for precedence sorting.
+
+import type { RouteSplit } from '../api/kinds.ts';
+import type { RouteSplitRule, RouteSplitSpec } from '../api/routesplit.ts';
+import { analyzeObject, type Problem } from '../api/validate.ts';
+import type { ClusterIR, MatchIR, RetriesIR, RouteIR, TimeoutsIR, WeightedBackendIR } from '../ir/snapshot.ts';
+import { canonicalize, contentHash } from './canonical.ts';
+import { buildCluster, clusterName, protocolFor, type ServiceIndex } from './clusters.ts';
+import { cond, ConditionType, Reason, type ConditionVerdict } from './conditions.ts';
+import { durationMs } from './duration.ts';
+import { allowsNamespace, summarize, type PoolContext } from './pools.ts';
+import type { RankedRoute } from './precedence.ts';
+import { keyOf, nsOf } from './resources.ts';
+
+export interface AttachedRoute {
+  key: string;
+  route: RouteSplit;
+  namespace: string;
+  pool: PoolContext;
+  spec: RouteSplitSpec;
+  /** rules that passed validation, with their original index */
+  rules: { rule: RouteSplitRule; index: number; name: string }[];
+  droppedRules: string[];
+}
+
+export interface RouteOutcome {
+  key: string;
+  generation: number | undefined;
+  poolRef: { name: string; namespace: string };
+  conditions: ConditionVerdict[];
+  attached: AttachedRoute | null;
+}
+
+/** Validation and pool attachment; conflicts and backends come later, per pool. */
+export function attachRoute(
+  route: RouteSplit,
+  pools: Map<string, PoolContext>,
+  nsLabels: Map<string, Record<string, string>>,
+): RouteOutcome {
+  const key = keyOf(route);
+  const namespace = nsOf(route);
+  const gen = route.metadata.generation;
+  const { problems, spec } = analyzeObject(route);
+  const poolRef = {
+    name: String(route.spec?.poolRef?.name ?? ''),
+    namespace: String(route.spec?.poolRef?.namespace ?? namespace),
+  };
+  const reject = (reason: string, message: string): RouteOutcome => ({
+    key,
+    generation: gen,
+    poolRef,
+    conditions: [cond(ConditionType.Accepted, false, reason, message, gen)],
+    attached: null,
+  });
+
+  const byRule = new Map<number, Problem[]>();
+  const global: Problem[] = [];
+  for (const p of problems) {
+    const m = /^spec\.rules\[(\d+)\]/.exec(p.path);
+    if (m) {
+      const i = Number(m[1]);
+      byRule.set(i, [...(byRule.get(i) ?? []), p]);
+    } else global.push(p);
+  }
+  if (global.length > 0 || spec === null || !Array.isArray(spec.rules)) {
+    return reject(Reason.Invalid, summarize((global.length ? global : problems).map((p) => `${p.path}: ${p.message}`)));
+  }
+
+  const pool = pools.get(`${poolRef.namespace}/${poolRef.name}`);
+  if (!pool) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} not found`);
+  if (!pool.spec) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (invalid spec)`);
+  if (!allowsNamespace(pool, namespace, nsLabels)) {
+    const from = pool.spec.allowedRoutes!.namespaces!.from;
+    return reject(
+      Reason.NotAllowedByPool,
+      `IngressPool ${pool.key} does not allow routes from namespace ${namespace} (allowedRoutes.namespaces.from: ${from})`,
+    );
+  }
+
+  const rules: AttachedRoute['rules'] = [];
+  const droppedRules: string[] = [];
+  (spec.rules as RouteSplitRule[]).forEach((rule, index) => {
+    const name = rule.name ?? `rule-${index}`;
+    const bad = byRule.get(index);
+    if (bad) droppedRules.push(`${name} (${summarize(bad.map((p) => `${p.path}: ${p.message}`), 2)})`);
+    else rules.push({ rule, index, name });
+  });
+  if (rules.length === 0) return reject(Reason.Invalid, `every rule is invalid: ${droppedRules.join('; ')}`);
+  return {
+    key,
+    generation: gen,
+    poolRef,
+    conditions: [],
+    attached: { key, route, namespace, pool, spec: spec as RouteSplitSpec, rules, droppedRules },
+  };
+}
+
+/** Host+path claims of a route: each (hostname, path) pair it serves. `*` = any host. */
+export function claimsOf(a: AttachedRoute): string[] {
+  const hosts = a.spec.hostnames?.length ? [...new Set(a.spec.hostnames.map((h) => h.toLowerCase()))] : ['*'];
+  const paths = new Set<string>();
+  for (const { rule } of a.rules) {
+    const matches = rule.matches?.length ? rule.matches : [{}];
+    for (const m of matches as any[]) paths.add(m.path ? `${m.path.type} ${m.path.value}` : 'PathPrefix /');
+  }
+  const out: string[] = [];
+  for (const h of hosts) for (const p of paths) out.push(`${h} ${p}`);
+  return out.sort();
+}
+
+export interface CompiledRoutes {
+  ranked: (RankedRoute & { ir: RouteIR })[];
+  clusters: Map<string, ClusterIR>;
+}
+
+/** Turn one accepted route's rules into RouteIR entries, resolving backends into `clusters`. */
+export function compileRouteRules(
+  a: AttachedRoute,
+  routeOrder: number,
+  services: ServiceIndex,
+  clusters: Map<string, ClusterIR>,
+  out: (RankedRoute & { ir: RouteIR })[],
+): ConditionVerdict {
+  const pool = a.pool.spec!;
+  const unresolved: { reason: string; message: string }[] = [];
+  const hostnames = [...new Set((a.spec.hostnames ?? []).map((h) => h.toLowerCase()))].sort();
+
+  for (const { rule, index, name } of a.rules) {
+    const weights = new Map<string, number>();
+    const tried: string[] = [];
+    for (const b of rule.backends) {
+      const svc = services.service(a.namespace, b.name);
+      if (!svc) {
+        unresolved.push({ reason: Reason.BackendNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} not found` });
+        continue;
+      }
+      const port = (svc.spec?.ports ?? []).find((p) => p.port === b.port);
+      if (!port) {
+        unresolved.push({ reason: Reason.PortNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} has no port ${b.port}` });
+        continue;
+      }
+      const protocol = protocolFor(b.protocol ?? 'Auto', port);
+      let cname = clusterName(a.namespace, b.name, port, protocol);
+      if (b.tls) cname += `~tls-${contentHash(b.tls).slice(7, 15)}`;
+      if (!clusters.has(cname)) {
+        const c = buildCluster(cname, a.namespace, svc, port, protocol, services.endpoints(a.namespace, svc, port), pool);
+        if (b.tls) c.tls = canonicalize(b.tls);
+        clusters.set(cname, c);
+      }
+      tried.push(cname);
+      if ((b.weight ?? 1) > 0) weights.set(cname, (weights.get(cname) ?? 0) + (b.weight ?? 1));
+    }
+    const backends: WeightedBackendIR[] = [...weights]
+      .map(([cluster, weight]) => ({ cluster, weight }))
+      .sort((x, y) => (x.cluster < y.cluster ? -1 : 1));
+    const directResponse = pickDirectResponse(backends, tried, clusters);
+
+    const matches = rule.matches?.length ? rule.matches : [{}];
+    matches.forEach((m: any, matchIndex: number) => {
+      const match = toMatch(m);
+      const ir: RouteIR = {
+        id: `${a.namespace}/${a.route.metadata.name}/${name}/${matchIndex}`,
+        route: { namespace: a.namespace, name: a.route.metadata.name },
+        rule: name,
+        hostnames,
+        match,
+        backends: directResponse ? [] : backends,
+        directResponse,
+        sessionAffinity: rule.sessionAffinity
+          ? { cookie: { name: rule.sessionAffinity.cookie.name, ttlMs: durationMs(rule.sessionAffinity.cookie.ttl) } }
+          : null,
+        rewrite:
+          rule.rewrite && (rule.rewrite.replacePrefix !== undefined || rule.rewrite.hostname)
+            ? { replacePrefix: rule.rewrite.replacePrefix ?? null, hostname: rule.rewrite.hostname || null }
+            : null,
+        timeouts: mergeTimeouts(pool, rule),
+        retries: mergeRetries(pool, rule),
+        websocket: {
+          idleTimeoutMs: durationMs(rule.websocket?.idleTimeout ?? pool.websocket!.idleTimeout),
+          maxConnectionDurationMs: durationMs(rule.websocket?.maxConnectionDuration ?? pool.websocket!.maxConnectionDuration),
+        },
+        rateLimits: [],
+        auth: rule.auth ? canonicalize(rule.auth) : null,
+      };
+      out.push({ match, routeOrder, ruleIndex: index, matchIndex, ir });
+    });
+  }
+
+  if (unresolved.length === 0) return cond(ConditionType.ResolvedRefs, true, Reason.ResolvedRefs, 'all backends resolved', a.route.metadata.generation);
+  return cond(
+    ConditionType.ResolvedRefs,
+    false,
+    unresolved[0]!.reason,
+    summarize(unresolved.map((u) => u.message)),
+    a.route.metadata.generation,
+  );
+}
+
+/** 503 with a reason when nothing can serve the rule; the data plane never sees an empty pick. */
+function pickDirectResponse(backends: WeightedBackendIR[], tried: string[], clusters: Map<string, ClusterIR>) {
+  if (tried.length === 0) return { status: 503, reason: 'backend-not-found' };
+  if (backends.length === 0) return { status: 503, reason: 'no-backend-weight' };
+  if (backends.every((b) => clusters.get(b.cluster)!.endpoints.length === 0)) return { status: 503, reason: 'no-ready-endpoints' };
+  return null;
+}
+
+export function toMatch(m: any): MatchIR {
+  const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+  return {
+    path: m.path ? { type: m.path.type, value: m.path.value } : null,
+    method: m.method ?? null,
+    headers: (m.headers ?? [])
+      .map((h: any) => ({ name: h.name.toLowerCase(), type: h.type ?? 'Exact', value: h.value }))
+      .sort(byName),
+    cookies: (m.cookies ?? []).map((c: any) => ({ name: c.name, value: c.value })).sort(byName),
+    queryParams: (m.queryParams ?? []).map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value })).sort(byName),
+  };
+}
+
+function mergeTimeouts(pool: any, rule: RouteSplitRule): TimeoutsIR {
+  const t = { ...pool.timeouts, ...(rule.timeouts ?? {}) };
+  return { connectMs: durationMs(t.connect), readMs: durationMs(t.read), sendMs: durationMs(t.send), requestMs: durationMs(t.request) };
+}
+
+function mergeRetries(pool: any, rule: RouteSplitRule): RetriesIR {
+  const r = { ...pool.retries, ...(rule.retries ?? {}) };
+  return {
+    attempts: r.attempts,
+    on: [...new Set<string>(r.on ?? [])].sort() as RetriesIR['on'],
+    perTryTimeoutMs: durationMs(r.perTryTimeout),
+    budgetPercent: r.budgetPercent,
+    minRetriesPerSecond: r.minRetriesPerSecond,
+  };
+}
