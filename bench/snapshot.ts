@@ -4,7 +4,7 @@
 // timeouts, connection request limits high enough that a run never recycles a connection, access
 // log on for every request.
 
-import { createHash } from 'node:crypto';
+import { contentHash } from '../src/compiler/canonical.ts';
 import { SNAPSHOT_API, type ClusterIR, type PoolSnapshot, type RouteIR } from '../src/ir/snapshot.ts';
 import { MAX_REQUESTS_PER_CONNECTION, UPSTREAM_KEEPALIVE } from './nginx-config.ts';
 
@@ -52,17 +52,6 @@ function route(rule: string, prefix: string, clusterName: string): RouteIR {
   };
 }
 
-/** Key-sorted JSON, the form the snapshot version hashes. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
   const http = cluster('http-backend', i.httpBackendPort, 'HTTP1');
   const grpc = cluster('grpc-backend', i.grpcBackendPort, 'H2C');
@@ -89,6 +78,6 @@ export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
     clusters: [grpc, http].sort((a, b) => (a.name < b.name ? -1 : 1)),
     rateLimits: [],
   };
-  const version = `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
-  return { ...body, version };
+  // The compiler's own hash, so the version is the one `bulkhead render` would give this snapshot.
+  return { ...body, version: contentHash(body) };
 }
