@@ -62,7 +62,8 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
 
 export function computeRatios(rows: Row[], httpConns: number[], grpcConns: number): Ratio[] {
   const out: Ratio[] = [];
-  for (const c of httpConns) {
+  const has = (suite: Suite): boolean => rows.some((r) => r.suite === suite);
+  for (const c of has('http') ? httpConns : []) {
     const bh = find(rows, 'http', 'bulkhead', c);
     const ng = find(rows, 'http', 'nginx', c);
     const np = find(rows, 'http', 'node-http-proxy', c);
@@ -74,6 +75,7 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s`, value: vsNode, target: atTarget ? '>= 1.60' : '-', pass: atTarget && vsNode !== null ? vsNode >= 1.6 : null });
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead p99 / nginx p99`, value: p99, target: '<= 2.00', pass: p99 === null ? null : p99 <= 2 });
   }
+  if (!has('grpc')) return out;
   const g = ratio(find(rows, 'grpc', 'bulkhead', grpcConns)?.rps, find(rows, 'grpc', 'nginx', grpcConns)?.rps);
   out.push({ name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s', value: g, target: '>= 0.50', pass: g === null ? null : g >= 0.5 });
   return out;
