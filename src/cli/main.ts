@@ -4,10 +4,12 @@
 import { Command } from 'commander';
 import { registerValidateCommand } from './validate.ts';
 import { registerCrdsCommand } from './crds.ts';
+import { registerRenderCommand } from './render.ts';
 
 const program = new Command();
 program.name('bulkhead').description('Kubernetes gateway operator: isolated proxy pools per product line').version('0.1.0');
 registerValidateCommand(program);
 registerCrdsCommand(program);
+registerRenderCommand(program);
 
 await program.parseAsync(process.argv);
