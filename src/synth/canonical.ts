@@ -38,14 +38,19 @@ function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value).sort())
+    out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
   return out;
 }
 
 /** apiVersion, kind, metadata first (as kubectl prints them), every other key sorted. */
 export function canonicalObject(obj: Record<string, unknown>): KubeObject {
   const sorted = sortKeysDeep(obj) as Record<string, unknown>;
-  const out: Record<string, unknown> = { apiVersion: sorted.apiVersion, kind: sorted.kind, metadata: sorted.metadata };
+  const out: Record<string, unknown> = {
+    apiVersion: sorted.apiVersion,
+    kind: sorted.kind,
+    metadata: sorted.metadata,
+  };
   for (const key of Object.keys(sorted)) if (!(key in out)) out[key] = sorted[key];
   return out as KubeObject;
 }
@@ -56,5 +61,9 @@ export function inApplyOrder(objects: KubeObject[]): KubeObject[] {
     const i = (APPLY_ORDER as readonly string[]).indexOf(kind);
     return i === -1 ? APPLY_ORDER.length : i;
   };
-  return [...objects].sort((a, b) => rank(a.kind) - rank(b.kind) || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  return [...objects].sort(
+    (a, b) =>
+      rank(a.kind) - rank(b.kind) ||
+      (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0),
+  );
 }

@@ -38,15 +38,21 @@ export function lowestPort(infra: PoolInfra): number {
 export function dataplaneArgs(infra: PoolInfra, poolKey: string, controlPlaneAddress?: string): string[] {
   const args = [
     'dataplane',
-    '--snapshot', BOOTSTRAP_PATH,
-    '--port', String(infra.listener.port),
-    '--admin-port', String(infra.listener.adminPort),
+    '--snapshot',
+    BOOTSTRAP_PATH,
+    '--port',
+    String(infra.listener.port),
+    '--admin-port',
+    String(infra.listener.adminPort),
   ];
   if (controlPlaneAddress !== undefined) {
     args.push(
-      '--control-plane', controlPlaneAddress,
-      '--pool', poolKey,
-      '--credential', `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_KEY}`,
+      '--control-plane',
+      controlPlaneAddress,
+      '--pool',
+      poolKey,
+      '--credential',
+      `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_KEY}`,
     );
   }
   return args;
@@ -72,8 +78,11 @@ export function dataplaneContainerProps(input: DataplaneContainerInput): kplus.C
     ports.push({ name: PORT_NAME_HTTPS, number: infra.listener.tlsPort, protocol: kplus.Protocol.TCP });
   }
 
-  const volumeMounts: kplus.VolumeMount[] = [{ volume: input.bootstrapVolume, path: BOOTSTRAP_MOUNT_DIR, readOnly: true }];
-  if (input.credentialVolume) volumeMounts.push({ volume: input.credentialVolume, path: CREDENTIAL_MOUNT_DIR, readOnly: true });
+  const volumeMounts: kplus.VolumeMount[] = [
+    { volume: input.bootstrapVolume, path: BOOTSTRAP_MOUNT_DIR, readOnly: true },
+  ];
+  if (input.credentialVolume)
+    volumeMounts.push({ volume: input.credentialVolume, path: CREDENTIAL_MOUNT_DIR, readOnly: true });
 
   return {
     name: CONTAINER_NAME,
@@ -140,7 +149,10 @@ export function containerPatches(at: string, infra: PoolInfra): JsonPatch[] {
  * Patches on a cdk8s-plus workload are applied before its typed rendering (which unwraps
  * Quantity/IntOrString and drops unknown keys), so quantities must be wrapped, not plain strings.
  */
-export function typedResources(requests: ResourceList, limits: ResourceList): Record<string, Record<string, kplus.k8s.Quantity>> {
+export function typedResources(
+  requests: ResourceList,
+  limits: ResourceList,
+): Record<string, Record<string, kplus.k8s.Quantity>> {
   const out: Record<string, Record<string, kplus.k8s.Quantity>> = {};
   const req = quantities(requests);
   const lim = quantities(limits);

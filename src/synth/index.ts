@@ -12,6 +12,9 @@ export type { KubeObject } from './canonical.ts';
 export { APPLY_ORDER } from './canonical.ts';
 export { SynthError, BH_ERR_SYNTH_INVALID_INFRA } from './errors.ts';
 export { poolIdentity } from './identity.ts';
+export { PoolChart } from './pool-chart.ts';
+export type { PoolChartProps } from './pool-chart.ts';
+export { manifestsToYaml } from './yaml.ts';
 export type { PoolIdentity } from './identity.ts';
 
 export interface SynthOptions {

@@ -27,7 +27,8 @@ export function sysctlCommand(kernel: PoolInfra['kernel']): string[] {
   const range = kernel.ipLocalPortRange.trim().split(/\s+/).join(' ');
   // exec form, no shell: the space inside the port range needs no quoting here
   return [
-    'sysctl', '-w',
+    'sysctl',
+    '-w',
     `net.core.somaxconn=${kernel.somaxconn}`,
     `net.ipv4.ip_local_port_range=${range}`,
     `net.ipv4.tcp_tw_reuse=${kernel.tcpTwReuse ? 1 : 0}`,
@@ -57,6 +58,9 @@ export function kernelTuningContainerProps(infra: PoolInfra): kplus.ContainerPro
 
 export function kernelTuningPatches(at: string): JsonPatch[] {
   return [
-    JsonPatch.add(`${at}/resources`, typedResources({ cpu: '10m', memory: '16Mi' }, { cpu: '100m', memory: '32Mi' })),
+    JsonPatch.add(
+      `${at}/resources`,
+      typedResources({ cpu: '10m', memory: '16Mi' }, { cpu: '100m', memory: '32Mi' }),
+    ),
   ];
 }

@@ -49,7 +49,9 @@ export class PoolChart extends Chart {
       bootstrapConfigMap: bootstrap.configMap,
       controlPlaneAddress,
     });
-    if (infra.autoscaling) new PoolAutoscaler(this, 'Autoscaler', { identity, autoscaling: infra.autoscaling });
-    if (infra.deployment.mode === 'Deployment') new PoolDisruptionBudget(this, 'DisruptionBudget', { identity });
+    if (infra.autoscaling)
+      new PoolAutoscaler(this, 'Autoscaler', { identity, autoscaling: infra.autoscaling });
+    if (infra.deployment.mode === 'Deployment')
+      new PoolDisruptionBudget(this, 'DisruptionBudget', { identity });
   }
 }

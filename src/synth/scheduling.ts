@@ -24,7 +24,9 @@ export function schedulingPatches(podSpec: string, infra: PoolInfra, identity: P
       JsonPatch.add(
         `${podSpec}/tolerations`,
         // copy only the fields that are set, so absent ones stay absent in the manifest
-        tolerations.map((t) => Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined && v !== ''))),
+        tolerations.map((t) =>
+          Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined && v !== '')),
+        ),
       ),
     );
   }

@@ -62,7 +62,11 @@ export class PoolServices extends Construct {
       // Headless: scrapers address pods individually anyway, so no virtual IP is spent on it.
       clusterIP: 'None',
     });
-    bindPorts(this.admin, [{ name: PORT_NAME_ADMIN, port: infra.listener.adminPort, appProtocol: 'http' }], identity);
+    bindPorts(
+      this.admin,
+      [{ name: PORT_NAME_ADMIN, port: infra.listener.adminPort, appProtocol: 'http' }],
+      identity,
+    );
     const admin = ApiObject.of(this.admin);
     admin.addJsonPatch(JsonPatch.remove('/spec/externalIPs'));
     // Metrics matter most while a pod fails readiness, which is exactly when it would otherwise

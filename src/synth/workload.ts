@@ -9,8 +9,13 @@ import type { PoolInfra } from '../ir/infra.ts';
 import type { PoolIdentity } from './identity.ts';
 import { objectMetadata } from './identity.ts';
 import {
-  CREDENTIAL_KEY, DATAPLANE_UID, PRESTOP_SLEEP_SECONDS,
-  addDataplaneEnv, containerPatches, dataplaneContainerProps, lowestPort,
+  CREDENTIAL_KEY,
+  DATAPLANE_UID,
+  PRESTOP_SLEEP_SECONDS,
+  addDataplaneEnv,
+  containerPatches,
+  dataplaneContainerProps,
+  lowestPort,
 } from './dataplane-container.ts';
 import { kernelTuningContainerProps, kernelTuningPatches } from './kernel-tuning.ts';
 import { schedulingPatches } from './scheduling.ts';
@@ -51,7 +56,9 @@ export class PoolWorkload extends Construct {
       hostNetwork,
       // With hostNetwork the default policy would resolve through the node's resolv.conf and
       // lose cluster DNS (Service names of backends).
-      dns: { policy: hostNetwork ? kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET : kplus.DnsPolicy.CLUSTER_FIRST },
+      dns: {
+        policy: hostNetwork ? kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET : kplus.DnsPolicy.CLUSTER_FIRST,
+      },
       restartPolicy: kplus.RestartPolicy.ALWAYS,
       terminationGracePeriod: Duration.seconds(terminationGracePeriodSeconds(infra)),
       securityContext: {
@@ -63,7 +70,10 @@ export class PoolWorkload extends Construct {
         fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
         // Namespaced and on Kubernetes' safe list, but refused together with hostNetwork; there
         // the node's own setting applies.
-        sysctls: lowPort < 1024 && !hostNetwork ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowPort) }] : [],
+        sysctls:
+          lowPort < 1024 && !hostNetwork
+            ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowPort) }]
+            : [],
       },
     };
 
@@ -99,7 +109,12 @@ export class PoolWorkload extends Construct {
             this,
             'CredentialVolume',
             kplus.Secret.fromSecretName(this, 'CredentialSecret', identity.credentialSecretName),
-            { name: 'credential', optional: false, defaultMode: 0o440, items: { [CREDENTIAL_KEY]: { path: CREDENTIAL_KEY } } },
+            {
+              name: 'credential',
+              optional: false,
+              defaultMode: 0o440,
+              items: { [CREDENTIAL_KEY]: { path: CREDENTIAL_KEY } },
+            },
           );
 
     const container = w.addContainer(
@@ -129,7 +144,10 @@ export class PoolWorkload extends Construct {
         JsonPatch.add('/spec/updateStrategy', {
           type: 'RollingUpdate',
           // typed shape: patches run before cdk8s-plus' typed rendering (see typedResources)
-          rollingUpdate: { maxSurge: kplus.k8s.IntOrString.fromNumber(0), maxUnavailable: kplus.k8s.IntOrString.fromNumber(1) },
+          rollingUpdate: {
+            maxSurge: kplus.k8s.IntOrString.fromNumber(0),
+            maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
+          },
         }),
       );
     }

@@ -3,9 +3,9 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { PoolInfra } from '../../src/ir/infra.ts';
-import type { KubeObject, SynthOptions } from '../../src/synth/index.ts';
+import type { SynthOptions } from '../../src/synth/index.ts';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/synth/', import.meta.url));
 export const IN_SUFFIX = '.in.yaml';
@@ -26,16 +26,13 @@ export function caseNames(): string[] {
 
 export function loadCase(name: string): SynthCase {
   const docs = parseAllDocuments(readFileSync(FIXTURE_DIR + name + IN_SUFFIX, 'utf8'));
-  for (const d of docs) if (d.errors.length > 0) throw new Error(`${name}${IN_SUFFIX}: ${d.errors[0]!.message}`);
-  if (docs.length < 1 || docs.length > 2) throw new Error(`${name}${IN_SUFFIX}: expected 1 or 2 YAML documents`);
+  for (const d of docs)
+    if (d.errors.length > 0) throw new Error(`${name}${IN_SUFFIX}: ${d.errors[0]!.message}`);
+  if (docs.length < 1 || docs.length > 2)
+    throw new Error(`${name}${IN_SUFFIX}: expected 1 or 2 YAML documents`);
   return {
     name,
     infra: docs[0]!.toJS() as PoolInfra,
     options: docs.length === 2 ? (docs[1]!.toJS() as SynthOptions) : {},
   };
-}
-
-/** Multi-document YAML, one object per document, in apply order. */
-export function toYaml(objects: KubeObject[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }

@@ -6,16 +6,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { synthesize } from '../../src/synth/index.ts';
-import { FIXTURE_DIR, IN_SUFFIX, OUT_SUFFIX, caseNames, loadCase, toYaml } from './cases.ts';
+import { manifestsToYaml, synthesize } from '../../src/synth/index.ts';
+import { FIXTURE_DIR, IN_SUFFIX, OUT_SUFFIX, caseNames, loadCase } from './cases.ts';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const names = caseNames();
 
 test('golden: at least the required cases exist', () => {
   const required = [
-    'default-deployment', 'autoscaling', 'daemonset-hostnetwork', 'nodeport', 'kernel-tuning',
-    'explicit-workers', 'scheduling', 'control-plane', 'offline-no-uid',
+    'default-deployment',
+    'autoscaling',
+    'daemonset-hostnetwork',
+    'nodeport',
+    'kernel-tuning',
+    'explicit-workers',
+    'scheduling',
+    'control-plane',
+    'offline-no-uid',
   ];
   for (const r of required) assert.ok(names.includes(r), `missing golden case ${r}${IN_SUFFIX}`);
 });
@@ -31,7 +38,7 @@ test('golden: no stale outputs', () => {
 for (const name of names) {
   test(`golden: ${name}`, () => {
     const c = loadCase(name);
-    const actual = toYaml(synthesize(c.infra, c.options));
+    const actual = manifestsToYaml(synthesize(c.infra, c.options));
     const outPath = FIXTURE_DIR + name + OUT_SUFFIX;
     if (UPDATE) {
       writeFileSync(outPath, actual);

@@ -26,8 +26,18 @@ test('selectors: only the three stable labels, identical across unrelated change
     poolInfra(),
     poolInfra((p) => (p.pool.productLine = 'checkout')),
     poolInfra((p) => ((p.deployment.image = 'registry.example/bh:9.9.9'), (p.replicas = 7))),
-    poolInfra((p) => (p.autoscaling = { minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50, scaleDownStabilizationSeconds: 60 })),
-    poolInfra((p) => ((p.listener.port = 9000), (p.deployment.resources = { requests: { cpu: '1' }, limits: {} }))),
+    poolInfra(
+      (p) =>
+        (p.autoscaling = {
+          minReplicas: 1,
+          maxReplicas: 3,
+          targetCPUUtilizationPercentage: 50,
+          scaleDownStabilizationSeconds: 60,
+        }),
+    ),
+    poolInfra(
+      (p) => ((p.listener.port = 9000), (p.deployment.resources = { requests: { cpu: '1' }, limits: {} })),
+    ),
     poolInfra((p) => (p.pool.uid = '')),
     poolInfra((p) => ((p.deployment.mode = 'DaemonSet'), (p.deployment.hostNetwork = true))),
   ];
@@ -49,7 +59,17 @@ test('labels: every object and the pod template carry pool and product-line labe
 });
 
 test('names: bulkhead-<pool> and bulkhead-<pool>-<suffix>, all in the pool namespace', () => {
-  const objects = synth(poolInfra((p) => (p.autoscaling = { minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 60, scaleDownStabilizationSeconds: 300 })));
+  const objects = synth(
+    poolInfra(
+      (p) =>
+        (p.autoscaling = {
+          minReplicas: 2,
+          maxReplicas: 4,
+          targetCPUUtilizationPercentage: 60,
+          scaleDownStabilizationSeconds: 300,
+        }),
+    ),
+  );
   assert.equal(
     objects.map((o) => `${o.kind}/${o.metadata.name}`),
     [
@@ -67,18 +87,45 @@ test('names: bulkhead-<pool> and bulkhead-<pool>-<suffix>, all in the pool names
 });
 
 test('apply order: kinds appear in APPLY_ORDER', () => {
-  const objects = synth(poolInfra((p) => (p.autoscaling = { minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 60, scaleDownStabilizationSeconds: 300 })));
+  const objects = synth(
+    poolInfra(
+      (p) =>
+        (p.autoscaling = {
+          minReplicas: 2,
+          maxReplicas: 4,
+          targetCPUUtilizationPercentage: 60,
+          scaleDownStabilizationSeconds: 300,
+        }),
+    ),
+  );
   const ranks = objects.map((o) => (APPLY_ORDER as readonly string[]).indexOf(o.kind));
-  assert.ok(ranks.every((r) => r >= 0), 'every kind is known');
-  assert.equal(ranks, [...ranks].sort((a, b) => a - b));
+  assert.ok(
+    ranks.every((r) => r >= 0),
+    'every kind is known',
+  );
+  assert.equal(
+    ranks,
+    [...ranks].sort((a, b) => a - b),
+  );
 });
 
 test('owner references: to the IngressPool on every object when the uid is known', () => {
   const objects = synth(poolInfra((p) => (p.pool.uid = 'uid-42')));
   for (const o of objects) {
-    assert.equal(o.metadata.ownerReferences, [
-      { apiVersion: 'bulkhead.dev/v1alpha1', blockOwnerDeletion: true, controller: true, kind: 'IngressPool', name: 'storefront', uid: 'uid-42' },
-    ], `${o.kind}/${o.metadata.name}`);
+    assert.equal(
+      o.metadata.ownerReferences,
+      [
+        {
+          apiVersion: 'bulkhead.dev/v1alpha1',
+          blockOwnerDeletion: true,
+          controller: true,
+          kind: 'IngressPool',
+          name: 'storefront',
+          uid: 'uid-42',
+        },
+      ],
+      `${o.kind}/${o.metadata.name}`,
+    );
   }
   for (const o of synth(poolInfra((p) => (p.pool.uid = '')))) {
     assert.not.ok('ownerReferences' in o.metadata, `${o.kind} unowned offline`);
@@ -86,13 +133,18 @@ test('owner references: to the IngressPool on every object when the uid is known
 });
 
 test('bootstrap ConfigMap: the snapshot under snapshot.json, the version as an annotation', () => {
-  const cm = only(synth(poolInfra((p) => ((p.bootstrapSnapshot = '{"a":1}'), (p.snapshotVersion = 'sha256:beef')))), 'ConfigMap');
+  const cm = only(
+    synth(poolInfra((p) => ((p.bootstrapSnapshot = '{"a":1}'), (p.snapshotVersion = 'sha256:beef')))),
+    'ConfigMap',
+  );
   assert.equal(cm.data, { 'snapshot.json': '{"a":1}' });
   assert.is(cm.metadata.annotations['bulkhead.dev/snapshot-version'], 'sha256:beef');
 });
 
 test('determinism: same input, identical JSON; key order does not depend on CDK8S_DISABLE_SORT', () => {
-  const infra = poolInfra((p) => ((p.kernel.enabled = true), (p.deployment.tolerations = [{ operator: 'Exists' }])));
+  const infra = poolInfra(
+    (p) => ((p.kernel.enabled = true), (p.deployment.tolerations = [{ operator: 'Exists' }])),
+  );
   const opts = { controlPlaneAddress: 'op:9443' };
   const a = JSON.stringify(synthesize(infra, opts));
   const b = JSON.stringify(synthesize(structuredClone(infra), opts));

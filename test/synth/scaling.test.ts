@@ -4,20 +4,29 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { only, poolInfra, synth, workload } from './pool.ts';
 
-const hpa = { minReplicas: 3, maxReplicas: 30, targetCPUUtilizationPercentage: 65, scaleDownStabilizationSeconds: 420 };
+const hpa = {
+  minReplicas: 3,
+  maxReplicas: 30,
+  targetCPUUtilizationPercentage: 65,
+  scaleDownStabilizationSeconds: 420,
+};
 
 test('hpa: autoscaling/v2 on CPU utilization with the pool bounds', () => {
   const h = only(synth(poolInfra((p) => (p.autoscaling = hpa))), 'HorizontalPodAutoscaler');
   assert.is(h.apiVersion, 'autoscaling/v2');
   assert.equal([h.spec.minReplicas, h.spec.maxReplicas], [3, 30]);
-  assert.equal(h.spec.metrics, [{ resource: { name: 'cpu', target: { averageUtilization: 65, type: 'Utilization' } }, type: 'Resource' }]);
+  assert.equal(h.spec.metrics, [
+    { resource: { name: 'cpu', target: { averageUtilization: 65, type: 'Utilization' } }, type: 'Resource' },
+  ]);
 });
 
 test('hpa: immediate, fast scale-up; slow scale-down after the pool stabilization window', () => {
   const b = only(synth(poolInfra((p) => (p.autoscaling = hpa))), 'HorizontalPodAutoscaler').spec.behavior;
   assert.is(b.scaleUp.stabilizationWindowSeconds, 0);
   assert.is(b.scaleUp.selectPolicy, 'Max');
-  assert.ok(b.scaleUp.policies.some((x: any) => x.type === 'Percent' && x.value >= 100 && x.periodSeconds <= 15));
+  assert.ok(
+    b.scaleUp.policies.some((x: any) => x.type === 'Percent' && x.value >= 100 && x.periodSeconds <= 15),
+  );
   assert.ok(b.scaleUp.policies.some((x: any) => x.type === 'Pods' && x.value >= 4 && x.periodSeconds <= 15));
   assert.is(b.scaleDown.stabilizationWindowSeconds, 420);
   for (const x of b.scaleDown.policies) {

@@ -52,7 +52,8 @@ test('schema: the validator is live (a broken Deployment fails)', () => {
 
 test('schema: the unknown-field check is live (a misspelt field is found)', () => {
   const broken = defaultDeployment() as any;
-  broken.spec.template.spec.containers[0].readinesProbe = broken.spec.template.spec.containers[0].readinessProbe;
+  broken.spec.template.spec.containers[0].readinesProbe =
+    broken.spec.template.spec.containers[0].readinessProbe;
   broken.spec.template.spec.securityContext.seccomp = { type: 'RuntimeDefault' };
   assert.equal(unknownFields(broken, 'V1Deployment').sort(), [
     '/spec/template/spec/containers/0/readinesProbe',

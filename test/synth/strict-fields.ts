@@ -9,7 +9,16 @@ import * as k8s from '@kubernetes/client-node';
 type AttributeMap = { name: string; baseName: string; type: string }[];
 type ModelClass = { getAttributeTypeMap(): AttributeMap };
 
-const LEAF = new Set(['string', 'number', 'boolean', 'Date', 'any', 'object', 'IntOrString', 'RequestQuantity']);
+const LEAF = new Set([
+  'string',
+  'number',
+  'boolean',
+  'Date',
+  'any',
+  'object',
+  'IntOrString',
+  'RequestQuantity',
+]);
 const ARRAY = /^Array<(.+)>$/;
 const MAP = /^\{ \[key: string\]: (.+); \}$/;
 
@@ -25,16 +34,22 @@ export const ROOT_TYPES: Record<string, string> = {
 
 function model(type: string): ModelClass | undefined {
   const candidate = (k8s as unknown as Record<string, unknown>)[type];
-  return typeof candidate === 'function' && 'getAttributeTypeMap' in candidate ? (candidate as ModelClass) : undefined;
+  return typeof candidate === 'function' && 'getAttributeTypeMap' in candidate
+    ? (candidate as ModelClass)
+    : undefined;
 }
 
 /** JSON-pointer-like paths of keys in `value` that the Kubernetes type `type` does not define. */
 export function unknownFields(value: unknown, type: string, path = ''): string[] {
   if (value === null || value === undefined || LEAF.has(type)) return [];
   const arr = ARRAY.exec(type);
-  if (arr) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, arr[1]!, `${path}/${i}`)) : [`${path} (not an array)`];
+  if (arr)
+    return Array.isArray(value)
+      ? value.flatMap((v, i) => unknownFields(v, arr[1]!, `${path}/${i}`))
+      : [`${path} (not an array)`];
   const map = MAP.exec(type);
-  if (map) return Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1]!, `${path}/${k}`));
+  if (map)
+    return Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1]!, `${path}/${k}`));
   const cls = model(type);
   if (!cls) throw new Error(`no client-node model for type ${type} at ${path || '/'}`);
   const fields = new Map(cls.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
