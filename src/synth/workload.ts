@@ -58,7 +58,13 @@ export class PoolWorkload extends Construct {
       // lose cluster DNS (Service names of backends).
       dns: {
         policy: hostNetwork ? kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET : kplus.DnsPolicy.CLUSTER_FIRST,
+        hostnameAsFQDN: false,
       },
+      // cdk8s-plus options that would add objects or rules of their own: no NetworkPolicy
+      // (traffic policy is the cluster owner's), no pod anti-affinity (spread is done with
+      // topologySpreadConstraints in scheduling.ts).
+      isolate: false,
+      spread: false,
       restartPolicy: kplus.RestartPolicy.ALWAYS,
       terminationGracePeriod: Duration.seconds(terminationGracePeriodSeconds(infra)),
       securityContext: {
