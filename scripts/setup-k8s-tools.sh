@@ -4,6 +4,7 @@
 #
 #   bash scripts/setup-k8s-tools.sh          # build if missing, else no-op
 #   BULKHEAD_CACHE=/some/dir bash scripts/setup-k8s-tools.sh
+#   BULKHEAD_BUILD_KUBECTL=1 ...   # also build kubectl even if one fits
 #
 # The binaries land in ${BULKHEAD_CACHE:-$HOME/.cache/bulkhead}/bin together
 # with a stamp file naming the pinned versions; a second run with the same
@@ -16,7 +17,7 @@ ETCD_VERSION="${BULKHEAD_ETCD_VERSION:-v3.6.16}"
 
 CACHE_DIR="${BULKHEAD_CACHE:-$HOME/.cache/bulkhead}"
 BIN_DIR="$CACHE_DIR/bin"
-STAMP="$BIN_DIR/versions.stamp"
+STAMP="$BIN_DIR/k8s-tools.stamp"
 
 log() { printf '[setup-k8s-tools %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "ERROR: $*"; exit 1; }
@@ -41,7 +42,7 @@ if command -v kubectl >/dev/null 2>&1; then
   system_kubectl_minor="$(kubectl version --client -o json 2>/dev/null \
     | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n1 || true)"
 fi
-if [ -z "$system_kubectl_minor" ]; then
+if [ "${BULKHEAD_BUILD_KUBECTL:-0}" = 1 ] || [ -z "$system_kubectl_minor" ]; then
   need_kubectl=1
 else
   skew=$((K8S_MINOR - system_kubectl_minor))
