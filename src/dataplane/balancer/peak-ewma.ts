@@ -1,0 +1,30 @@
+// Peak-EWMA (Finagle / Linkerd style): cost = latency estimate × (in-flight + 1), the cheaper of two
+// random candidates wins. Reading the estimate decays it towards zero with the same time constant,
+// so an endpoint that was slow and then left idle is tried again instead of starving forever.
+
+import { BaseBalancer, DEFAULT_RTT_MS, EWMA_TAU_MS, type PickContext } from './balancer.ts';
+import type { EndpointState } from './endpoint-state.ts';
+import { CandidatePicker } from './pick-util.ts';
+import type { Prng } from './prng.ts';
+
+export function peakEwmaCost(ep: EndpointState, now: number): number {
+  const rtt = ep.lastUpdate === 0 ? DEFAULT_RTT_MS : ep.ewmaMs * Math.exp(-Math.max(0, now - ep.lastUpdate) / EWMA_TAU_MS);
+  return rtt * (ep.inflight + 1);
+}
+
+export class PeakEwmaBalancer extends BaseBalancer {
+  private readonly candidates: CandidatePicker;
+  private readonly pair: { a: EndpointState | null; b: EndpointState | null } = { a: null, b: null };
+
+  constructor(endpoints: EndpointState[], rng: Prng) {
+    super();
+    this.candidates = new CandidatePicker(endpoints, rng);
+  }
+
+  pick(_ctx: PickContext | undefined, now: number): EndpointState | null {
+    const p = this.pair;
+    if (!this.candidates.two(now, p)) return null;
+    if (p.b === null) return p.a;
+    return peakEwmaCost(p.b, now) < peakEwmaCost(p.a!, now) ? p.b : p.a;
+  }
+}
