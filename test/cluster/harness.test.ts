@@ -99,7 +99,10 @@ t('namespace, Service and an EndpointSlice on a 198.18 address are accepted', as
     namespace: 'bh-e2e',
     labelSelector: 'kubernetes.io/service-name=web',
   });
-  assert.equal(list.items.map((s) => s.endpoints[0]?.addresses), [['198.18.0.10']]);
+  assert.equal(
+    list.items.map((s) => s.endpoints[0]?.addresses),
+    [['198.18.0.10']],
+  );
 });
 
 t('an EndpointSlice with a loopback address is rejected', async () => {
@@ -115,10 +118,18 @@ t('RBAC objects can be created', async () => {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'bulkhead-e2e-reader' },
-    rules: [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] }],
+    rules: [
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ],
   });
   assert.is(r.code, 0, r.stderr);
-  const get = await c().kubectl(['get', 'clusterrole', 'bulkhead-e2e-reader', '-o', 'jsonpath={.rules[0].verbs}']);
+  const get = await c().kubectl([
+    'get',
+    'clusterrole',
+    'bulkhead-e2e-reader',
+    '-o',
+    'jsonpath={.rules[0].verbs}',
+  ]);
   assert.is(get.code, 0, get.stderr);
   assert.match(get.stdout, /watch/);
 });

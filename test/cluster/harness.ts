@@ -118,35 +118,54 @@ async function startOnce(
     const peerUrl = `http://127.0.0.1:${peerPort}`;
 
     const etcdLog = join(tmpDir, 'etcd.log');
-    const etcd = launch(tools.etcd, [
-      '--name=bh', `--data-dir=${join(tmpDir, 'etcd-data')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=bh=${peerUrl}`, '--unsafe-no-fsync', '--log-level=warn',
-    ], etcdLog, opts.log);
+    const etcd = launch(
+      tools.etcd,
+      [
+        '--name=bh',
+        `--data-dir=${join(tmpDir, 'etcd-data')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=bh=${peerUrl}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      etcdLog,
+      opts.log,
+    );
     procs.push(etcd);
     await waitFor('etcd', etcd, etcdLog, 30_000, () => httpGetOk(`${etcdUrl}/health`));
 
     const apiLog = join(tmpDir, 'kube-apiserver.log');
     const server = `https://127.0.0.1:${securePort}`;
-    const apiserver = launch(tools.apiserver, [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${securePort}`,
-      `--cert-dir=${join(tmpDir, 'certs')}`,
-      `--token-auth-file=${files.tokens}`,
-      '--authorization-mode=Node,RBAC',
-      `--service-account-issuer=${ISSUER}`,
-      `--service-account-key-file=${files.saPublic}`,
-      `--service-account-signing-key-file=${files.saPrivate}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      // No controller-manager creates "default" ServiceAccounts, so the
-      // admission plugin would refuse every Pod.
-      '--disable-admission-plugins=ServiceAccount',
-      // The lease reconciler would publish 127.0.0.1 as the kubernetes
-      // Service endpoint; nothing here needs it.
-      '--endpoint-reconciler-type=none',
-      '--allow-privileged=true', '--profiling=false', '--v=1',
-    ], apiLog, opts.log);
+    const apiserver = launch(
+      tools.apiserver,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${securePort}`,
+        `--cert-dir=${join(tmpDir, 'certs')}`,
+        `--token-auth-file=${files.tokens}`,
+        '--authorization-mode=Node,RBAC',
+        `--service-account-issuer=${ISSUER}`,
+        `--service-account-key-file=${files.saPublic}`,
+        `--service-account-signing-key-file=${files.saPrivate}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        // No controller-manager creates "default" ServiceAccounts, so the
+        // admission plugin would refuse every Pod.
+        '--disable-admission-plugins=ServiceAccount',
+        // The lease reconciler would publish 127.0.0.1 as the kubernetes
+        // Service endpoint; nothing here needs it.
+        '--endpoint-reconciler-type=none',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+      ],
+      apiLog,
+      opts.log,
+    );
     procs.push(apiserver);
     await waitFor('kube-apiserver', apiserver, apiLog, opts.readyTimeoutMs ?? 120_000, () =>
       httpGetOk(`${server}/readyz`, token),
@@ -195,14 +214,23 @@ async function writeServerFiles(dir: string, token: string) {
 }
 
 function kubeconfigJson(server: string, token: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'bulkhead-test', cluster: { server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: TOKEN_USER, user: { token } }],
-    contexts: [{ name: 'bulkhead-test', context: { cluster: 'bulkhead-test', user: TOKEN_USER, namespace: 'default' } }],
-    'current-context': 'bulkhead-test',
-  }, null, 2);
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'bulkhead-test', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: TOKEN_USER, user: { token } }],
+      contexts: [
+        {
+          name: 'bulkhead-test',
+          context: { cluster: 'bulkhead-test', user: TOKEN_USER, namespace: 'default' },
+        },
+      ],
+      'current-context': 'bulkhead-test',
+    },
+    null,
+    2,
+  );
 }
 
 /**
@@ -236,16 +264,24 @@ function launch(bin: string, args: string[], logFile: string, mirror?: boolean):
 }
 
 async function waitFor(
-  what: string, child: ChildProcess, logFile: string, timeoutMs: number, probe: () => Promise<boolean>,
+  what: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new ClusterStartError(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready; last log lines:\n${tailOf(logFile, 30)}`);
+      throw new ClusterStartError(
+        `${what} exited (${child.exitCode ?? child.signalCode}) before it was ready; last log lines:\n${tailOf(logFile, 30)}`,
+      );
     }
     if (await probe()) return;
     if (Date.now() > deadline) {
-      throw new ClusterStartError(`${what} not ready after ${timeoutMs} ms; last log lines:\n${tailOf(logFile, 30)}`);
+      throw new ClusterStartError(
+        `${what} not ready after ${timeoutMs} ms; last log lines:\n${tailOf(logFile, 30)}`,
+      );
     }
     await sleep(250);
   }
@@ -300,11 +336,15 @@ async function terminate(child: ChildProcess, graceMs = 4000): Promise<void> {
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<Server>((ok, fail) => {
-      const s = createServer();
-      s.once('error', fail);
-      s.listen(0, '127.0.0.1', () => ok(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((ok, fail) => {
+          const s = createServer();
+          s.once('error', fail);
+          s.listen(0, '127.0.0.1', () => ok(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -318,7 +358,10 @@ function tailOf(file: string, lines: number): string {
 }
 
 async function isExecutable(p: string): Promise<boolean> {
-  return access(p, fsc.X_OK).then(() => true, () => false);
+  return access(p, fsc.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function findOnPath(name: string): Promise<string | undefined> {
@@ -340,6 +383,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function readClusterLog(cluster: TestCluster, which: 'etcd' | 'kube-apiserver'): Promise<string> {
+export async function readClusterLog(
+  cluster: TestCluster,
+  which: 'etcd' | 'kube-apiserver',
+): Promise<string> {
   return readFile(join(cluster.tmpDir, `${which}.log`), 'utf8');
 }

@@ -43,7 +43,9 @@ t('serves HTTP from inside the netns to the root namespace, then cleans up', asy
     srv.listen(8080, process.argv[1], () => console.log('ready'));
     process.on('SIGTERM', () => srv.close(() => process.exit(0)));
   `;
-  const child = host.spawn(process.execPath, ['-e', script, host.address], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = host.spawn(process.execPath, ['-e', script, host.address], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   child.stdout!.setEncoding('utf8');
   const [first] = (await once(child.stdout!, 'data')) as [string];
   assert.match(first, /ready/);
@@ -63,7 +65,9 @@ t('serves HTTP from inside the netns to the root namespace, then cleans up', asy
   host = undefined;
   assert.ok(child.exitCode !== null || child.signalCode !== null, 'spawned server was stopped');
   assert.not.ok((await listNetns()).includes(name), 'netns is gone');
-  const linkGone = await new Promise<boolean>((r) => execFile('ip', ['link', 'show', iface], (err) => r(err !== null)));
+  const linkGone = await new Promise<boolean>((r) =>
+    execFile('ip', ['link', 'show', iface], (err) => r(err !== null)),
+  );
   assert.ok(linkGone, 'veth is gone');
 });
 

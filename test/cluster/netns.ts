@@ -60,7 +60,8 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
   // IFNAMSIZ is 16 including the NUL: "bh" + id + one letter stays within 15.
   const hostIface = `bh${id}h`;
   const nsIface = `bh${id}n`;
-  if (hostIface.length > 15) throw new TestHostError(`interface name ${hostIface} is longer than 15 characters`);
+  if (hostIface.length > 15)
+    throw new TestHostError(`interface name ${hostIface} is longer than 15 characters`);
 
   live.add(ns);
   const children = new Set<ChildProcess>();
@@ -130,16 +131,19 @@ function checkAddresses(address: string, hostAddress: string, prefix: number): v
   if (!Number.isInteger(prefix) || prefix < 15 || prefix > 30) {
     throw new TestHostError(`prefix ${prefix} must be an integer in 15..30`);
   }
-  for (const [field, a] of [['address', address], ['hostAddress', hostAddress]] as const) {
+  for (const [field, a] of [
+    ['address', address],
+    ['hostAddress', hostAddress],
+  ] as const) {
     if (!isIPv4(a)) throw new TestHostError(`${field} ${a} is not an IPv4 address`);
     // Only the benchmark range: traffic to it can never mean a real host.
-    if ((toInt(a) >>> 17) !== (toInt('198.18.0.0') >>> 17)) {
+    if (toInt(a) >>> 17 !== toInt('198.18.0.0') >>> 17) {
       throw new TestHostError(`${field} ${a} is outside 198.18.0.0/15; test hosts use only that range`);
     }
   }
   if (address === hostAddress) throw new TestHostError(`address and hostAddress are both ${address}`);
   const shift = 32 - prefix;
-  if ((toInt(address) >>> shift) !== (toInt(hostAddress) >>> shift)) {
+  if (toInt(address) >>> shift !== toInt(hostAddress) >>> shift) {
     throw new TestHostError(`${address} and ${hostAddress} are not in one /${prefix}; pass a shorter prefix`);
   }
 }
@@ -160,7 +164,8 @@ async function removeHost(ns: string, hostIface: string): Promise<void> {
 }
 
 function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
+    return Promise.resolve();
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', () => {
