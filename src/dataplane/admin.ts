@@ -1,0 +1,35 @@
+// Admin server (Fastify, its own port, started before the data listener): probes and observability
+// that keep answering while the data port is overloaded. /healthz is about this process only (the
+// event loop runs), never about backends; /readyz is 200 once a snapshot is loaded and 503 while
+// draining; /metrics is the Prometheus registry (aggregated across workers in a cluster primary);
+// /config is the snapshot being served.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+
+export interface AdminSource {
+  ready(): boolean;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** the snapshot being served and its version, or null before the first one */
+  config(): { version: string; snapshot: unknown } | null;
+}
+
+export async function startAdmin(src: AdminSource, port: number, host: string): Promise<{ app: FastifyInstance; port: number }> {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = src.ready();
+    return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const m = await src.metrics();
+    return reply.type(m.contentType).send(m.body);
+  });
+  app.get('/config', async (_req, reply) => {
+    const c = src.config();
+    if (c === null) return reply.code(503).send({ error: 'no snapshot loaded yet' });
+    return reply.send(c);
+  });
+  await app.listen({ port, host });
+  const addr = app.server.address();
+  return { app, port: typeof addr === 'object' && addr !== null ? addr.port : port };
+}

@@ -1,0 +1,291 @@
+// Exchange: one proxied request from routing to the last byte. It owns the downstream side (an
+// HTTP/1.1 ServerResponse or an HTTP/2 server stream), runs upstream attempts one at a time
+// (upstream-http1.ts / upstream-h2.ts call back into it), decides retries, enforces the request
+// timeout and gRPC deadline, and does the accounting once when the downstream closes. Listeners
+// are module-level functions that find the exchange through a symbol slot (no per-request closures).
+
+import type { ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { ProxyRuntime } from './context.ts';
+import type { ClusterRuntime, RouteContext, RuntimeConfig } from './runtime-config.ts';
+import type { EndpointState } from './balancer/index.ts';
+import { Errors, type ProxyError } from './errors.ts';
+import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
+import { flatToObject, type OutgoingHeaders } from './headers.ts';
+import { RetryCond, statusCond } from './retry.ts';
+import { Fail, startAttempt, type Attempt } from './attempt.ts';
+
+export const kExchange = Symbol('bulkhead.exchange');
+
+const FAIL_COND = [0, RetryCond.connectFailure, RetryCond.connectFailure, RetryCond.reset, RetryCond.refusedStream, 0, 0];
+const FAIL_ERR: ProxyError[] = [Errors.upstreamProtocol, Errors.connectFailure, Errors.upstreamTimeout, Errors.upstreamReset, Errors.upstreamReset, Errors.upstreamTimeout, Errors.upstreamProtocol];
+
+export class Exchange {
+  attempt: Attempt | null = null;
+  attempts = 0;
+  /** request body: null (none), a Buffer (replayable) or the downstream stream (one try only) */
+  body: Buffer | Readable | null = null;
+  headSent = false;
+  responseEnded = false;
+  done = false;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  upstreamMs = 0;
+  reason: string | null = null;
+  /** trailers waiting for the h2 downstream's 'wantTrailers' */
+  trailers: OutgoingHeaders | null = null;
+  ep: EndpointState | null = null;
+  readonly started = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  private timerErr: ProxyError = Errors.requestTimeout;
+  private retryHeld = false;
+  private budgetRefused = false;
+  private drainHooked = false;
+  private pausedBy: Attempt | null = null;
+
+  constructor(
+    readonly rt: ProxyRuntime,
+    readonly cfg: RuntimeConfig,
+    readonly ctx: RouteContext,
+    readonly cluster: ClusterRuntime,
+    readonly hashKey: string | undefined,
+    readonly res: ServerResponse | null,
+    readonly stream: ServerHttp2Stream | null,
+    readonly method: string,
+    readonly host: string,
+    /** path + query as sent upstream (rewritten) */
+    readonly path: string,
+    readonly authority: string,
+    readonly headers: OutgoingHeaders,
+    readonly requestId: string,
+    readonly grpc: boolean,
+    readonly teTrailers: boolean,
+    readonly setCookie: string | null,
+    /** ms until the gRPC deadline, 0 = none */
+    deadlineMs: number,
+  ) {
+    const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
+    down[kExchange] = this;
+    if (res !== null) res.on('close', onDownstreamClose);
+    else {
+      stream!.on('close', onDownstreamClose);
+      stream!.on('error', ignoreError);
+    }
+    const reqMs = ctx.requestMs;
+    if (deadlineMs > 0 && (reqMs === 0 || deadlineMs <= reqMs)) {
+      this.timerErr = Errors.deadlineExceeded;
+      this.timer = setTimeout(onExchangeTimer, deadlineMs, this);
+    } else if (reqMs > 0) this.timer = setTimeout(onExchangeTimer, reqMs, this);
+  }
+
+  /** Pick an endpoint and run one attempt; the first call and every retry go through here. */
+  next(): void {
+    if (this.done || this.responseEnded) return;
+    const now = Date.now();
+    const ep = this.cluster.balancer.pick(this.hashKey === undefined ? undefined : { hashKey: this.hashKey }, now);
+    if (ep === null) return this.fail(Errors.noHealthyUpstream);
+    this.ep = ep;
+    this.attempts++;
+    startAttempt(this, ep);
+  }
+
+  /** Response head from the current attempt; false when it was discarded for a retry. */
+  onHead(a: Attempt, status: number, flat: string[]): boolean {
+    if (a !== this.attempt || this.done) return false;
+    const cond = statusCond(status);
+    if (cond !== 0 && this.canRetry(cond)) {
+      this.endAttempt(a, false);
+      a.cancel();
+      this.retry();
+      return false;
+    }
+    this.headSent = true;
+    this.status = status;
+    this.upstreamMs = performance.now() - a.started;
+    if (this.setCookie !== null) flat.push('set-cookie', this.setCookie);
+    if (this.res !== null) {
+      this.res.sendDate = false;
+      if (this.rt.draining) this.res.shouldKeepAlive = false;
+      this.res.writeHead(status, flat);
+    } else {
+      const s = this.stream!;
+      if (s.destroyed || s.closed) return false;
+      const wantTrailers = this.grpc || this.teTrailers;
+      s.respond(flatToObject(flat, { ':status': String(status) }), { endStream: false, waitForTrailers: wantTrailers });
+      if (wantTrailers) s.on('wantTrailers', onWantTrailers);
+    }
+    return true;
+  }
+
+  /** One body chunk; false asks the attempt to pause until the downstream drains. */
+  onData(a: Attempt, chunk: Buffer): boolean {
+    if (a !== this.attempt || this.done) return true;
+    this.bytesOut += chunk.length;
+    const ok = this.res !== null ? this.res.write(chunk) : this.stream!.write(chunk);
+    if (ok) return true;
+    this.pausedBy = a;
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      (this.res ?? this.stream!).on('drain', onDownstreamDrain);
+    }
+    return false;
+  }
+
+  resumeUpstream(): void {
+    const a = this.pausedBy;
+    this.pausedBy = null;
+    if (a !== null && a === this.attempt) a.resume();
+  }
+
+  onEnd(a: Attempt, trailers: OutgoingHeaders | null): void {
+    if (a !== this.attempt || this.done) return;
+    this.endAttempt(a, this.status < 500);
+    this.responseEnded = true;
+    this.clearTimer();
+    if (this.res !== null) {
+      if (trailers !== null) this.res.addTrailers(trailers);
+      this.res.end();
+    } else {
+      this.trailers = trailers;
+      if (!this.stream!.destroyed) this.stream!.end();
+    }
+  }
+
+  onError(a: Attempt, kind: Fail): void {
+    if (a !== this.attempt || this.done) return;
+    this.endAttempt(a, false);
+    if (kind === Fail.connect || kind === Fail.connectTimeout) this.rt.metrics.upstreamConnectErrors.labels(this.cfg.pool, this.cluster.name).inc();
+    if (!this.headSent && this.canRetry(FAIL_COND[kind]!)) return this.retry();
+    this.fail(this.budgetRefused ? Errors.retryBudget : FAIL_ERR[kind]!);
+  }
+
+  private canRetry(cond: number): boolean {
+    const p = this.ctx.retry;
+    if (p === null || cond === 0 || (p.on & cond) === 0 || this.attempts > p.attempts) return false;
+    if (this.body !== null && !Buffer.isBuffer(this.body)) return false;
+    if (this.retryHeld) return true; // one budget slot covers all retries of this request
+    if (!this.rt.budget.tryAcquire(p, Date.now(), this.rt.overload.active)) {
+      this.ctx.metrics.retry(false);
+      this.budgetRefused = true;
+      return false;
+    }
+    this.retryHeld = true;
+    return true;
+  }
+
+  private retry(): void {
+    this.ctx.metrics.retry(true);
+    this.next();
+  }
+
+  private endAttempt(a: Attempt, ok: boolean): void {
+    this.attempt = null;
+    const now = Date.now();
+    this.cluster.balancer.onEnd(a.ep, performance.now() - a.started, ok, now);
+    this.cluster.outlier?.record(a.ep, ok, now);
+  }
+
+  /** Answer with a proxy error, or cut the response when its head already went out. */
+  fail(err: ProxyError): void {
+    if (this.done) return;
+    const a = this.attempt;
+    if (a !== null) {
+      this.endAttempt(a, false);
+      a.cancel();
+    }
+    this.reason = err.reason;
+    this.responseEnded = true;
+    this.clearTimer();
+    if (!this.headSent) {
+      this.headSent = true;
+      this.status = this.grpc ? 200 : err.status;
+      if (this.res !== null) answerH1(this.res, err, this.grpc, this.requestId);
+      else answerH2(this.stream!, err, this.grpc, this.requestId);
+    } else if (this.res !== null) this.res.destroy();
+    else if (this.grpc && !this.stream!.destroyed) {
+      this.trailers = grpcFailureTrailers(err);
+      this.stream!.end();
+    } else this.stream!.close(2 /* NGHTTP2_INTERNAL_ERROR */);
+  }
+
+  onBodyBytes(n: number): void {
+    this.bytesIn += n;
+  }
+
+  clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  onTimer(): void {
+    this.timer = null;
+    this.fail(this.timerErr);
+  }
+
+  /** The downstream closed (response done, or the client went away): cancel upstream, account once. */
+  complete(): void {
+    if (this.done) return;
+    if (!this.responseEnded) {
+      // client went away mid-request: the upstream attempt is cancelled (h2: RST_STREAM CANCEL)
+      const a = this.attempt;
+      if (a !== null) {
+        this.endAttempt(a, true);
+        a.cancel();
+      }
+      if (!this.headSent) this.status = 499;
+      this.reason ??= 'client-closed';
+    }
+    this.done = true;
+    this.clearTimer();
+    const rt = this.rt;
+    if (this.retryHeld) rt.budget.release();
+    const ms = performance.now() - this.started;
+    const m = this.ctx.metrics;
+    m.request(this.cluster.name, this.status);
+    m.duration.observe(ms / 1000);
+    if (rt.accessLog.sampled()) {
+      rt.accessLog.write({
+        requestId: this.requestId,
+        protocol: this.res !== null ? 'http1' : 'h2',
+        method: this.method,
+        host: this.host,
+        path: this.path,
+        route: this.ctx.id,
+        cluster: this.cluster.name,
+        upstream: this.ep === null ? null : `${this.ep.address}:${this.ep.port}`,
+        status: this.status,
+        durationMs: Math.round(ms * 1000) / 1000,
+        upstreamMs: Math.round(this.upstreamMs * 1000) / 1000,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+        retries: this.attempts > 1 ? this.attempts - 1 : 0,
+        reason: this.reason,
+      });
+    }
+    rt.overload.active--;
+  }
+}
+
+function exchangeOf(x: object): Exchange {
+  return (x as Record<symbol, Exchange>)[kExchange]!;
+}
+function onDownstreamClose(this: ServerResponse | ServerHttp2Stream): void {
+  exchangeOf(this).complete();
+}
+function onDownstreamDrain(this: ServerResponse | ServerHttp2Stream): void {
+  exchangeOf(this).resumeUpstream();
+}
+function onWantTrailers(this: ServerHttp2Stream): void {
+  const ex = exchangeOf(this);
+  this.sendTrailers(ex.trailers ?? {});
+}
+function onExchangeTimer(ex: Exchange): void {
+  ex.onTimer();
+}
+function ignoreError(): void {
+  // stream errors (client RST) surface as 'close'; complete() does the accounting
+}
+

@@ -1,0 +1,142 @@
+// startDataplane: the program every IngressPool replica runs. With one worker (the default in tests)
+// everything runs in this process; with more, this process becomes a node:cluster primary that
+// forks the workers, feeds them snapshots over IPC and serves the aggregated admin endpoints
+// (workers.ts). Ports 0 pick free ports; the chosen ones are reported back.
+
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { PoolSnapshot } from '../ir/snapshot.ts';
+import { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
+import { DataplaneMetrics, RouteMetrics } from './metrics.ts';
+import { UpstreamRegistry } from './upstreams.ts';
+import { OverloadGuard } from './overload.ts';
+import { RetryBudget } from './retry.ts';
+import { AccessLog } from './access-log.ts';
+import { TunnelRegistry } from './websocket.ts';
+import { Listener } from './listener.ts';
+import { startAdmin } from './admin.ts';
+import { drainDataplane } from './drain.ts';
+import { startPrimary } from './workers.ts';
+import { resolveWorkerCount } from './cgroup.ts';
+import type { ProxyRuntime } from './context.ts';
+import type { RuntimeConfig } from './runtime-config.ts';
+
+export { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
+export type { RuntimeConfig, RouteContext, ClusterRuntime } from './runtime-config.ts';
+
+export interface DataplaneOptions {
+  snapshot?: PoolSnapshot;
+  snapshotFile?: string;
+  /** overrides snapshot.listener.port; 0 = any free port */
+  port?: number;
+  /** overrides snapshot.listener.adminPort; 0 = any free port; null = no admin server (cluster workers) */
+  adminPort?: number | null;
+  host?: string;
+  /** overrides snapshot.workers; 1 = in-process */
+  workers?: number;
+  /** access and process logs (JSON lines); default stdout through an async pino destination */
+  logStream?: NodeJS.WritableStream;
+  /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
+  drainGraceMs?: number;
+}
+
+export interface Dataplane {
+  port: number;
+  adminPort: number;
+  store: SnapshotStore;
+  apply(s: PoolSnapshot): ApplyResult;
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function loadSnapshotFile(file: string): PoolSnapshot {
+  return JSON.parse(readFileSync(file, 'utf8')) as PoolSnapshot;
+}
+
+export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
+  const snapshot = opts.snapshot ?? (opts.snapshotFile !== undefined ? loadSnapshotFile(opts.snapshotFile) : undefined);
+  if (snapshot === undefined) throw Object.assign(new Error('startDataplane needs a snapshot or a snapshotFile'), { code: 'BH_ERR_NO_SNAPSHOT' });
+  const workers = opts.workers ?? resolveWorkerCount(snapshot.workers ?? 1);
+  if (workers > 1) return startPrimary({ ...opts, snapshot, workers });
+  return startInProcess({ ...opts, snapshot });
+}
+
+/** One process serving the data port (a single-worker pool, or one worker of a cluster). */
+export async function startInProcess(opts: DataplaneOptions & { snapshot: PoolSnapshot; defaultMetrics?: boolean }): Promise<Dataplane & { metrics: DataplaneMetrics }> {
+  const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
+  const accessLog = new AccessLog(opts.logStream);
+  const upstreams = new UpstreamRegistry();
+  const store = new SnapshotStore({ metrics, upstreams, log: accessLog.logger });
+  const overload = new OverloadGuard(metrics);
+  const rt: ProxyRuntime = {
+    store,
+    metrics,
+    upstreams,
+    overload,
+    budget: new RetryBudget(),
+    accessLog,
+    tunnels: new TunnelRegistry(metrics),
+    unrouted: new RouteMetrics(metrics, ''),
+    maxUriBytes: 8192,
+    draining: false,
+  };
+  let listener: Listener | null = null;
+  store.on('swap', (cfg: RuntimeConfig) => {
+    const s = cfg.snapshot;
+    overload.maxConcurrent = s.overload.maxConcurrentRequests;
+    overload.maxLagMs = s.overload.maxEventLoopDelayMs;
+    accessLog.configure(s.accessLog.enabled, s.accessLog.sampleRate);
+    rt.unrouted = new RouteMetrics(metrics, '');
+    listener?.configure(s.listener, s.websocket);
+  });
+  const first = store.apply(opts.snapshot);
+  if (!first.ok) {
+    overload.close();
+    throw Object.assign(new Error(`snapshot refused: ${first.error}`), { code: 'BH_ERR_SNAPSHOT_INVALID' });
+  }
+  const host = opts.host ?? '0.0.0.0';
+  const l = opts.snapshot.listener;
+  let admin: { app: FastifyInstance; port: number } | null = null;
+  if (opts.adminPort !== null) {
+    admin = await startAdmin(
+      {
+        ready: () => store.peek() !== null && !rt.draining,
+        metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        config: () => {
+          const c = store.peek();
+          return c === null ? null : { version: c.version, snapshot: c.snapshot };
+        },
+      },
+      opts.adminPort ?? l.adminPort,
+      host,
+    );
+  }
+  listener = new Listener(rt, l, opts.snapshot.websocket);
+  const port = await listener.listen(opts.port ?? l.port, host, l.backlog);
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      rt.draining = true;
+      rt.tunnels.closeAll(false);
+      await listener!.close();
+      if (admin !== null) await admin.app.close();
+      store.close();
+      overload.close();
+      await upstreams.closeAll(true);
+      accessLog.flush();
+    })());
+  return {
+    port,
+    adminPort: admin?.port ?? 0,
+    store,
+    metrics,
+    apply: (s) => store.apply(s),
+    drain: async () => {
+      const cfg = store.peek();
+      const wsDrainMs = cfg?.snapshot.websocket.drainPeriodMs ?? 0;
+      await drainDataplane(rt, listener!, { wsDrainMs, graceMs: opts.drainGraceMs ?? wsDrainMs + 10_000 });
+      await close();
+    },
+    close,
+  };
+}

@@ -1,0 +1,108 @@
+// HTTP/1.1 upstream attempt: `pool.dispatch(opts, handler)` with this class as undici's raw handler
+// (the callback-style interface undici runs natively, so no wrapper object per request). Response
+// backpressure: onData returns false to pause the upstream socket until the downstream drains.
+// Request bodies are undici's to stream (it pauses the downstream stream when the socket is full).
+
+import type { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { performance } from 'node:perf_hooks';
+import type { EndpointState } from './balancer/index.ts';
+import type { Exchange } from './exchange.ts';
+import { Fail } from './attempt.ts';
+import { filterRawResponseHeaders, rawTrailersToObject } from './headers.ts';
+
+export function classifyUndiciError(err: unknown): Fail {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return Fail.connect;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return Fail.connectTimeout;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return Fail.timeout;
+    default:
+      return code.startsWith('HPE_') || code === 'UND_ERR_INFO' ? Fail.protocol : Fail.reset;
+  }
+}
+
+export class Http1Attempt {
+  readonly started = performance.now();
+  private abortFn: ((err?: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
+  private finished = false;
+
+  constructor(
+    private readonly ex: Exchange,
+    readonly ep: EndpointState,
+  ) {}
+
+  start(pool: Pool): void {
+    const ex = this.ex;
+    ex.headers.host = ex.authority;
+    const readMs = ex.ctx.readMs;
+    const opts: Dispatcher.DispatchOptions = {
+      path: ex.path,
+      method: ex.method as Dispatcher.HttpMethod,
+      headers: ex.headers,
+      body: ex.body,
+      headersTimeout: readMs,
+      bodyTimeout: readMs,
+    };
+    pool.dispatch(opts, this as unknown as Dispatcher.DispatchHandler);
+  }
+
+  // ---- undici raw handler interface ----
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.finished) abort();
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (this.finished) return false;
+    if (status < 200) return true; // informational (100 Continue): not forwarded
+    this.resumeFn = resume;
+    return this.ex.onHead(this, status, filterRawResponseHeaders(raw, []));
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.finished) return false;
+    return this.ex.onData(this, chunk);
+  }
+
+  onComplete(trailers: Buffer[] | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ex.onEnd(this, rawTrailersToObject(trailers));
+  }
+
+  onError(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ex.onError(this, classifyUndiciError(err));
+  }
+
+  onBodySent(chunk: Buffer | string): void {
+    this.ex.onBodyBytes(chunk.length);
+  }
+
+  onUpgrade(): void {
+    // upgrades never go through dispatch (WebSocket tunnels use raw TCP)
+  }
+
+  // ---- Attempt ----
+  cancel(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.abortFn?.();
+  }
+
+  resume(): void {
+    this.resumeFn?.();
+  }
+}

@@ -1,0 +1,179 @@
+// Connections to upstream endpoints, shared by every snapshot that names the same endpoint: an undici
+// Pool per HTTP/1.1 endpoint, one multiplexed HTTP/2 session per h2c endpoint. Pools outlive
+// snapshot swaps (keep-alive connections survive a config change) and are closed gracefully, letting
+// in-flight requests finish, once no snapshot names them any more.
+
+import http2 from 'node:http2';
+import { Pool } from 'undici';
+import type { UpstreamConnIR } from '../ir/snapshot.ts';
+
+const kSlot = Symbol('bulkhead.upstream');
+const kEndpoint = Symbol('bulkhead.h2endpoint');
+
+export interface UpstreamTarget {
+  readonly address: string;
+  readonly port: number;
+}
+
+interface Slot {
+  gen: number;
+  connectMs: number;
+  h2: boolean;
+  up: Pool | H2Endpoint;
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** One h2c endpoint: a session, replaced when it closes or receives GOAWAY. */
+export class H2Endpoint {
+  private session: http2.ClientHttp2Session | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** true once the current session finished its handshake */
+  connected = false;
+  readonly origin: string;
+
+  constructor(address: string, port: number, readonly connectMs: number, readonly idleMs: number) {
+    this.origin = 'http://' + hostPort(address, port);
+  }
+
+  get(): http2.ClientHttp2Session {
+    const s = this.session;
+    if (s !== null && !s.closed && !s.destroyed) return s;
+    if (this.closed) throw Object.assign(new Error('upstream endpoint removed'), { code: 'BH_UPSTREAM_CLOSED' });
+    return this.open();
+  }
+
+  private open(): http2.ClientHttp2Session {
+    this.connected = false;
+    const s = http2.connect(this.origin, { settings: { enablePush: false }, peerMaxConcurrentStreams: 1000 });
+    (s as unknown as Record<symbol, H2Endpoint>)[kEndpoint] = this;
+    s.on('connect', onSessionConnect);
+    s.on('goaway', onSessionGone);
+    s.on('close', onSessionGone);
+    s.on('error', onSessionError);
+    s.setTimeout(this.idleMs, onSessionIdle);
+    this.connectTimer = setTimeout(onConnectTimeout, this.connectMs, this, s);
+    this.session = s;
+    return s;
+  }
+
+  detach(s: http2.ClientHttp2Session): void {
+    if (this.session === s) {
+      this.session = null;
+      this.connected = false;
+    }
+    this.clearTimer();
+  }
+
+  clearTimer(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  close(force: boolean): void {
+    this.closed = true;
+    const s = this.session;
+    this.session = null;
+    this.clearTimer();
+    if (s !== null && !s.destroyed) force ? s.destroy() : s.close();
+  }
+}
+
+function endpointOf(s: http2.ClientHttp2Session): H2Endpoint {
+  return (s as unknown as Record<symbol, H2Endpoint>)[kEndpoint]!;
+}
+function onSessionConnect(this: http2.ClientHttp2Session): void {
+  const ep = endpointOf(this);
+  ep.connected = true;
+  ep.clearTimer();
+}
+function onSessionGone(this: http2.ClientHttp2Session): void {
+  endpointOf(this).detach(this);
+}
+function onSessionError(this: http2.ClientHttp2Session): void {
+  // streams see the error themselves; the endpoint only forgets this session
+  endpointOf(this).detach(this);
+}
+function onSessionIdle(this: http2.ClientHttp2Session): void {
+  endpointOf(this).detach(this);
+  this.close();
+}
+function onConnectTimeout(ep: H2Endpoint, s: http2.ClientHttp2Session): void {
+  if (ep.connected) return;
+  ep.detach(s);
+  s.destroy(Object.assign(new Error(`connect timeout after ${ep.connectMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
+}
+
+export class UpstreamRegistry {
+  private readonly live = new Map<string, Slot>();
+  private gen = 0;
+  private settings: UpstreamConnIR | null = null;
+
+  /** Called once per snapshot before routes resolve upstreams; a settings change retires every pool. */
+  configure(settings: UpstreamConnIR): void {
+    const prev = this.settings;
+    if (prev !== null && prev.maxIdlePerEndpoint === settings.maxIdlePerEndpoint && prev.idleTimeoutMs === settings.idleTimeoutMs && prev.maxRequestsPerConnection === settings.maxRequestsPerConnection) return;
+    this.settings = settings;
+    this.gen++;
+    const old = [...this.live.values()];
+    this.live.clear();
+    for (const slot of old) closeSlot(slot, false);
+  }
+
+  /** The pool or session for an endpoint; cached on the endpoint object so lookups cost a property read. */
+  get(ep: UpstreamTarget, h2: boolean, connectMs: number): Pool | H2Endpoint {
+    const cached = (ep as unknown as Record<symbol, Slot | undefined>)[kSlot];
+    if (cached !== undefined && cached.gen === this.gen && cached.connectMs === connectMs && cached.h2 === h2) return cached.up;
+    const key = `${h2 ? 'h2' : 'h1'}|${ep.address}|${ep.port}|${connectMs}`;
+    let slot = this.live.get(key);
+    if (slot === undefined) {
+      const st = this.settings!;
+      const up = h2
+        ? new H2Endpoint(ep.address, ep.port, connectMs, st.idleTimeoutMs)
+        : new Pool('http://' + hostPort(ep.address, ep.port), {
+            connections: st.maxIdlePerEndpoint,
+            keepAliveTimeout: st.idleTimeoutMs,
+            keepAliveMaxTimeout: st.idleTimeoutMs,
+            maxRequestsPerClient: st.maxRequestsPerConnection > 0 ? st.maxRequestsPerConnection : undefined,
+            connect: { timeout: connectMs },
+            pipelining: 1,
+          });
+      slot = { gen: this.gen, connectMs, h2, up };
+      this.live.set(key, slot);
+    }
+    (ep as unknown as Record<symbol, Slot>)[kSlot] = slot;
+    return slot.up;
+  }
+
+  /** Endpoints (address, port) the new snapshot names; pools of the others close once idle. */
+  retain(endpoints: Iterable<UpstreamTarget>): void {
+    const keep = new Set<string>();
+    for (const ep of endpoints) keep.add(ep.address + '|' + ep.port);
+    for (const [key, slot] of this.live) {
+      const [, address, port] = key.split('|');
+      if (!keep.has(address + '|' + port)) {
+        this.live.delete(key);
+        closeSlot(slot, false);
+      }
+    }
+  }
+
+  async closeAll(force: boolean): Promise<void> {
+    const slots = [...this.live.values()];
+    this.live.clear();
+    this.gen++;
+    await Promise.all(slots.map((s) => closeSlot(s, force)));
+  }
+}
+
+function closeSlot(slot: Slot, force: boolean): Promise<void> {
+  if (slot.up instanceof H2Endpoint) {
+    slot.up.close(force);
+    return Promise.resolve();
+  }
+  const p = force ? slot.up.destroy() : slot.up.close();
+  return p.catch(() => undefined);
+}

@@ -1,0 +1,106 @@
+// Multi-process pools. The primary forks `workers` processes (node:cluster; they share the data
+// port), owns the snapshot input (validates it in a SnapshotStore without health checks, then sends
+// it to every worker over IPC), answers the admin endpoints with metrics aggregated across workers
+// (prom-client AggregatorRegistry), replaces workers that die, and drains them on shutdown.
+
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import prom from 'prom-client';
+import type { PoolSnapshot } from '../ir/snapshot.ts';
+import { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
+import { DataplaneMetrics } from './metrics.ts';
+import { startAdmin } from './admin.ts';
+import type { Dataplane, DataplaneOptions } from './index.ts';
+
+/** primary → worker */
+export type ToWorker = { type: 'start'; snapshot: PoolSnapshot; port: number; host: string } | { type: 'snapshot'; snapshot: PoolSnapshot } | { type: 'drain' };
+/** worker → primary */
+export type FromWorker = { type: 'ready'; port: number } | { type: 'applied'; version: string; ok: boolean; error?: string } | { type: 'failed'; error: string };
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+
+export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnapshot; workers: number }): Promise<Dataplane> {
+  const metrics = new DataplaneMetrics(false);
+  const store = new SnapshotStore({ metrics, healthChecks: false });
+  const first = store.apply(opts.snapshot);
+  if (!first.ok) throw Object.assign(new Error(`snapshot refused: ${first.error}`), { code: 'BH_ERR_SNAPSHOT_INVALID' });
+  const host = opts.host ?? '0.0.0.0';
+  const aggregator = new prom.AggregatorRegistry();
+  let draining = false;
+  let stopping = false;
+  let port = opts.port ?? opts.snapshot.listener.port;
+  const ready = new Set<Worker>();
+
+  const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv, silent: false });
+
+  const fork = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const w = cluster.fork();
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          port = m.port;
+          ready.add(w);
+          resolve();
+        } else if (m.type === 'failed') reject(new Error(m.error));
+      });
+      w.on('online', () => w.send({ type: 'start', snapshot: store.current().snapshot, port, host } satisfies ToWorker));
+      w.on('exit', () => {
+        ready.delete(w);
+        if (!stopping) void fork().catch(() => undefined); // a crashed worker is replaced with the current snapshot
+      });
+    });
+
+  // the first worker picks the port (0 → random); the others join the same shared handle
+  await fork();
+  await Promise.all(Array.from({ length: opts.workers - 1 }, fork));
+
+  const admin =
+    opts.adminPort === null
+      ? null
+      : await startAdmin(
+          {
+            ready: () => !draining && ready.size > 0,
+            metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+            config: () => {
+              const c = store.peek();
+              return c === null ? null : { version: c.version, snapshot: c.snapshot };
+            },
+          },
+          opts.adminPort ?? opts.snapshot.listener.adminPort,
+          host,
+        );
+
+  const apply = (s: PoolSnapshot): ApplyResult => {
+    const r = store.apply(s);
+    if (r.ok) for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'snapshot', snapshot: s } satisfies ToWorker);
+    return r;
+  };
+  const waitExit = (): Promise<void> =>
+    Promise.all(
+      Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((r) => (w === undefined || w.isDead() ? r() : w.once('exit', () => r())))),
+    ).then(() => undefined);
+
+  const close = async (): Promise<void> => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    await waitExit();
+    await admin?.app.close();
+    store.close();
+  };
+  return {
+    port,
+    adminPort: admin?.port ?? 0,
+    store,
+    apply,
+    drain: async () => {
+      draining = true;
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'drain' } satisfies ToWorker);
+      await waitExit();
+      await admin?.app.close();
+      store.close();
+    },
+    close,
+  };
+}
