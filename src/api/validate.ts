@@ -3,7 +3,7 @@
 // reported as `<Kind>/<namespace>/<name>: <field.path>: <message>`.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Value } from '@sinclair/typebox/value';
+import { compileDefaulter } from './defaults.ts';
 import { API_VERSION, GROUP, KIND_BY_NAME, type KindInfo } from './kinds.ts';
 import { kChecks, type CelRule, DURATION_PATTERN } from './kit.ts';
 import { checkRegexValue } from './regex-check.ts';
@@ -45,7 +45,7 @@ export function isBulkheadDocument(doc: any): boolean {
 
 /** Fill in schema defaults (as the API server does on admission). Returns a new object. */
 export function withDefaults<T>(info: KindInfo, spec: T): T {
-  return Value.Default(info.spec, structuredClone(spec)) as T;
+  return compileDefaulter(info.spec)(structuredClone(spec)) as T;
 }
 
 export function validateObject(doc: any): Problem[] {

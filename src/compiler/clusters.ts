@@ -40,7 +40,7 @@ export class ServiceIndex {
         if (ep.conditions?.ready === false) continue;
         for (const address of ep.addresses ?? []) {
           const key = `${address}|${target}`;
-          if (!seen.has(key)) seen.set(key, { address, port: target, zone: ep.zone ?? null });
+          if (!seen.has(key)) seen.set(key, { address, port: target, zone: ep.zone ?? null }); // sorted keys
         }
       }
     }
@@ -78,39 +78,40 @@ export function buildCluster(
   const lb = pool.loadBalancer!;
   const hc = pool.healthCheck!;
   const ch = lb.consistentHash ?? { header: '', cookie: '', clientIP: false };
+  // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
   return {
-    name,
-    service: { namespace, name: svc.metadata.name },
-    port: port.port,
-    protocol,
-    loadBalancer: {
-      algorithm: lb.algorithm,
-      consistentHash: {
-        header: ch.header ? ch.header.toLowerCase() : null,
-        cookie: ch.cookie || null,
-        clientIP: ch.clientIP ?? false,
-      },
-    },
+    endpoints,
     healthCheck: {
       active: hc.active
         ? {
-            path: hc.active.path,
-            intervalMs: durationMs(hc.active.interval),
-            timeoutMs: durationMs(hc.active.timeout),
-            healthyThreshold: hc.active.healthyThreshold,
-            unhealthyThreshold: hc.active.unhealthyThreshold,
             expectedStatuses: [...new Set(hc.active.expectedStatuses ?? [200])].sort((a, b) => a - b),
+            healthyThreshold: hc.active.healthyThreshold,
+            intervalMs: durationMs(hc.active.interval),
+            path: hc.active.path,
+            timeoutMs: durationMs(hc.active.timeout),
+            unhealthyThreshold: hc.active.unhealthyThreshold,
           }
         : null,
       passive: hc.passive
         ? {
-            consecutiveErrors: hc.passive.consecutiveErrors,
             baseEjectionTimeMs: durationMs(hc.passive.baseEjectionTime),
+            consecutiveErrors: hc.passive.consecutiveErrors,
             maxEjectionPercent: hc.passive.maxEjectionPercent,
           }
         : null,
     },
-    endpoints,
+    loadBalancer: {
+      algorithm: lb.algorithm,
+      consistentHash: {
+        clientIP: ch.clientIP ?? false,
+        cookie: ch.cookie || null,
+        header: ch.header ? ch.header.toLowerCase() : null,
+      },
+    },
+    name,
+    port: port.port,
+    protocol,
+    service: { name: svc.metadata.name, namespace },
     tls: null,
   };
 }

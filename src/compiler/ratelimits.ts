@@ -92,40 +92,41 @@ export function replicasOf(pool: PoolContext): number {
 function compileRule(policy: RateLimitPolicy, s: RateLimitPolicySpec, r: RateLimitPolicySpec['rules'][number], pool: PoolContext): RateLimitIR {
   const ns = nsOf(policy);
   const split = s.mode === 'Local' && s.distribution === 'SplitAcrossReplicas' ? replicasOf(pool) : 1;
+  // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
   return {
-    id: `${ns}/${policy.metadata.name}/${r.name}`,
-    policy: { namespace: ns, name: policy.metadata.name },
-    mode: s.mode,
-    shadow: s.shadow,
-    responseHeaders: s.responseHeaders,
-    trustedHops: s.clientIP?.trustedHops ?? 0,
-    match: r.match ? toMatch(r.match) : null,
-    key: (r.key ?? []).map(keyPart),
-    limit: {
-      requests: Math.max(1, Math.ceil(r.limit.requests / split)),
-      periodMs: durationMs(r.limit.period),
-      burst: Math.ceil(r.limit.burst / split),
-    },
     cost: r.cost,
     global:
       s.mode === 'Global' && s.global
         ? {
-            redisSecretRef: { namespace: ns, name: s.global.redis.secretRef.name, key: s.global.redis.secretRef.key },
-            timeoutMs: durationMs(s.global.timeout),
             failureMode: s.global.failureMode,
+            redisSecretRef: { key: s.global.redis.secretRef.key, name: s.global.redis.secretRef.name, namespace: ns },
+            timeoutMs: durationMs(s.global.timeout),
           }
         : null,
+    id: `${ns}/${policy.metadata.name}/${r.name}`,
+    key: (r.key ?? []).map(keyPart),
+    limit: {
+      burst: Math.ceil(r.limit.burst / split),
+      periodMs: durationMs(r.limit.period),
+      requests: Math.max(1, Math.ceil(r.limit.requests / split)),
+    },
+    match: r.match ? toMatch(r.match) : null,
+    mode: s.mode,
+    policy: { name: policy.metadata.name, namespace: ns },
+    responseHeaders: s.responseHeaders,
+    shadow: s.shadow,
+    trustedHops: s.clientIP?.trustedHops ?? 0,
   };
 }
 
 function keyPart(k: { type: string; name?: string; prefixLength?: number }): RateLimitKeyPart {
   switch (k.type) {
     case 'Header':
-      return { type: 'Header', name: k.name!.toLowerCase() };
+      return { name: k.name!.toLowerCase(), type: 'Header' };
     case 'QueryParam':
-      return { type: 'QueryParam', name: k.name! };
+      return { name: k.name!, type: 'QueryParam' };
     case 'ClientIP':
-      return { type: 'ClientIP', prefixLength: k.prefixLength ?? 128 };
+      return { prefixLength: k.prefixLength ?? 128, type: 'ClientIP' };
     case 'Route':
       return { type: 'Route' };
     default:

@@ -161,29 +161,30 @@ export function compileRouteRules(
     const matches = rule.matches?.length ? rule.matches : [{}];
     matches.forEach((m: any, matchIndex: number) => {
       const match = toMatch(m);
+      // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
       const ir: RouteIR = {
-        id: `${a.namespace}/${a.route.metadata.name}/${name}/${matchIndex}`,
-        route: { namespace: a.namespace, name: a.route.metadata.name },
-        rule: name,
-        hostnames,
-        match,
+        auth: rule.auth ? canonicalize(rule.auth) : null,
         backends: directResponse ? [] : backends,
         directResponse,
+        hostnames,
+        id: `${a.namespace}/${a.route.metadata.name}/${name}/${matchIndex}`,
+        match,
+        rateLimits: [],
+        retries: mergeRetries(pool, rule),
+        rewrite:
+          rule.rewrite && (rule.rewrite.replacePrefix !== undefined || rule.rewrite.hostname)
+            ? { hostname: rule.rewrite.hostname || null, replacePrefix: rule.rewrite.replacePrefix ?? null }
+            : null,
+        route: { name: a.route.metadata.name, namespace: a.namespace },
+        rule: name,
         sessionAffinity: rule.sessionAffinity
           ? { cookie: { name: rule.sessionAffinity.cookie.name, ttlMs: durationMs(rule.sessionAffinity.cookie.ttl) } }
           : null,
-        rewrite:
-          rule.rewrite && (rule.rewrite.replacePrefix !== undefined || rule.rewrite.hostname)
-            ? { replacePrefix: rule.rewrite.replacePrefix ?? null, hostname: rule.rewrite.hostname || null }
-            : null,
         timeouts: mergeTimeouts(pool, rule),
-        retries: mergeRetries(pool, rule),
         websocket: {
           idleTimeoutMs: durationMs(rule.websocket?.idleTimeout ?? pool.websocket!.idleTimeout),
           maxConnectionDurationMs: durationMs(rule.websocket?.maxConnectionDuration ?? pool.websocket!.maxConnectionDuration),
         },
-        rateLimits: [],
-        auth: rule.auth ? canonicalize(rule.auth) : null,
       };
       out.push({ match, routeOrder, ruleIndex: index, matchIndex, ir });
     });
@@ -201,37 +202,37 @@ export function compileRouteRules(
 
 /** 503 with a reason when nothing can serve the rule; the data plane never sees an empty pick. */
 function pickDirectResponse(backends: WeightedBackendIR[], tried: string[], clusters: Map<string, ClusterIR>) {
-  if (tried.length === 0) return { status: 503, reason: 'backend-not-found' };
-  if (backends.length === 0) return { status: 503, reason: 'no-backend-weight' };
-  if (backends.every((b) => clusters.get(b.cluster)!.endpoints.length === 0)) return { status: 503, reason: 'no-ready-endpoints' };
+  if (tried.length === 0) return { reason: 'backend-not-found', status: 503 };
+  if (backends.length === 0) return { reason: 'no-backend-weight', status: 503 };
+  if (backends.every((b) => clusters.get(b.cluster)!.endpoints.length === 0)) return { reason: 'no-ready-endpoints', status: 503 };
   return null;
 }
 
 export function toMatch(m: any): MatchIR {
   const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
   return {
-    path: m.path ? { type: m.path.type, value: m.path.value } : null,
-    method: m.method ?? null,
+    cookies: (m.cookies ?? []).map((c: any) => ({ name: c.name, value: c.value })).sort(byName),
     headers: (m.headers ?? [])
       .map((h: any) => ({ name: h.name.toLowerCase(), type: h.type ?? 'Exact', value: h.value }))
       .sort(byName),
-    cookies: (m.cookies ?? []).map((c: any) => ({ name: c.name, value: c.value })).sort(byName),
+    method: m.method ?? null,
+    path: m.path ? { type: m.path.type, value: m.path.value } : null,
     queryParams: (m.queryParams ?? []).map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value })).sort(byName),
   };
 }
 
 function mergeTimeouts(pool: any, rule: RouteSplitRule): TimeoutsIR {
   const t = { ...pool.timeouts, ...(rule.timeouts ?? {}) };
-  return { connectMs: durationMs(t.connect), readMs: durationMs(t.read), sendMs: durationMs(t.send), requestMs: durationMs(t.request) };
+  return { connectMs: durationMs(t.connect), readMs: durationMs(t.read), requestMs: durationMs(t.request), sendMs: durationMs(t.send) };
 }
 
 function mergeRetries(pool: any, rule: RouteSplitRule): RetriesIR {
   const r = { ...pool.retries, ...(rule.retries ?? {}) };
   return {
     attempts: r.attempts,
-    on: [...new Set<string>(r.on ?? [])].sort() as RetriesIR['on'],
-    perTryTimeoutMs: durationMs(r.perTryTimeout),
     budgetPercent: r.budgetPercent,
     minRetriesPerSecond: r.minRetriesPerSecond,
+    on: [...new Set<string>(r.on ?? [])].sort() as RetriesIR['on'],
+    perTryTimeoutMs: durationMs(r.perTryTimeout),
   };
 }
