@@ -73,6 +73,16 @@ export function crdFor(info: KindInfo): any {
               type: 'object',
               description: info.description,
               required: ['spec'],
+              ...(info.maxNameLength
+                ? {
+                    'x-kubernetes-validations': [
+                      {
+                        rule: `self.metadata.name.size() <= ${info.maxNameLength}`,
+                        message: `${info.kind} names are limited to ${info.maxNameLength} characters (the names of its workloads derive from them)`,
+                      },
+                    ],
+                  }
+                : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

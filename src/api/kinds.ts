@@ -51,6 +51,8 @@ export interface KindInfo {
   status: TSchema;
   description: string;
   columns: PrinterColumn[];
+  /** metadata.name limit when names of derived objects must stay within 63 characters */
+  maxNameLength?: number;
 }
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
@@ -65,6 +67,8 @@ export const KINDS: readonly KindInfo[] = [
     spec: IngressPoolSpec,
     status: IngressPoolStatus,
     description: 'An isolated proxy deployment for one product line, and the namespaces allowed to claim it.',
+    // Service names are DNS labels (63): bulkhead-<pool>-admin leaves 63 - 15 = 48 for the pool name
+    maxNameLength: 48,
     columns: [
       { name: 'Product Line', type: 'string', jsonPath: '.spec.productLine' },
       { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },

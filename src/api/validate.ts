@@ -81,6 +81,8 @@ export function analyzeObject(doc: any): Analysis {
   }
   if (typeof doc.metadata?.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(doc.metadata.name)) {
     add('metadata.name', 'is required and must be a DNS subdomain name (lower case letters, digits, - and .)');
+  } else if (info.maxNameLength && doc.metadata.name.length > info.maxNameLength) {
+    add('metadata.name', `${kind} names are limited to ${info.maxNameLength} characters (the names of its workloads derive from them)`);
   }
   if (doc.spec === undefined || doc.spec === null || typeof doc.spec !== 'object' || Array.isArray(doc.spec)) {
     add('spec', 'is required');

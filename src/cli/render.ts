@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { bagFromDocuments, compile, type CompileResult } from '../compiler/index.ts';
-import { synthesize } from '../synth/index.ts';
+import { manifestsToYaml, synthesize } from '../synth/index.ts';
 import { loadDocuments } from './load.ts';
 
 export type RenderOutput = 'manifests' | 'snapshots' | 'status';
@@ -34,8 +34,7 @@ export function render(paths: string[], output: RenderOutput, pool?: string): st
     case 'status':
       return stringify(result.statuses, { lineWidth: 0 });
     case 'manifests': {
-      const objects = selected.flatMap((k) => synthesize(result.infra[k]!));
-      return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+      return manifestsToYaml(selected.flatMap((k) => synthesize(result.infra[k]!)));
     }
     default:
       throw new RenderError(`unknown --output ${String(output)}: use manifests, snapshots or status`);

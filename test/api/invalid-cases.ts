@@ -147,6 +147,12 @@ export const INVALID_CASES: InvalidCase[] = [
     message: /must differ/,
   },
   {
+    title: 'pool name too long for its workload names',
+    object: { ...pool({}), metadata: { name: 'a'.repeat(49), namespace: 'team-a' } },
+    path: 'metadata.name',
+    message: /limited to 48 characters/,
+  },
+  {
     title: 'bad hostname',
     object: route({}, { hostnames: ['Shop_Example.com'] }),
     path: 'spec.hostnames[0]',
