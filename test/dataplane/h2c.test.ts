@@ -1,0 +1,128 @@
+// Plaintext HTTP/2 (prior knowledge) on the shared port, and h2c upstreams: every combination of
+// downstream (HTTP/1.1, h2c) and upstream (HTTP/1.1, h2c) protocol.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import http2 from 'node:http2';
+import { request as undiciRequest, Client } from 'undici';
+import { cluster, closeServer, httpBackend, listen, request, route, snapshot, startProxy } from './fixtures.ts';
+
+export function h2Get(port: number, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const req = session.request({ ':path': path, ...headers });
+    let status = 0;
+    let hdrs: http2.IncomingHttpHeaders = {};
+    let body = '';
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      hdrs = h;
+    });
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      session.close();
+      resolve({ status, headers: hdrs, body });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function h2Backend(): Promise<http2.Http2Server & { port: number; seen: http2.IncomingHttpHeaders[] }> {
+  const seen: http2.IncomingHttpHeaders[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    seen.push(headers);
+    stream.respond({ ':status': 200, 'x-proto': 'h2', 'content-type': 'text/plain' });
+    stream.end('from-h2:' + headers[':path']);
+  });
+  const s = await listen(server);
+  return Object.assign(s, { seen });
+}
+
+test('h2c client → HTTP/1.1 backend on the shared port', async () => {
+  const be = await httpBackend((req, res) => {
+    res.setHeader('x-seen-proto', req.headers['x-forwarded-proto'] ?? '');
+    res.end('h1-backend:' + req.url);
+  });
+  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  try {
+    const r = await h2Get(dp.port, '/hello?q=1');
+    assert.is(r.status, 200);
+    assert.is(r.body, 'h1-backend:/hello?q=1');
+    assert.is(r.headers['x-seen-proto'], 'http');
+    // an HTTP/1.1 client on the same port still works
+    const r1 = await request(dp.port, { path: '/x' });
+    assert.is(r1.body, 'h1-backend:/x');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('HTTP/1.1 and h2c clients → h2c backend (one multiplexed session)', async () => {
+  const be = await h2Backend();
+  const dp = await startProxy(snapshot({ routes: [route('team/h2/main', 'team/h2:80')], clusters: [cluster('team/h2:80', [be.port], { protocol: 'H2C' })] }));
+  try {
+    const a = await request(dp.port, { path: '/one', headers: { host: 'svc.example' } });
+    assert.is(a.status, 200);
+    assert.is(a.body, 'from-h2:/one');
+    assert.is(a.headers['x-proto'], 'h2');
+    const b = await h2Get(dp.port, '/two');
+    assert.is(b.body, 'from-h2:/two');
+    const client = new Client(`http://127.0.0.1:${dp.port}`, { pipelining: 1 });
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => client.request({ path: `/p${i}`, method: 'GET' }).then((r) => r.body.text())));
+    assert.equal(rs, Array.from({ length: 20 }, (_, i) => `from-h2:/p${i}`));
+    await client.close();
+    assert.is(be.seen[0]![':authority'], 'svc.example');
+    assert.is(be.seen[0]!['x-forwarded-for'], '127.0.0.1');
+    const undiciRes = await undiciRequest(`http://127.0.0.1:${dp.port}/three`);
+    assert.is(await undiciRes.body.text(), 'from-h2:/three');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('h2 preface split across packets is still detected', async () => {
+  const be = await httpBackend((_req, res) => res.end('ok'));
+  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  try {
+    const net = await import('node:net');
+    const session = http2.connect(`http://127.0.0.1:${dp.port}`, {
+      createConnection: () => {
+        const sock = net.connect(dp.port, '127.0.0.1');
+        sock.setNoDelay(true);
+        const write = sock.write.bind(sock);
+        let first = true;
+        // the first write (the preface) goes out in two pieces with a pause between them
+        sock.write = ((chunk: Buffer, ...rest: unknown[]) => {
+          if (first && Buffer.isBuffer(chunk) && chunk.length > 8) {
+            first = false;
+            write(chunk.subarray(0, 5));
+            setTimeout(() => write(chunk.subarray(5), ...(rest as [])), 30);
+            return true;
+          }
+          return write(chunk, ...(rest as []));
+        }) as typeof sock.write;
+        return sock;
+      },
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/' });
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c));
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+      req.end();
+    });
+    session.close();
+    assert.is(body, 'ok');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test.run();
