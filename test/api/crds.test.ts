@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CRD_DIR, expectedCrdFiles } from '../../scripts/gen-crds.ts';
+import { API_REFERENCE, CRD_DIR, expectedCrdFiles } from '../../scripts/gen-crds.ts';
+import { apiReferenceMarkdown } from '../../src/api/reference.ts';
 import { allCrds } from '../../src/api/crd.ts';
 
 test('crds/ is current (regenerate with `npm run gen`)', () => {
@@ -11,6 +12,12 @@ test('crds/ is current (regenerate with `npm run gen`)', () => {
   for (const [name, text] of expected) {
     assert.ok(readFileSync(join(CRD_DIR, name), 'utf8') === text, `crds/${name} is stale: run npm run gen`);
   }
+});
+
+test('docs/api-reference.md is current (regenerate with `npm run gen`)', () => {
+  assert.ok(readFileSync(API_REFERENCE, 'utf8') === apiReferenceMarkdown(), 'docs/api-reference.md is stale: run npm run gen');
+  // every field name of the contract appears, e.g. a deep one
+  assert.ok(apiReferenceMarkdown().includes('`spec.connections.upstream.maxIdlePerEndpoint`'));
 });
 
 /** Structural schema rules the API server enforces, checked offline so a bad change fails fast. */
