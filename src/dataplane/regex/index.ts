@@ -5,6 +5,7 @@
 import { compileProgram, type Program } from './compiler.ts';
 import { RegexSyntaxError } from './errors.ts';
 import { parse } from './parser.ts';
+import { LazyDfa } from './lazy-dfa.ts';
 import { PikeVM } from './pike-vm.ts';
 
 export { RegexSyntaxError } from './errors.ts';
@@ -22,14 +23,17 @@ export class SafeRegex {
   /** number of NFA instructions, for diagnostics */
   readonly states: number;
   private readonly literal: string | null;
-  private readonly vm: PikeVM;
+  // full match runs on the lazy DFA, substring search on the Pike VM
+  private readonly dfa: LazyDfa | null;
+  private readonly vm: PikeVM | null;
 
   private constructor(source: string, prog: Program, full: boolean) {
     this.source = source;
     this.anchoredFull = full;
     this.states = prog.op.length;
     this.literal = full ? prog.literal : null;
-    this.vm = new PikeVM(prog);
+    this.dfa = full && this.literal === null ? new LazyDfa(prog) : null;
+    this.vm = full ? null : new PikeVM(prog);
   }
 
   /** Throws RegexSyntaxError for invalid or unsupported syntax and for patterns over the size limits. */
@@ -40,7 +44,8 @@ export class SafeRegex {
 
   test(input: string): boolean {
     if (this.literal !== null) return input === this.literal;
-    return this.vm.run(input, this.anchoredFull);
+    if (this.dfa !== null) return this.dfa.fullMatch(input);
+    return this.vm!.run(input, false);
   }
 }
 

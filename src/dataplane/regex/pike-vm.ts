@@ -49,7 +49,7 @@ export class PikeVM {
       let ncount = 0;
       for (let i = 0; i < ccount; i++) {
         const pc = clist[i]!;
-        if (op[pc] === OP_CHAR && this.inSet(prog.y[pc]!, cp)) {
+        if (op[pc] === OP_CHAR && inSet(prog, prog.y[pc]!, cp)) {
           ncount = this.addThread(nlist, ncount, pc + 1, next, len);
         }
       }
@@ -104,19 +104,20 @@ export class PikeVM {
     }
     return count;
   }
+}
 
-  private inSet(s: number, cp: number): boolean {
-    if (cp < 128) return (this.prog.ascii[s * 4 + (cp >> 5)]! & (1 << (cp & 31))) !== 0;
-    const r = this.prog.ranges[s]!;
-    // binary search over [lo, hi] pairs
-    let a = 0;
-    let b = (r.length >> 1) - 1;
-    while (a <= b) {
-      const m = (a + b) >> 1;
-      if (cp < r[m * 2]!) b = m - 1;
-      else if (cp > r[m * 2 + 1]!) a = m + 1;
-      else return true;
-    }
-    return false;
+/** Whether code point cp is in set s of the program. */
+export function inSet(prog: Program, s: number, cp: number): boolean {
+  if (cp < 128) return (prog.ascii[s * 4 + (cp >> 5)]! & (1 << (cp & 31))) !== 0;
+  const r = prog.ranges[s]!;
+  // binary search over [lo, hi] pairs
+  let a = 0;
+  let b = (r.length >> 1) - 1;
+  while (a <= b) {
+    const m = (a + b) >> 1;
+    if (cp < r[m * 2]!) b = m - 1;
+    else if (cp > r[m * 2 + 1]!) a = m + 1;
+    else return true;
   }
+  return false;
 }
