@@ -151,12 +151,18 @@ test('PeakEWMA: prefers the fast endpoint, backs off under load, retries an idle
   fast.inflight = 0;
   // two endpoints: the slow one gets nothing while both are fresh...
   const two = setup('PeakEWMA', 2, 9);
-  observeLatency(two.eps[0]!, 5, true, NOW);
+  observeLatency(two.eps[0]!, 20, true, NOW);
   observeLatency(two.eps[1]!, 200, true, NOW);
   assert.equal(counts(() => two.lb.pick(undefined, NOW + 100), 500), { '1': 500 });
-  // ...but after a minute of idling its estimate has faded below the fresh fast one's
-  observeLatency(two.eps[0]!, 5, true, NOW + 60_000);
+  // ...but after a minute of idling its estimate has faded back to about the default (10 ms),
+  // below the fresh 20 ms of the other one, so it gets tried again
+  observeLatency(two.eps[0]!, 20, true, NOW + 60_000);
+  const idle = peakEwmaCost(two.eps[1]!, NOW + 60_000);
+  assert.ok(idle > DEFAULT_RTT_MS && idle < DEFAULT_RTT_MS + 1, String(idle));
   assert.equal(counts(() => two.lb.pick(undefined, NOW + 60_000), 10), { '2': 10 });
+  // a long-idle endpoint never looks free: in-flight requests still count
+  two.eps[1]!.inflight = 3;
+  assert.ok(peakEwmaCost(two.eps[1]!, NOW + 3_600_000) >= 4 * DEFAULT_RTT_MS);
 });
 
 test('ConsistentHash: same key, same endpoint; even spread', () => {

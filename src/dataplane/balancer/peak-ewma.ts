@@ -1,6 +1,8 @@
 // Peak-EWMA (Finagle / Linkerd style): cost = latency estimate × (in-flight + 1), the cheaper of two
-// random candidates wins. Reading the estimate decays it towards zero with the same time constant,
-// so an endpoint that was slow and then left idle is tried again instead of starving forever.
+// random candidates wins. When read, an estimate fades towards DEFAULT_RTT_MS with the same time
+// constant: knowledge that has not been refreshed is worth less, so an endpoint that was slow and
+// then left idle is tried again instead of starving forever. (Fading towards zero, as Finagle does,
+// would let a long-idle endpoint look free whatever its in-flight count and take a whole burst.)
 
 import { BaseBalancer, DEFAULT_RTT_MS, EWMA_TAU_MS, type PickContext } from './balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
@@ -8,8 +10,9 @@ import { CandidatePicker } from './pick-util.ts';
 import type { Prng } from './prng.ts';
 
 export function peakEwmaCost(ep: EndpointState, now: number): number {
-  const rtt = ep.lastUpdate === 0 ? DEFAULT_RTT_MS : ep.ewmaMs * Math.exp(-Math.max(0, now - ep.lastUpdate) / EWMA_TAU_MS);
-  return rtt * (ep.inflight + 1);
+  if (ep.lastUpdate === 0) return DEFAULT_RTT_MS * (ep.inflight + 1);
+  const fade = Math.exp(-Math.max(0, now - ep.lastUpdate) / EWMA_TAU_MS);
+  return (DEFAULT_RTT_MS + (ep.ewmaMs - DEFAULT_RTT_MS) * fade) * (ep.inflight + 1);
 }
 
 export class PeakEwmaBalancer extends BaseBalancer {

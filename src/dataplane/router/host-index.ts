@@ -28,7 +28,9 @@ export class HostIndex<R> {
   private readonly cache = new Map<string, R[]>();
 
   /** `routes` in precedence order, with their hostnames (lower-case, exact or `*.` wildcard). */
-  constructor(routes: { route: R; hostnames: string[] }[]) {
+  constructor(input: { route: R; hostnames: string[] }[]) {
+    // the compiler lower-cases hostnames; doing it again here keeps the index correct on its own
+    const routes = input.map((r) => ({ route: r.route, hostnames: r.hostnames.map((h) => h.toLowerCase()) }));
     for (const { hostnames } of routes) {
       for (const h of hostnames) {
         if (h === '*') continue;
