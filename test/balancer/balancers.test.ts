@@ -1,8 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  createBalancer, createEndpointStates, hashKeyFor, observeLatency, peakEwmaCost, Prng,
-  DEFAULT_RTT_MS, FAILURE_PENALTY_MS, type EndpointState,
+  createBalancer,
+  createEndpointStates,
+  hashKeyFor,
+  observeLatency,
+  peakEwmaCost,
+  Prng,
+  DEFAULT_RTT_MS,
+  FAILURE_PENALTY_MS,
+  type EndpointState,
 } from '../../src/dataplane/balancer/index.ts';
 import type { LbAlgorithm } from '../../src/ir/snapshot.ts';
 import { cluster } from './clusters.ts';
@@ -45,11 +52,21 @@ test('createEndpointStates reuses state objects across a swap', () => {
   ep2.inflight = 4;
   ep2.ewmaMs = 42;
   const after = createEndpointStates(cluster('RoundRobin', 5), before);
-  assert.equal([...after.keys()], ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080', '10.0.0.5:8080']);
+  assert.equal(
+    [...after.keys()],
+    ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080', '10.0.0.5:8080'],
+  );
   assert.is(after.get('10.0.0.2:8080'), ep2);
   assert.is(after.get('10.0.0.2:8080')!.inflight, 4);
   assert.equal(after.get('10.0.0.5:8080'), {
-    key: '10.0.0.5:8080', address: '10.0.0.5', port: 8080, inflight: 0, healthy: true, ejectedUntil: 0, ewmaMs: 0, lastUpdate: 0,
+    key: '10.0.0.5:8080',
+    address: '10.0.0.5',
+    port: 8080,
+    inflight: 0,
+    healthy: true,
+    ejectedUntil: 0,
+    ewmaMs: 0,
+    lastUpdate: 0,
   });
 });
 
@@ -106,7 +123,10 @@ test('LeastRequest: P2C spreads outstanding requests evenly', () => {
   const { eps, lb } = setup('LeastRequest', 4, 3);
   for (let i = 0; i < 400; i++) lb.onStart(lb.pick(undefined, NOW)!);
   const inflight = eps.map((e) => e.inflight);
-  assert.is(inflight.reduce((a, b) => a + b), 400);
+  assert.is(
+    inflight.reduce((a, b) => a + b),
+    400,
+  );
   assert.ok(Math.max(...inflight) - Math.min(...inflight) <= 4, String(inflight));
   for (const ep of eps) while (ep.inflight > 0) lb.onEnd(ep, 1, true, NOW);
   lb.onEnd(eps[0]!, 1, true, NOW);
@@ -133,7 +153,11 @@ test('PeakEWMA: prefers the fast endpoint, backs off under load, retries an idle
   const [fast, slow, slower] = eps as [EndpointState, EndpointState, EndpointState];
   assert.is(peakEwmaCost(fast, NOW), DEFAULT_RTT_MS, 'unknown endpoints start at the default');
   for (let i = 0; i < 5; i++) {
-    for (const [ep, ms] of [[fast, 5], [slow, 100], [slower, 300]] as const) {
+    for (const [ep, ms] of [
+      [fast, 5],
+      [slow, 100],
+      [slower, 300],
+    ] as const) {
       lb.onStart(ep);
       lb.onEnd(ep, ms, true, NOW + i);
     }
@@ -153,13 +177,19 @@ test('PeakEWMA: prefers the fast endpoint, backs off under load, retries an idle
   const two = setup('PeakEWMA', 2, 9);
   observeLatency(two.eps[0]!, 20, true, NOW);
   observeLatency(two.eps[1]!, 200, true, NOW);
-  assert.equal(counts(() => two.lb.pick(undefined, NOW + 100), 500), { '1': 500 });
+  assert.equal(
+    counts(() => two.lb.pick(undefined, NOW + 100), 500),
+    { '1': 500 },
+  );
   // ...but after a minute of idling its estimate has faded back to about the default (10 ms),
   // below the fresh 20 ms of the other one, so it gets tried again
   observeLatency(two.eps[0]!, 20, true, NOW + 60_000);
   const idle = peakEwmaCost(two.eps[1]!, NOW + 60_000);
   assert.ok(idle > DEFAULT_RTT_MS && idle < DEFAULT_RTT_MS + 1, String(idle));
-  assert.equal(counts(() => two.lb.pick(undefined, NOW + 60_000), 10), { '2': 10 });
+  assert.equal(
+    counts(() => two.lb.pick(undefined, NOW + 60_000), 10),
+    { '2': 10 },
+  );
   // a long-idle endpoint never looks free: in-flight requests still count
   two.eps[1]!.inflight = 3;
   assert.ok(peakEwmaCost(two.eps[1]!, NOW + 3_600_000) >= 4 * DEFAULT_RTT_MS);

@@ -2,7 +2,11 @@
 
 import type { ClusterIR, LbAlgorithm } from '../../src/ir/snapshot.ts';
 
-export function cluster(algorithm: LbAlgorithm, n: number, hash: Partial<ClusterIR['loadBalancer']['consistentHash']> = {}): ClusterIR {
+export function cluster(
+  algorithm: LbAlgorithm,
+  n: number,
+  hash: Partial<ClusterIR['loadBalancer']['consistentHash']> = {},
+): ClusterIR {
   return {
     name: 'shop/api:8080',
     service: { namespace: 'shop', name: 'api' },

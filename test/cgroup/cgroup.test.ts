@@ -24,9 +24,24 @@ const QUOTAS: [string, Record<string, string>, number | null][] = [
   ['v2 two cores', { 'sys/fs/cgroup/cpu.max': '200000 100000\n' }, 2],
   ['v2 half core', { 'sys/fs/cgroup/cpu.max': '50000 100000' }, 0.5],
   ['v2 1.5 cores, other period', { 'sys/fs/cgroup/cpu.max': '75000 50000' }, 1.5],
-  ['v1 unlimited', { 'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', 'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }, null],
-  ['v1 three cores', { 'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '300000\n', 'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }, 3],
-  ['v1 combined mount', { 'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '150000', 'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000' }, 1.5],
+  [
+    'v1 unlimited',
+    { 'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', 'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' },
+    null,
+  ],
+  [
+    'v1 three cores',
+    { 'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '300000\n', 'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' },
+    3,
+  ],
+  [
+    'v1 combined mount',
+    {
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '150000',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+    },
+    1.5,
+  ],
   ['no cgroup files', {}, null],
   ['garbage', { 'sys/fs/cgroup/cpu.max': 'what' }, null],
 ];
@@ -37,7 +52,15 @@ test('cpuQuotaCores reads v2 and v1 files', () => {
 
 test('parseCpuLimit', () => {
   const cases: [string | undefined, number | null][] = [
-    ['500m', 0.5], ['2', 2], ['1.5', 1.5], ['1500', 1.5], ['250', 0.25], ['0', null], ['', null], ['abc', null], [undefined, null],
+    ['500m', 0.5],
+    ['2', 2],
+    ['1.5', 1.5],
+    ['1500', 1.5],
+    ['250', 0.25],
+    ['0', null],
+    ['', null],
+    ['abc', null],
+    [undefined, null],
   ];
   for (const [v, want] of cases) assert.is(parseCpuLimit(v), want, String(v));
 });

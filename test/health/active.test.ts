@@ -14,7 +14,15 @@ function withActive(c: ClusterIR, active: Partial<Active>, ports?: number[]): Cl
     ...c,
     endpoints: ports ? ports.map((port) => ({ address: '127.0.0.1', port, zone: null })) : c.endpoints,
     healthCheck: {
-      active: { path: '/healthz', intervalMs: 50, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 2, expectedStatuses: [200], ...active },
+      active: {
+        path: '/healthz',
+        intervalMs: 50,
+        timeoutMs: 500,
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+        expectedStatuses: [200],
+        ...active,
+      },
       passive: null,
     },
   };
@@ -30,7 +38,12 @@ async function waitFor(cond: () => boolean, limitMs = 5000): Promise<boolean> {
 }
 
 /** An HTTP/1.1 backend whose health status can be flipped; counts probes per path. */
-async function backend(): Promise<{ server: http.Server; port: number; status: { code: number }; probes: string[] }> {
+async function backend(): Promise<{
+  server: http.Server;
+  port: number;
+  status: { code: number };
+  probes: string[];
+}> {
   const status = { code: 200 };
   const probes: string[] = [];
   const server = http.createServer((req, res) => {
@@ -47,7 +60,11 @@ function close(server: http.Server | http2.Http2Server): Promise<void> {
 }
 
 test('thresholds with an injected probe (round by round)', async () => {
-  const c = withActive(cluster('RoundRobin', 1), { healthyThreshold: 3, unhealthyThreshold: 2, expectedStatuses: [200, 204] });
+  const c = withActive(cluster('RoundRobin', 1), {
+    healthyThreshold: 3,
+    unhealthyThreshold: 2,
+    expectedStatuses: [200, 204],
+  });
   const eps = [...createEndpointStates(c).values()];
   let next = 200;
   const changes: string[] = [];
@@ -60,8 +77,19 @@ test('thresholds with an injected probe (round by round)', async () => {
   });
   // [status returned this round, healthy afterwards]
   const rounds: [number, boolean][] = [
-    [200, true], [500, true], [204, true], [500, true], [0, false], [200, false], [200, false], [503, false],
-    [200, false], [204, false], [200, true], [404, true], [404, false],
+    [200, true],
+    [500, true],
+    [204, true],
+    [500, true],
+    [0, false],
+    [200, false],
+    [200, false],
+    [503, false],
+    [200, false],
+    [204, false],
+    [200, true],
+    [404, true],
+    [404, false],
   ];
   for (const [status, want] of rounds) {
     next = status;
@@ -104,13 +132,18 @@ test('HTTP/1.1: a backend flipping to 500 becomes unhealthy, then recovers', asy
 });
 
 test('connection refused and timeouts count as failures', async () => {
-  const silent = http.createServer(() => { /* never answers */ });
+  const silent = http.createServer(() => {
+    /* never answers */
+  });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const refused = http.createServer();
   await new Promise<void>((r) => refused.listen(0, '127.0.0.1', r));
   const refusedPort = (refused.address() as AddressInfo).port;
   await close(refused); // nothing listens there any more
-  const c = withActive(cluster('RoundRobin', 0), { timeoutMs: 100 }, [(silent.address() as AddressInfo).port, refusedPort]);
+  const c = withActive(cluster('RoundRobin', 0), { timeoutMs: 100 }, [
+    (silent.address() as AddressInfo).port,
+    refusedPort,
+  ]);
   const eps = [...createEndpointStates(c).values()];
   const checker = new ActiveHealthChecker(c, () => eps);
   try {
@@ -131,7 +164,9 @@ test('h2c: probes over prior-knowledge HTTP/2', async () => {
     res.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const c = withActive({ ...cluster('RoundRobin', 0), protocol: 'H2C' }, {}, [(server.address() as AddressInfo).port]);
+  const c = withActive({ ...cluster('RoundRobin', 0), protocol: 'H2C' }, {}, [
+    (server.address() as AddressInfo).port,
+  ]);
   const eps = [...createEndpointStates(c).values()];
   const checker = new ActiveHealthChecker(c, () => eps);
   try {

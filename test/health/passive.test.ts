@@ -7,7 +7,10 @@ import { cluster } from '../balancer/clusters.ts';
 const BASE = 30_000;
 function setup(n: number, consecutiveErrors = 3, maxEjectionPercent = 50) {
   const eps = [...createEndpointStates(cluster('RoundRobin', n)).values()];
-  const det = new PassiveOutlierDetector({ consecutiveErrors, baseEjectionTimeMs: BASE, maxEjectionPercent }, () => eps);
+  const det = new PassiveOutlierDetector(
+    { consecutiveErrors, baseEjectionTimeMs: BASE, maxEjectionPercent },
+    () => eps,
+  );
   return { eps, det };
 }
 function fail(det: PassiveOutlierDetector, ep: EndpointState, times: number, now: number) {
@@ -45,7 +48,10 @@ test('back-off: base × times ejected, capped at 300 s, fading while healthy', (
     fail(det, ep, 1, t);
     durations.push(ep.ejectedUntil - t);
   }
-  assert.equal(durations, [30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 300, 300].map((s) => s * 1000));
+  assert.equal(
+    durations,
+    [30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 300, 300].map((s) => s * 1000),
+  );
   assert.is(MAX_EJECTION_MS, 300_000);
   // healthy for 5 base periods after returning: the multiplier drops by 5 before the next ejection
   const before = det.ejections(ep);

@@ -40,7 +40,10 @@ function run(input: GoldenInput): unknown[] {
 }
 
 const files = readdirSync(DIR);
-const cases = files.filter((f) => f.endsWith('.in.yaml')).map((f) => f.slice(0, -'.in.yaml'.length)).sort();
+const cases = files
+  .filter((f) => f.endsWith('.in.yaml'))
+  .map((f) => f.slice(0, -'.in.yaml'.length))
+  .sort();
 
 test('there are golden cases', () => {
   assert.ok(cases.length >= 3);
@@ -53,12 +56,18 @@ for (const name of cases) {
     const outPath = join(DIR, `${name}.out.yaml`);
     if (UPDATE) writeFileSync(outPath, actual);
     assert.ok(existsSync(outPath), `${name}.out.yaml is missing; run with UPDATE_GOLDEN=1`);
-    assert.fixture(readFileSync(outPath, 'utf8'), actual, `${name}.out.yaml is stale; run with UPDATE_GOLDEN=1 and review the diff`);
+    assert.fixture(
+      readFileSync(outPath, 'utf8'),
+      actual,
+      `${name}.out.yaml is stale; run with UPDATE_GOLDEN=1 and review the diff`,
+    );
   });
 }
 
 test('no stale outputs', () => {
-  const stale = files.filter((f) => f.endsWith('.out.yaml') && !cases.includes(f.slice(0, -'.out.yaml'.length)));
+  const stale = files.filter(
+    (f) => f.endsWith('.out.yaml') && !cases.includes(f.slice(0, -'.out.yaml'.length)),
+  );
   if (UPDATE) for (const f of stale) unlinkSync(join(DIR, f));
   else assert.equal(stale, [], 'outputs without an input; run with UPDATE_GOLDEN=1');
 });

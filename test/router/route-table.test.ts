@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RouteTable, RouteTableError, normalizeHost, stickyToken } from '../../src/dataplane/router/route-table.ts';
+import {
+  RouteTable,
+  RouteTableError,
+  normalizeHost,
+  stickyToken,
+} from '../../src/dataplane/router/route-table.ts';
 import { request, route, snapshot } from './routes.ts';
 
 const prefix = (value: string) => ({ path: { type: 'PathPrefix' as const, value } });
@@ -101,11 +106,28 @@ test('path types', () => {
 
 test('method, header, cookie and query conditions', () => {
   const t = table(
-    { id: 'ns/header/r', match: { ...prefix('/'), headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }] } },
-    { id: 'ns/header-re/r', match: { headers: [{ name: 'x-tenant', type: 'RegularExpression', value: 't-[0-9]+' }] } },
-    { id: 'ns/cookie/r', match: { cookies: [{ name: 'canary', value: 'always' }, { name: 'plan', value: 'pro' }] } },
+    {
+      id: 'ns/header/r',
+      match: { ...prefix('/'), headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }] },
+    },
+    {
+      id: 'ns/header-re/r',
+      match: { headers: [{ name: 'x-tenant', type: 'RegularExpression', value: 't-[0-9]+' }] },
+    },
+    {
+      id: 'ns/cookie/r',
+      match: {
+        cookies: [
+          { name: 'canary', value: 'always' },
+          { name: 'plan', value: 'pro' },
+        ],
+      },
+    },
     { id: 'ns/query/r', match: { queryParams: [{ name: 'v', type: 'Exact', value: '2' }] } },
-    { id: 'ns/query-re/r', match: { queryParams: [{ name: 'id', type: 'RegularExpression', value: '[a-f]+' }] } },
+    {
+      id: 'ns/query-re/r',
+      match: { queryParams: [{ name: 'id', type: 'RegularExpression', value: '[a-f]+' }] },
+    },
     { id: 'ns/post/r', match: { method: 'POST' } },
     { id: 'ns/fallback/r' },
   );
@@ -128,7 +150,8 @@ test('method, header, cookie and query conditions', () => {
     ['post h/', {}, 'ns/fallback/r'],
     ['GET h/', {}, 'ns/fallback/r'],
   ];
-  for (const [line, headers, want] of cases) assert.is(hit(t, line, headers), want, `${line} ${JSON.stringify(headers)}`);
+  for (const [line, headers, want] of cases)
+    assert.is(hit(t, line, headers), want, `${line} ${JSON.stringify(headers)}`);
 });
 
 test('repeated headers given as arrays are joined', () => {
@@ -150,8 +173,14 @@ test('first fitting route wins (snapshot order is precedence)', () => {
 test('a bad regex refuses the snapshot with a clear error', () => {
   const bad: [Parameters<typeof route>[0], string][] = [
     [{ id: 'ns/r/x', match: regex('(a') }, 'route ns/r/x: match.path: invalid regular expression "(a"'],
-    [{ id: 'ns/r/y', match: { headers: [{ name: 'x-a', type: 'RegularExpression', value: '(?=x)' }] } }, 'match.headers[0] (x-a)'],
-    [{ id: 'ns/r/z', match: { queryParams: [{ name: 'q', type: 'RegularExpression', value: '\\1' }] } }, 'backreferences'],
+    [
+      { id: 'ns/r/y', match: { headers: [{ name: 'x-a', type: 'RegularExpression', value: '(?=x)' }] } },
+      'match.headers[0] (x-a)',
+    ],
+    [
+      { id: 'ns/r/z', match: { queryParams: [{ name: 'q', type: 'RegularExpression', value: '\\1' }] } },
+      'backreferences',
+    ],
   ];
   for (const [spec, fragment] of bad) {
     try {
@@ -181,21 +210,33 @@ test('rewrite.replacePrefix', () => {
     ['/', '/v2', '/x', '/v2/x'],
   ];
   for (const [pfx, replacePrefix, path, want] of cases) {
-    const t = table({ id: 'ns/rw/r', match: prefix(pfx), rewrite: { replacePrefix, hostname: 'internal.svc' } });
+    const t = table({
+      id: 'ns/rw/r',
+      match: prefix(pfx),
+      rewrite: { replacePrefix, hostname: 'internal.svc' },
+    });
     const r = t.match(request(`GET h${path}`))!;
     assert.is(r.rewritePath(path), want, `${pfx} → ${replacePrefix} on ${path}`);
     assert.is(r.hostRewrite, 'internal.svc');
   }
-  const plain = table({ id: 'ns/p/r', match: exact('/a'), rewrite: { replacePrefix: '/b' } }).match(request('GET h/a'))!;
+  const plain = table({ id: 'ns/p/r', match: exact('/a'), rewrite: { replacePrefix: '/b' } }).match(
+    request('GET h/a'),
+  )!;
   assert.is(plain.rewritePath('/a'), '/a', 'only PathPrefix matches are rewritten');
   assert.is(plain.hostRewrite, null);
 });
 
 test('weighted picks follow the weights (10,000 seeded picks, ±2 %)', () => {
-  const t = table({ id: 'ns/w/r', backends: [{ cluster: 'v1', weight: 90 }, { cluster: 'v2', weight: 10 }] });
+  const t = table({
+    id: 'ns/w/r',
+    backends: [
+      { cluster: 'v1', weight: 90 },
+      { cluster: 'v2', weight: 10 },
+    ],
+  });
   const r = t.match(request('GET h/'))!;
   let seed = 1;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 0x100000000);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 0x100000000;
   const counts: Record<string, number> = { v1: 0, v2: 0 };
   for (let i = 0; i < 10_000; i++) {
     const p = r.pickBackend(undefined, rand())!;
@@ -219,7 +260,10 @@ test('no backends: pickBackend returns null', () => {
 test('sticky cookie round trip', () => {
   const t = table({
     id: 'ns/s/r',
-    backends: [{ cluster: 'shop/api-v1:8080', weight: 50 }, { cluster: 'shop/api-v2:8080', weight: 50 }],
+    backends: [
+      { cluster: 'shop/api-v1:8080', weight: 50 },
+      { cluster: 'shop/api-v2:8080', weight: 50 },
+    ],
     sessionAffinity: { cookie: { name: 'bh-split', ttlMs: 86_400_000 } },
   });
   const r = t.match(request('GET h/'))!;

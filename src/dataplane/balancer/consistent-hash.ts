@@ -16,7 +16,10 @@ export class ConsistentHashBalancer extends BaseBalancer {
   private readonly owners: Int32Array;
   private readonly random: CandidatePicker;
 
-  constructor(private readonly eps: EndpointState[], rng: Prng) {
+  constructor(
+    private readonly eps: EndpointState[],
+    rng: Prng,
+  ) {
     super();
     this.random = new CandidatePicker(eps, rng);
     const ring: [number, number][] = [];

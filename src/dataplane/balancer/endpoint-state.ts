@@ -34,21 +34,27 @@ export function isAvailable(ep: EndpointState, now: number): boolean {
  * One state per endpoint of the cluster, in the cluster's (sorted) order. Objects from `previous`
  * are reused for endpoints that stay, so their counters survive the swap.
  */
-export function createEndpointStates(cluster: ClusterIR, previous?: Map<string, EndpointState>): Map<string, EndpointState> {
+export function createEndpointStates(
+  cluster: ClusterIR,
+  previous?: Map<string, EndpointState>,
+): Map<string, EndpointState> {
   const out = new Map<string, EndpointState>();
   for (const e of cluster.endpoints) {
     const key = endpointKey(e.address, e.port);
     if (out.has(key)) continue;
-    out.set(key, previous?.get(key) ?? {
+    out.set(
       key,
-      address: e.address,
-      port: e.port,
-      inflight: 0,
-      healthy: true,
-      ejectedUntil: 0,
-      ewmaMs: 0,
-      lastUpdate: 0,
-    });
+      previous?.get(key) ?? {
+        key,
+        address: e.address,
+        port: e.port,
+        inflight: 0,
+        healthy: true,
+        ejectedUntil: 0,
+        ewmaMs: 0,
+        lastUpdate: 0,
+      },
+    );
   }
   return out;
 }

@@ -42,7 +42,11 @@ export function createBalancer(cluster: ClusterIR, endpoints: EndpointState[], s
  * cookie's value, else the client IP when enabled. undefined when the cluster does not hash or the
  * value is absent (the balancer then picks at random).
  */
-export function hashKeyFor(cluster: ClusterIR, headers: IncomingHttpHeaders, clientIP: string): string | undefined {
+export function hashKeyFor(
+  cluster: ClusterIR,
+  headers: IncomingHttpHeaders,
+  clientIP: string,
+): string | undefined {
   if (cluster.loadBalancer.algorithm !== 'ConsistentHash') return undefined;
   const ch = cluster.loadBalancer.consistentHash;
   if (ch.header) {

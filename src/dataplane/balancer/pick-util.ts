@@ -8,7 +8,10 @@ import { isAvailable, type EndpointState } from './endpoint-state.ts';
 export class CandidatePicker {
   private readonly scratch: Int32Array;
 
-  constructor(private readonly eps: EndpointState[], private readonly rng: Prng) {
+  constructor(
+    private readonly eps: EndpointState[],
+    private readonly rng: Prng,
+  ) {
     this.scratch = new Int32Array(eps.length);
   }
 

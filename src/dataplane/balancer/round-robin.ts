@@ -9,7 +9,10 @@ import type { Prng } from './prng.ts';
 export class RoundRobinBalancer extends BaseBalancer {
   private cursor: number;
 
-  constructor(private readonly eps: EndpointState[], rng: Prng) {
+  constructor(
+    private readonly eps: EndpointState[],
+    rng: Prng,
+  ) {
     super();
     this.cursor = eps.length === 0 ? 0 : rng.int(eps.length);
   }

@@ -24,7 +24,7 @@ interface ProbeState {
 }
 
 export class ActiveHealthChecker {
-  private readonly cfg: NonNullable<ClusterIR['healthCheck']['active']>| null;
+  private readonly cfg: NonNullable<ClusterIR['healthCheck']['active']> | null;
   private readonly h2: boolean;
   private readonly states = new Map<EndpointState, ProbeState>();
   private readonly aborts = new Set<AbortController>();
@@ -85,7 +85,11 @@ export class ActiveHealthChecker {
     await Promise.all(round);
   }
 
-  private async probe(ep: EndpointState, st: ProbeState, cfg: NonNullable<ClusterIR['healthCheck']['active']>): Promise<void> {
+  private async probe(
+    ep: EndpointState,
+    st: ProbeState,
+    cfg: NonNullable<ClusterIR['healthCheck']['active']>,
+  ): Promise<void> {
     st.inFlight = true;
     const run = this.run;
     let ok: boolean;

@@ -12,7 +12,13 @@ function hostForUrl(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
-export function probeHttp1(agent: http.Agent, ep: EndpointState, path: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+export function probeHttp1(
+  agent: http.Agent,
+  ep: EndpointState,
+  path: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: ep.address,
@@ -23,7 +29,10 @@ export function probeHttp1(agent: http.Agent, ep: EndpointState, path: string, t
       signal,
       headers: { 'user-agent': USER_AGENT },
     });
-    const timer = setTimeout(() => req.destroy(new Error(`health check timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`health check timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref();
     req.on('response', (res) => {
       clearTimeout(timer);
@@ -38,7 +47,12 @@ export function probeHttp1(agent: http.Agent, ep: EndpointState, path: string, t
   });
 }
 
-export function probeH2c(ep: EndpointState, path: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+export function probeH2c(
+  ep: EndpointState,
+  path: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${hostForUrl(ep.address)}:${ep.port}`);
     let settled = false;
@@ -52,7 +66,10 @@ export function probeH2c(ep: EndpointState, path: string, timeoutMs: number, sig
       else resolve(status);
     };
     const onAbort = (): void => finish(new Error('health check cancelled'));
-    const timer = setTimeout(() => finish(new Error(`health check timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`health check timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref();
     signal.addEventListener('abort', onAbort);
     session.on('error', (err) => finish(err));

@@ -12,13 +12,20 @@ const SPACE: Ranges = [0x09, 0x0a, 0x0c, 0x0d, 0x20, 0x20];
 
 export function classForEscape(e: string): Ranges | null {
   switch (e) {
-    case 'd': return DIGIT;
-    case 'D': return negateRanges(DIGIT);
-    case 'w': return WORD;
-    case 'W': return negateRanges(WORD);
-    case 's': return SPACE;
-    case 'S': return negateRanges(SPACE);
-    default: return null;
+    case 'd':
+      return DIGIT;
+    case 'D':
+      return negateRanges(DIGIT);
+    case 'w':
+      return WORD;
+    case 'W':
+      return negateRanges(WORD);
+    case 's':
+      return SPACE;
+    case 'S':
+      return negateRanges(SPACE);
+    default:
+      return null;
   }
 }
 

@@ -29,10 +29,16 @@ export interface Program {
 
 export function estimateSize(n: Node): number {
   switch (n.t) {
-    case 'empty': return 0;
-    case 'set': case 'bol': case 'eol': return 1;
-    case 'cat': return n.items.reduce((s, i) => s + estimateSize(i), 0);
-    case 'alt': return n.items.reduce((s, i) => s + estimateSize(i) + 2, -2);
+    case 'empty':
+      return 0;
+    case 'set':
+    case 'bol':
+    case 'eol':
+      return 1;
+    case 'cat':
+      return n.items.reduce((s, i) => s + estimateSize(i), 0);
+    case 'alt':
+      return n.items.reduce((s, i) => s + estimateSize(i) + 2, -2);
     case 'repeat': {
       const sub = estimateSize(n.sub);
       return n.min * sub + (n.max === -1 ? sub + 2 : (n.max - n.min) * (sub + 1));
@@ -43,7 +49,10 @@ export function estimateSize(n: Node): number {
 export function compileProgram(ast: Node): Program {
   const size = estimateSize(ast) + 1;
   if (size > MAX_STATES) {
-    throw new RegexSyntaxError(`pattern expands to ${size} NFA states (limit ${MAX_STATES}); reduce repeat counts`, 0);
+    throw new RegexSyntaxError(
+      `pattern expands to ${size} NFA states (limit ${MAX_STATES}); reduce repeat counts`,
+      0,
+    );
   }
   const e = new Emitter();
   e.emit(ast);

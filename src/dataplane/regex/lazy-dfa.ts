@@ -45,7 +45,7 @@ export class LazyDfa {
   fullMatch(input: string): boolean {
     let s = this.start();
     const len = input.length;
-    for (let pos = 0; pos < len; ) {
+    for (let pos = 0; pos < len;) {
       const st = this.states[s]!;
       if (st.dead) return false;
       let cp = input.charCodeAt(pos++);
@@ -153,9 +153,16 @@ export class LazyDfa {
       let a = -1;
       let b = -1;
       switch (op[pc]) {
-        case OP_JMP: a = x[pc]!; break;
-        case OP_SPLIT: a = y[pc]!; b = x[pc]!; break;
-        case OP_BOL: if (atStart) a = pc + 1; break;
+        case OP_JMP:
+          a = x[pc]!;
+          break;
+        case OP_SPLIT:
+          a = y[pc]!;
+          b = x[pc]!;
+          break;
+        case OP_BOL:
+          if (atStart) a = pc + 1;
+          break;
         case OP_EOL:
           if (atEnd) a = pc + 1;
           else out[count++] = pc;
@@ -163,8 +170,14 @@ export class LazyDfa {
         default:
           out[count++] = pc;
       }
-      if (a !== -1 && mark[a] !== gen) { mark[a] = gen; stack[sp++] = a; }
-      if (b !== -1 && mark[b] !== gen) { mark[b] = gen; stack[sp++] = b; }
+      if (a !== -1 && mark[a] !== gen) {
+        mark[a] = gen;
+        stack[sp++] = a;
+      }
+      if (b !== -1 && mark[b] !== gen) {
+        mark[b] = gen;
+        stack[sp++] = b;
+      }
     }
     return count;
   }

@@ -23,7 +23,10 @@ const DOT: Ranges = negateRanges([0x0a, 0x0a]); // like RE2 without the s flag: 
 
 export function parse(pattern: string): Node {
   if (pattern.length > MAX_PATTERN_LENGTH) {
-    throw new RegexSyntaxError(`pattern is ${pattern.length} characters long (limit ${MAX_PATTERN_LENGTH})`, MAX_PATTERN_LENGTH);
+    throw new RegexSyntaxError(
+      `pattern is ${pattern.length} characters long (limit ${MAX_PATTERN_LENGTH})`,
+      MAX_PATTERN_LENGTH,
+    );
   }
   const p = new Parser(pattern);
   const node = p.parseAlt();
@@ -162,7 +165,10 @@ class Parser {
       } else if (rest.startsWith('?P=')) {
         throw new RegexSyntaxError('backreferences are not supported', open);
       } else {
-        throw new RegexSyntaxError(`unsupported group syntax '(${rest.slice(0, 2)}' (inline flags and other extensions are not supported)`, open);
+        throw new RegexSyntaxError(
+          `unsupported group syntax '(${rest.slice(0, 2)}' (inline flags and other extensions are not supported)`,
+          open,
+        );
       }
     }
     if (++this.depth > 100) throw new RegexSyntaxError('groups nested more than 100 deep', open);
@@ -197,13 +203,20 @@ class Parser {
     const cls = classForEscape(e);
     if (cls) return cls;
     switch (e) {
-      case 'n': return [0x0a, 0x0a];
-      case 'r': return [0x0d, 0x0d];
-      case 't': return [0x09, 0x09];
-      case 'f': return [0x0c, 0x0c];
-      case 'v': return [0x0b, 0x0b];
-      case 'a': return [0x07, 0x07];
-      case '0': return [0, 0];
+      case 'n':
+        return [0x0a, 0x0a];
+      case 'r':
+        return [0x0d, 0x0d];
+      case 't':
+        return [0x09, 0x09];
+      case 'f':
+        return [0x0c, 0x0c];
+      case 'v':
+        return [0x0b, 0x0b];
+      case 'a':
+        return [0x07, 0x07];
+      case '0':
+        return [0, 0];
       case 'x': {
         const m = /^(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))/.exec(src.slice(this.pos, this.pos + 8));
         if (!m) throw new RegexSyntaxError('invalid \\x escape: expected two hex digits or \\x{...}', at);
@@ -215,7 +228,8 @@ class Parser {
     }
     if (e >= '1' && e <= '9') throw new RegexSyntaxError(`backreferences are not supported (\\${e})`, at);
     if (e === 'k') throw new RegexSyntaxError('backreferences are not supported (\\k)', at);
-    if (e === 'b' && !inClass) throw new RegexSyntaxError('word boundary assertions (\\b) are not supported', at);
+    if (e === 'b' && !inClass)
+      throw new RegexSyntaxError('word boundary assertions (\\b) are not supported', at);
     if (e === 'B') throw new RegexSyntaxError('word boundary assertions (\\B) are not supported', at);
     if (e === 'p' || e === 'P') throw new RegexSyntaxError(`Unicode classes (\\${e}) are not supported`, at);
     if (/[A-Za-z0-9]/.test(e)) throw new RegexSyntaxError(`unknown escape sequence '\\${e}'`, at);
@@ -237,7 +251,8 @@ class Parser {
     const ranges: number[] = [];
     let first = true;
     for (;;) {
-      if (this.pos >= src.length) throw new RegexSyntaxError("missing ']' for the character class opened here", open);
+      if (this.pos >= src.length)
+        throw new RegexSyntaxError("missing ']' for the character class opened here", open);
       const c = src[this.pos];
       if (c === ']' && !first) break;
       first = false;
@@ -256,7 +271,8 @@ class Parser {
       if (this.lastWasClassEscape || lo.length !== 2 || lo[0] !== lo[1]) {
         throw new RegexSyntaxError(`invalid character class range '${src.slice(itemAt, this.pos)}'`, itemAt);
       }
-      if (hi[0]! < lo[0]!) throw new RegexSyntaxError(`invalid character class range '${src.slice(itemAt, this.pos)}'`, itemAt);
+      if (hi[0]! < lo[0]!)
+        throw new RegexSyntaxError(`invalid character class range '${src.slice(itemAt, this.pos)}'`, itemAt);
       ranges.push(lo[0]!, hi[0]!);
     }
     this.pos++;
@@ -270,7 +286,8 @@ class Parser {
     this.lastWasClassEscape = false;
     if (src[this.pos] === '\\') {
       this.lastWasClassEscape = /[dDwWsS]/.test(src[this.pos + 1] ?? '');
-      if (this.pos + 1 >= src.length) throw new RegexSyntaxError('trailing backslash at end of pattern', this.pos);
+      if (this.pos + 1 >= src.length)
+        throw new RegexSyntaxError('trailing backslash at end of pattern', this.pos);
       if (src[this.pos + 1] === 'b') {
         this.pos += 2;
         return [0x08, 0x08]; // inside a class \b is backspace, as in RE2

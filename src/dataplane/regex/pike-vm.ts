@@ -86,17 +86,32 @@ export class PikeVM {
       const pc = stack[--sp]!;
       switch (op[pc]) {
         case OP_JMP:
-          if (mark[x[pc]!] !== gen) { mark[x[pc]!] = gen; stack[sp++] = x[pc]!; }
+          if (mark[x[pc]!] !== gen) {
+            mark[x[pc]!] = gen;
+            stack[sp++] = x[pc]!;
+          }
           break;
         case OP_SPLIT:
-          if (mark[y[pc]!] !== gen) { mark[y[pc]!] = gen; stack[sp++] = y[pc]!; }
-          if (mark[x[pc]!] !== gen) { mark[x[pc]!] = gen; stack[sp++] = x[pc]!; }
+          if (mark[y[pc]!] !== gen) {
+            mark[y[pc]!] = gen;
+            stack[sp++] = y[pc]!;
+          }
+          if (mark[x[pc]!] !== gen) {
+            mark[x[pc]!] = gen;
+            stack[sp++] = x[pc]!;
+          }
           break;
         case OP_BOL:
-          if (pos === 0 && mark[pc + 1] !== gen) { mark[pc + 1] = gen; stack[sp++] = pc + 1; }
+          if (pos === 0 && mark[pc + 1] !== gen) {
+            mark[pc + 1] = gen;
+            stack[sp++] = pc + 1;
+          }
           break;
         case OP_EOL:
-          if (pos === len && mark[pc + 1] !== gen) { mark[pc + 1] = gen; stack[sp++] = pc + 1; }
+          if (pos === len && mark[pc + 1] !== gen) {
+            mark[pc + 1] = gen;
+            stack[sp++] = pc + 1;
+          }
           break;
         default: // OP_CHAR, OP_MATCH wait for the next step
           list[count++] = pc;

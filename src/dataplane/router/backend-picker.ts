@@ -48,7 +48,10 @@ export class BackendPicker {
     this.withCookie = backends.map((b, i) => {
       const token = stickyToken(i, b.cluster);
       this.byToken.set(token, i);
-      return Object.freeze({ cluster: b.cluster, setCookie: `${cookie.name}=${token}${attrs}; HttpOnly; SameSite=Lax` });
+      return Object.freeze({
+        cluster: b.cluster,
+        setCookie: `${cookie.name}=${token}${attrs}; HttpOnly; SameSite=Lax`,
+      });
     });
   }
 

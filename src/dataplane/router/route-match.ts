@@ -38,12 +38,17 @@ function compileRegex(routeId: string, field: string, pattern: string): SafeRege
   }
 }
 
-function compileStringMatches(routeId: string, field: string, list: StringMatchIR[]): CompiledStringMatch[] | null {
+function compileStringMatches(
+  routeId: string,
+  field: string,
+  list: StringMatchIR[],
+): CompiledStringMatch[] | null {
   if (list.length === 0) return null;
   return list.map((m, i) => ({
     name: m.name,
     exact: m.type === 'Exact' ? m.value : null,
-    regex: m.type === 'RegularExpression' ? compileRegex(routeId, `${field}[${i}] (${m.name})`, m.value) : null,
+    regex:
+      m.type === 'RegularExpression' ? compileRegex(routeId, `${field}[${i}] (${m.name})`, m.value) : null,
   }));
 }
 
@@ -95,7 +100,7 @@ export class CompiledMatch {
         return path === this.pathValue;
       case PATH_PREFIX: {
         const p = this.pathValue;
-        return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47 /* / */);
+        return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47) /* / */;
       }
       default:
         return this.pathRegex!.test(path);
