@@ -57,7 +57,7 @@ export function parseWrk(out: string): LoadResult {
 export function parseH2load(out: string): LoadResult & { succeeded: number; status2xx: number } {
   const fin = out.match(/finished in [\d.]+\w+, ([\d.]+) req\/s/);
   const req = out.match(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
-  const codes = out.match(/status codes: (\d+) 2xx/);
+  const codes = out.match(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/);
   if (!fin || !req || !codes) throw new Error(`BH_BENCH_PARSE: h2load output without a summary:\n${out}`);
   const t = out.match(/time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/);
   const done = Number(req[3]);
@@ -69,7 +69,9 @@ export function parseH2load(out: string): LoadResult & { succeeded: number; stat
     meanMs: t ? toMs(t[5]!, t[6]!) : null,
     maxMs: t ? toMs(t[3]!, t[4]!) : null,
     requests: done,
-    errors: Number(req[5]) + Number(req[6]) + Number(req[7]) + (succeeded - Number(codes[1])),
+    // Status codes are tallied over the warm-up too, so they are not compared with `succeeded`;
+    // any non-2xx answer is an error, as are failed, errored and timed-out streams.
+    errors: Number(req[5]) + Number(req[6]) + Number(req[7]) + Number(codes[2]) + Number(codes[3]) + Number(codes[4]),
     succeeded,
     status2xx: Number(codes[1]),
     detail: `${req[0]}; ${out.match(/status codes: .*/)![0]}`,
