@@ -201,6 +201,28 @@ test('the endpoint list is read every round (a checker survives snapshot swaps)'
   assert.equal([...seen].sort(), ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
 });
 
+test('stop({ resetHealth: true }) marks every endpoint healthy again', async () => {
+  const c = withActive(cluster('RoundRobin', 2), { unhealthyThreshold: 1 });
+  const eps = [...createEndpointStates(c).values()];
+  const checker = new ActiveHealthChecker(c, () => eps, { protocolRequest: async () => 500 });
+  await checker.probeAll();
+  assert.equal(
+    eps.map((e) => e.healthy),
+    [false, false],
+  );
+  checker.stop();
+  assert.equal(
+    eps.map((e) => e.healthy),
+    [false, false],
+    'a plain stop keeps the verdict',
+  );
+  checker.stop({ resetHealth: true });
+  assert.equal(
+    eps.map((e) => e.healthy),
+    [true, true],
+  );
+});
+
 test('no active config: start() does nothing', async () => {
   let calls = 0;
   const c = cluster('RoundRobin', 1);

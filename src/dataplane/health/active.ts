@@ -53,8 +53,12 @@ export class ActiveHealthChecker {
     this.timer.unref();
   }
 
-  /** Cancels the timer and every probe in flight; endpoint health stays as last decided. */
-  stop(): void {
+  /**
+   * Cancels the timer and every probe in flight. Endpoint health stays as last decided (a
+   * replacement checker takes over from there), unless `resetHealth` is set: use that when the
+   * cluster no longer has an active check, so no endpoint stays marked unhealthy forever.
+   */
+  stop(opts?: { resetHealth?: boolean }): void {
     this.running = false;
     this.run++;
     if (this.timer !== null) clearInterval(this.timer);
@@ -64,6 +68,10 @@ export class ActiveHealthChecker {
     this.agent?.destroy();
     this.agent = null;
     for (const s of this.states.values()) s.inFlight = false;
+    if (opts?.resetHealth) {
+      for (const ep of this.endpoints()) if (!ep.healthy) this.set(ep, true);
+      this.states.clear();
+    }
   }
 
   /** One round over the current endpoints; resolves when every probe of the round has finished. */
