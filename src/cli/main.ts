@@ -5,11 +5,13 @@ import { Command } from 'commander';
 import { registerValidateCommand } from './validate.ts';
 import { registerCrdsCommand } from './crds.ts';
 import { registerRenderCommand } from './render.ts';
+import { registerDemoCommand } from './demo.ts';
 
 const program = new Command();
 program.name('bulkhead').description('Kubernetes gateway operator: isolated proxy pools per product line').version('0.1.0');
 registerValidateCommand(program);
 registerCrdsCommand(program);
 registerRenderCommand(program);
+registerDemoCommand(program);
 
 await program.parseAsync(process.argv);
