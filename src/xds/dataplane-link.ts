@@ -1,0 +1,41 @@
+// Connects a running data plane to the operator's config stream: the pod starts from its bootstrap
+// snapshot (ConfigMap), then follows the stream. Used by `bulkhead dataplane --control-plane`.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { PoolSnapshot } from '../ir/snapshot.ts';
+import { ConfigStreamClient } from './client.ts';
+
+export interface StreamTarget {
+  apply(s: PoolSnapshot): { ok: true } | { ok: false; error: string };
+  /** the version served now */
+  version(): string | null;
+}
+
+export interface LinkOptions {
+  address: string;
+  pool: string;
+  /** file holding the pool token (the mounted Secret key `token`) */
+  credentialFile: string;
+  replica?: string;
+  log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+export function linkToControlPlane(target: StreamTarget, opts: LinkOptions): ConfigStreamClient {
+  if (!/^[a-z0-9.-]+\/[a-z0-9.-]+$/.test(opts.pool)) {
+    throw new Error(`BH_ERR_POOL_REF: --pool must be <namespace>/<name>, got ${JSON.stringify(opts.pool)}`);
+  }
+  const token = readFileSync(opts.credentialFile, 'utf8').trim();
+  if (!token) throw new Error(`BH_ERR_CREDENTIAL: ${opts.credentialFile} is empty`);
+  const client = new ConfigStreamClient({
+    address: opts.address,
+    pool: opts.pool,
+    token,
+    replica: opts.replica ?? process.env.POD_NAME ?? `${hostname()}:${process.pid}`,
+    apply: (s) => target.apply(s),
+    appliedVersion: () => target.version(),
+    log: opts.log,
+  });
+  client.start();
+  return client;
+}
