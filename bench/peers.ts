@@ -67,10 +67,10 @@ export async function startNginxGrpcProxy(workDir: string, backendPort: number, 
   return { proc, port };
 }
 
-function nodeScript(name: string, script: string, args: string[], cores: Cores): Launched {
+function nodeScript(name: string, script: string, args: string[], cores: Cores, nodeFlags: string[] = []): Launched {
   // NODE_ENV=production as a deployed proxy would run; no inspector, no source maps.
   const env = { ...process.env, NODE_ENV: 'production' };
-  return launch(name, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, script), ...args], cores, env);
+  return launch(name, process.execPath, [...nodeFlags, '--import', 'tsx', path.join(BENCH_DIR, script), ...args], cores, env);
 }
 
 export async function startNodeHttpProxy(backendPort: number, cores: Cores): Promise<Started> {
@@ -85,13 +85,15 @@ export async function startBulkhead(
   backends: { httpPort: number; grpcPort: number },
   cores: Cores,
   accessLog: string,
+  cpuProfDir: string | null = null,
 ): Promise<Started> {
   const port = await freePort();
   const adminPort = await freePort();
   const snapshot = benchSnapshot({ port, adminPort, httpBackendPort: backends.httpPort, grpcBackendPort: backends.grpcPort });
   const file = path.join(workDir, 'bulkhead-snapshot.json');
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
-  const proc = nodeScript('bulkhead', 'bulkhead-proxy.ts', [file, String(port), String(adminPort), accessLog], cores);
+  const flags = cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+  const proc = nodeScript('bulkhead', 'bulkhead-proxy.ts', [file, String(port), String(adminPort), accessLog], cores, flags);
   const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+)/, READY_MS);
   return { proc, port: Number(m[1]) };
 }
