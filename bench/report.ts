@@ -56,6 +56,10 @@ function find(rows: Row[], suite: Suite, peer: string, conns: number): Row | und
   return rows.find((r) => r.suite === suite && r.peer === peer && r.connections === conns && r.error === null);
 }
 
+function cost(r: Row | undefined): number | null {
+  return r === undefined ? null : perCore(r);
+}
+
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a == null || b == null || b === 0 ? null : a / b;
 }
@@ -74,10 +78,16 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s`, value: vsNginx, target: atTarget ? '>= 0.60' : '-', pass: atTarget && vsNginx !== null ? vsNginx >= 0.6 : null });
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s`, value: vsNode, target: atTarget ? '>= 1.60' : '-', pass: atTarget && vsNode !== null ? vsNode >= 1.6 : null });
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead p99 / nginx p99`, value: p99, target: '<= 2.00', pass: p99 === null ? null : p99 <= 2 });
+    // Cost per request, whichever process limited the rate: steadier than req/s on a busy machine.
+    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s per peer core`, value: ratio(cost(bh), cost(ng)), target: '-', pass: null });
+    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s per peer core`, value: ratio(cost(bh), cost(np)), target: '-', pass: null });
   }
   if (!has('grpc')) return out;
-  const g = ratio(find(rows, 'grpc', 'bulkhead', grpcConns)?.rps, find(rows, 'grpc', 'nginx', grpcConns)?.rps);
+  const gb = find(rows, 'grpc', 'bulkhead', grpcConns);
+  const gn = find(rows, 'grpc', 'nginx', grpcConns);
+  const g = ratio(gb?.rps, gn?.rps);
   out.push({ name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s', value: g, target: '>= 0.50', pass: g === null ? null : g >= 0.5 });
+  out.push({ name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s per peer core', value: ratio(cost(gb), cost(gn)), target: '-', pass: null });
   return out;
 }
 

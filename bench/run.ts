@@ -4,11 +4,12 @@
 //
 //   node --import tsx bench/run.ts [--quick] [--write-docs] [--rounds N] [--duration S]
 //                                  [--peers a,b] [--suites http,grpc] [--no-pin] [--cpu-prof DIR]
+//   node --import tsx bench/run.ts --render-only [--write-docs]   (tables from bench/results/latest.json)
 //
 // Every process it starts is stopped by PID at the end, on errors and on SIGINT/SIGTERM.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,10 +39,12 @@ interface Options {
   pin: boolean;
   /** directory for V8 CPU profiles of the Bulkhead peer (node --cpu-prof), or null */
   cpuProf: string | null;
+  /** re-render bench/results/latest.json (tables, ratios, docs) without measuring */
+  renderOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, writeDocs: false, rounds: 1, durationSec: 10, warmupSec: 2, peers: null, suites: new Set(['http', 'grpc']), pin: true, cpuProf: null };
+  const o: Options = { quick: false, writeDocs: false, rounds: 1, durationSec: 10, warmupSec: 2, peers: null, suites: new Set(['http', 'grpc']), pin: true, cpuProf: null, renderOnly: false };
   let durationSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -53,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     if (a === '--quick') o.quick = true;
     else if (a === '--write-docs') o.writeDocs = true;
     else if (a === '--no-pin') o.pin = false;
+    else if (a === '--render-only') o.renderOnly = true;
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
     else if (a === '--rounds') o.rounds = Math.max(1, Number.parseInt(value(), 10) || 1);
     else if (a === '--duration') (o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true);
@@ -84,8 +88,20 @@ function median(rows: Row[]): Row {
   return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rows[rows.length - 1]!;
 }
 
+function renderOnly(opts: Options): number {
+  const file = path.join(ROOT, 'bench', 'results', 'latest.json');
+  const report = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+  report.ratios = computeRatios(report.rows, HTTP_CONNS, GRPC_CONNS);
+  const md = markdown(report);
+  process.stdout.write(`${md}\n`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  if (opts.writeDocs) writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.renderOnly) return renderOnly(opts);
   const cores = placement(opts.pin);
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'bulkhead-bench-'));
   const startedAt = new Date().toISOString();
