@@ -54,3 +54,14 @@ export async function backendCalls(statsPort: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${statsPort}/count`, { signal: AbortSignal.timeout(3000) });
   return Number((await res.text()).trim());
 }
+
+/** Sum of Bulkhead's `bulkhead_requests_total` series from its admin /metrics: proof metrics were on. */
+export async function bulkheadRequestsTotal(adminPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+  let sum = 0;
+  for (const line of (await res.text()).split('\n')) {
+    const m = line.match(/^bulkhead_requests_total(?:\{[^}]*\})? ([\d.e+]+)$/);
+    if (m) sum += Number(m[1]);
+  }
+  return sum;
+}

@@ -17,6 +17,8 @@ const READY_MS = 20_000;
 export interface Started {
   proc: Launched;
   port: number;
+  /** Bulkhead's admin port (/metrics) */
+  adminPort?: number;
 }
 
 export interface GrpcBackend extends Started {
@@ -95,5 +97,5 @@ export async function startBulkhead(
   const flags = cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
   const proc = nodeScript('bulkhead', 'bulkhead-proxy.ts', [file, String(port), String(adminPort), accessLog], cores, flags);
   const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+)/, READY_MS);
-  return { proc, port: Number(m[1]) };
+  return { proc, port: Number(m[1]), adminPort: Number(m[2]) };
 }

@@ -13,10 +13,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendCalls, checkGrpc, checkHttp, GRPC_METHOD, grpcFrame, HEALTH_REQUEST } from './check.ts';
+import { backendCalls, bulkheadRequestsTotal, checkGrpc, checkHttp, GRPC_METHOD, grpcFrame, HEALTH_REQUEST } from './check.ts';
 import { failedRow, measureGrpc, measureHttp, type Target } from './measure.ts';
 import * as peers from './peers.ts';
-import { killAllNow, stop, stopAll, type Cores, type Launched } from './procs.ts';
+import { killAllNow, stop, stopAll, type Cores } from './procs.ts';
 import { computeRatios, markdown, writeDocs, type Row, type RunReport, type Suite } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +83,22 @@ function tryText(cmd: string, args: string[]): string {
   return text.split('\n')[0] || `unavailable (${r.error?.message ?? `exit ${r.status}`})`;
 }
 
+/**
+ * Runs one measurement of the Bulkhead peer and checks that its own metrics counted at least the
+ * requests the load tool completed (warm-up included in the count), so "metrics on" is verified.
+ */
+async function countedByBulkhead(started: { port: number; adminPort?: number } | null, measure: () => Promise<Row>): Promise<Row> {
+  if (started?.adminPort === undefined) return measure();
+  const before = await bulkheadRequestsTotal(started.adminPort);
+  const row = await measure();
+  const counted = (await bulkheadRequestsTotal(started.adminPort)) - before;
+  row.detail += `; bulkhead_requests_total +${counted}`;
+  if (row.requests !== null && counted < row.requests) {
+    row.errors = (row.errors ?? 0) + (row.requests - counted);
+  }
+  return row;
+}
+
 function median(rows: Row[]): Row {
   const ok = rows.filter((r) => r.error === null).sort((a, b) => a.rps! - b.rps!);
   return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rows[rows.length - 1]!;
@@ -119,13 +135,13 @@ async function main(): Promise<number> {
     writeFileSync(bodyFile, grpcFrame(HEALTH_REQUEST));
     const backends = { httpPort: httpBackend.port, grpcPort: grpcBackend.port };
 
-    const startHttpPeer = (peer: string): Promise<{ proc: Launched; port: number } | null> => {
+    const startHttpPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
       if (peer === 'nginx') return peers.startNginxHttpProxy(workDir, httpBackend.port, cores.proxy);
       if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
       return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
     };
-    const startGrpcPeer = (peer: string): Promise<{ proc: Launched; port: number } | null> => {
+    const startGrpcPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
       if (peer === 'nginx') return peers.startNginxGrpcProxy(workDir, grpcBackend.port, cores.proxy);
       return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
@@ -134,7 +150,7 @@ async function main(): Promise<number> {
     for (let round = 1; round <= opts.rounds; round++) {
       if (opts.suites.has('http')) {
         for (const peer of HTTP_PEERS.filter(want)) {
-          let started: { proc: Launched; port: number } | null = null;
+          let started: peers.Started | null = null;
           try {
             started = await startHttpPeer(peer);
             const t: Target = { suite: 'http', peer, port: started?.port ?? httpBackend.port, pid: started?.proc.pid ?? httpBackend.proc.pid };
@@ -142,7 +158,7 @@ async function main(): Promise<number> {
             for (const c of HTTP_CONNS) {
               log(`round ${round} http ${peer} c=${c}`);
               const loadCores = peer === 'direct' ? cores.directLoad : cores.load;
-              samples.push(await measureHttp(t, { connections: c, durationSec: opts.durationSec, warmupSec: opts.warmupSec, loadCores }));
+              samples.push(await countedByBulkhead(started, () => measureHttp(t, { connections: c, durationSec: opts.durationSec, warmupSec: opts.warmupSec, loadCores })));
             }
           } catch (err) {
             log(`http ${peer} failed: ${(err as Error).message}`);
@@ -154,14 +170,14 @@ async function main(): Promise<number> {
       }
       if (opts.suites.has('grpc')) {
         for (const peer of GRPC_PEERS.filter(want)) {
-          let started: { proc: Launched; port: number } | null = null;
+          let started: peers.Started | null = null;
           try {
             started = await startGrpcPeer(peer);
             const t: Target = { suite: 'grpc', peer, port: started?.port ?? grpcBackend.port, pid: started?.proc.pid ?? grpcBackend.proc.pid };
             await checkGrpc(t.port);
             log(`round ${round} grpc ${peer} c=${GRPC_CONNS}x${GRPC_STREAMS}`);
             samples.push(
-              await measureGrpc(t, {
+              await countedByBulkhead(started, () => measureGrpc(t, {
                 connections: GRPC_CONNS,
                 streams: GRPC_STREAMS,
                 durationSec: opts.durationSec,
@@ -170,7 +186,7 @@ async function main(): Promise<number> {
                 bodyFile,
                 path: GRPC_METHOD,
                 backendCalls: () => backendCalls(grpcBackend.statsPort),
-              }),
+              })),
             );
           } catch (err) {
             log(`grpc ${peer} failed: ${(err as Error).message}`);
