@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Problem } from '../../api/validate.ts';
 import { admissionProblems } from '../../compiler/admission.ts';
 import type { ResourceBag } from '../../compiler/resources.ts';
+import { GROUP } from '../../api/kinds.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 const KINDS = new Set(['IngressPool', 'RouteSplit', 'RateLimitPolicy']);
@@ -16,7 +17,12 @@ export interface AdmissionResponse {
     code: number;
     reason: string;
     message: string;
-    details: { causes: { field: string; message: string; reason: string }[] };
+    details: {
+      group: string;
+      kind: string;
+      name: string;
+      causes: { field: string; message: string; reason: string }[];
+    };
   };
   warnings?: string[];
 }
@@ -78,7 +84,12 @@ export function reviewAdmission(review: any, world: () => ResourceBag): Admissio
       code: 422,
       reason: 'Invalid',
       message: result.problems.map(problemLine).join('\n'),
+      // kind + name make kubectl print `The RouteSplit "x" is invalid: <field>: <message>`, like
+      // schema errors do, instead of "The request is invalid".
       details: {
+        group: GROUP,
+        kind: req.kind.kind,
+        name: String(req.object.metadata?.name ?? req.name ?? ''),
         causes: result.problems.map((p) => ({
           field: p.path,
           message: p.message,
