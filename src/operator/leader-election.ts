@@ -63,14 +63,14 @@ export class LeaderElector {
     this.tick();
   }
 
-  /** Stops campaigning; a leader releases the lease first. */
-  async stop(): Promise<void> {
+  /** Stops campaigning; a leader releases the lease (unless told not to, to test expiry). */
+  async stop(release = true): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.inFlight;
     if (this.leading) {
       this.loseLeadership();
-      await this.release().catch((err) => this.opts.onError?.(err));
+      if (release) await this.release().catch((err) => this.opts.onError?.(err));
     }
   }
 

@@ -69,7 +69,8 @@ export interface OperatorHandle extends OperatorContext {
   resync(timeoutMs?: number): Promise<void>;
   /** wait until no pool is queued or being reconciled */
   whenIdle(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /** stops passes at once, then extra servers, releases the lease (unless `releaseLease: false`), closes the caches */
+  stop(opts?: { releaseLease?: boolean }): Promise<void>;
 }
 
 export async function startOperator(opts: OperatorOptions = {}): Promise<OperatorHandle> {
@@ -270,7 +271,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
       resyncAll();
       await whenIdle(timeoutMs);
     },
-    stop: () =>
+    stop: (stopOpts) =>
       (stopped ??= (async () => {
         stopping = true;
         clearInterval(resyncTimer);
@@ -278,7 +279,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
         await busy;
         for (const s of [...extras].reverse())
           await s.stop().catch((err) => logger.warn({ err: String(err) }, 'extra server stop failed'));
-        await elector?.stop();
+        await elector?.stop(stopOpts?.releaseLease ?? true);
         await cache.stop();
         await server?.app.close();
         await rest.close();

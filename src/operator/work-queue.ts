@@ -34,6 +34,8 @@ export interface WorkQueueOptions {
 interface Pending {
   firstAt: number;
   due: number;
+  /** waiting out a back-off rather than a hold-off */
+  backingOff?: boolean;
 }
 
 export class WorkQueue {
@@ -68,8 +70,8 @@ export class WorkQueue {
     if (this.shutDown) return;
     const now = this.clock.now();
     const p = this.pending.get(key);
-    if (!p) {
-      this.pending.set(key, { firstAt: now, due: now + this.holdOffMs });
+    if (!p || p.backingOff) {
+      this.pending.set(key, { firstAt: now, due: Math.min(p?.due ?? Infinity, now + this.holdOffMs) });
     } else {
       p.due = Math.min(Math.max(p.due, now + this.holdOffMs), p.firstAt + this.maxHoldOffMs);
     }
@@ -81,8 +83,10 @@ export class WorkQueue {
     if (this.shutDown) return;
     const now = this.clock.now();
     const p = this.pending.get(key);
-    if (p) p.due = Math.min(p.due, now);
-    else this.pending.set(key, { firstAt: now, due: now });
+    if (p) {
+      p.due = Math.min(p.due, now);
+      p.backingOff = false;
+    } else this.pending.set(key, { firstAt: now, due: now });
     this.arm();
   }
 
@@ -94,7 +98,7 @@ export class WorkQueue {
     if (this.shutDown) return delay;
     const now = this.clock.now();
     const p = this.pending.get(key);
-    if (!p) this.pending.set(key, { firstAt: now, due: now + delay });
+    if (!p) this.pending.set(key, { firstAt: now, due: now + delay, backingOff: true });
     this.arm();
     return delay;
   }

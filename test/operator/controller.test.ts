@@ -1,0 +1,399 @@
+// The operator against a real kube-apiserver + etcd (one cluster for this whole file): the
+// examples become synthesized workloads and statuses; edits touch only their pool; a resync of
+// an unchanged world writes nothing; rejected routes do not hurt their pool; manual edits and
+// deletes are repaired; a deleted pool's objects are pruned.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { request } from 'undici';
+import { bagFromDocuments, compile } from '../../src/compiler/index.ts';
+import { synthesize } from '../../src/synth/index.ts';
+import { startOperator, type OperatorHandle } from '../../src/operator/index.ts';
+import { startTestCluster, type TestCluster } from '../cluster/harness.ts';
+import {
+  apiserverWrites,
+  applyDocs,
+  endpointSlicesFor,
+  exampleDocs,
+  getJson,
+  installCrds,
+  kubectlOk,
+  resourceVersions,
+  silentLogger,
+  subsetDiff,
+  waitFor,
+} from './cluster-fixtures.ts';
+
+let cluster: TestCluster;
+let op: OperatorHandle;
+const POOLS = ['edge-storefront/storefront', 'edge-payments/payments', 'edge-realtime/realtime'];
+
+const pool = (key: string) => {
+  const [ns, name] = key.split('/');
+  return getJson(cluster, ['ingresspool', name, '-n', ns]);
+};
+const condition = (obj: any, type: string) =>
+  (obj.status?.conditions ?? obj.conditions ?? []).find((c: any) => c.type === type);
+const snapshotOf = async (ns: string, name: string) => {
+  const cm = await getJson(cluster, ['configmap', `bulkhead-${name}-bootstrap`, '-n', ns]);
+  return JSON.parse(cm.data['snapshot.json']);
+};
+
+test.before(async () => {
+  cluster = await startTestCluster();
+  await installCrds(cluster);
+  const docs = exampleDocs();
+  await applyDocs(cluster, docs);
+  await applyDocs(cluster, endpointSlicesFor(docs.filter((d) => d.kind === 'Service')));
+  op = await startOperator({
+    kubeconfig: cluster.kubeconfigPath,
+    metricsAddr: '127.0.0.1:0',
+    logger: silentLogger(),
+    holdOffMs: 50,
+    maxHoldOffMs: 300,
+  });
+  await waitFor('every pool to report its config version', async () => {
+    for (const key of POOLS) if (!(await pool(key)).status?.configVersion) return false;
+    return true;
+  });
+  await op.whenIdle();
+});
+
+test.after(async () => {
+  await op?.stop();
+  await cluster?.stop();
+});
+
+test('every example pool gets the synthesized workloads, with owner references and the applied hash', async () => {
+  // An independent compile of what the API server holds, synthesized here for comparison.
+  const world = await getJson(cluster, [
+    'ingresspools,routesplits,ratelimitpolicies,services,endpointslices,namespaces',
+    '-A',
+  ]);
+  const result = compile(bagFromDocuments(world.items));
+  const live = await getJson(cluster, [
+    'serviceaccounts,configmaps,services,deployments,daemonsets,horizontalpodautoscalers,poddisruptionbudgets',
+    '-A',
+    '-l',
+    'app.kubernetes.io/managed-by=bulkhead',
+  ]);
+  const kinds: Record<string, string[]> = {};
+  for (const key of POOLS) {
+    const cr = await pool(key);
+    const expected = synthesize(result.infra[key]!);
+    kinds[key] = expected.map((o) => o.kind).sort();
+    for (const want of expected) {
+      const got = live.items.find(
+        (o: any) =>
+          o.kind === want.kind &&
+          o.metadata.namespace === want.metadata.namespace &&
+          o.metadata.name === want.metadata.name,
+      );
+      assert.ok(got, `${want.kind} ${want.metadata.namespace}/${want.metadata.name} exists`);
+      for (const field of ['spec', 'data']) {
+        if (want[field] === undefined) continue;
+        const diff = subsetDiff(want[field], got[field], `${want.kind}/${want.metadata.name}.${field}`);
+        assert.is(diff, undefined);
+      }
+      assert.is(subsetDiff(want.metadata.labels, got.metadata.labels), undefined, 'labels');
+      assert.equal(got.metadata.ownerReferences, [
+        {
+          apiVersion: 'bulkhead.dev/v1alpha1',
+          kind: 'IngressPool',
+          name: cr.metadata.name,
+          uid: cr.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+      assert.match(got.metadata.annotations['bulkhead.dev/applied-hash'], /^[0-9a-f]{32}$/);
+    }
+  }
+  assert.equal(kinds['edge-storefront/storefront'], [
+    'ConfigMap',
+    'Deployment',
+    'HorizontalPodAutoscaler',
+    'PodDisruptionBudget',
+    'Service',
+    'Service',
+    'ServiceAccount',
+  ]);
+  assert.equal(kinds['edge-payments/payments'], [
+    'ConfigMap',
+    'Deployment',
+    'PodDisruptionBudget',
+    'Service',
+    'Service',
+    'ServiceAccount',
+  ]);
+  assert.equal(kinds['edge-realtime/realtime'], [
+    'ConfigMap',
+    'DaemonSet',
+    'Service',
+    'Service',
+    'ServiceAccount',
+  ]);
+  const payments = live.items.find(
+    (o: any) => o.kind === 'Deployment' && o.metadata.name === 'bulkhead-payments',
+  );
+  assert.is(payments.spec.replicas, 3);
+  const snapshot = await snapshotOf('edge-storefront', 'storefront');
+  assert.is(snapshot.version, result.snapshots['edge-storefront/storefront']!.version);
+});
+
+test('statuses: pool, route and policy conditions; kubectl wait; printer columns', async () => {
+  for (const key of POOLS) {
+    const p = await pool(key);
+    const svc = await getJson(cluster, [
+      'service',
+      `bulkhead-${p.metadata.name}`,
+      '-n',
+      p.metadata.namespace,
+    ]);
+    assert.is(p.status.observedGeneration, p.metadata.generation);
+    assert.is(condition(p, 'Accepted').status, 'True');
+    assert.is(condition(p, 'Programmed').status, 'False');
+    assert.is(condition(p, 'Programmed').reason, 'Pending');
+    assert.is(
+      condition(p, 'Programmed').message,
+      `waiting for data planes to acknowledge ${p.status.configVersion}`,
+    );
+    assert.is(condition(p, 'Ready').status, 'False'); // no kubelets here
+    assert.match(condition(p, 'Ready').message, /^0\/\d+ replicas ready$/);
+    assert.match(p.status.configVersion, /^sha256:[0-9a-f]{64}$/);
+    assert.is(p.status.attachedRoutes, 1);
+    assert.is(p.status.readyReplicas, 0);
+    assert.equal(p.status.addresses, [{ type: 'IPAddress', value: svc.spec.clusterIP }]);
+    for (const c of p.status.conditions)
+      assert.match(c.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  }
+  const routes = await getJson(cluster, ['routesplits', '-A']);
+  assert.is(routes.items.length, 3);
+  for (const r of routes.items) {
+    assert.is(r.status.parents.length, 1);
+    assert.is(condition(r.status.parents[0], 'Accepted').status, 'True', `${r.metadata.name} Accepted`);
+    assert.is(
+      condition(r.status.parents[0], 'ResolvedRefs').status,
+      'True',
+      `${r.metadata.name} ResolvedRefs`,
+    );
+  }
+  const policies = await getJson(cluster, ['ratelimitpolicies', '-A']);
+  assert.is(policies.items.length, 3);
+  for (const p of policies.items)
+    assert.is(condition(p, 'Accepted').status, 'True', `${p.metadata.name} Accepted`);
+
+  const wait = await cluster.kubectl([
+    'wait',
+    '--for=condition=Accepted',
+    'ingresspool/storefront',
+    '-n',
+    'edge-storefront',
+    '--timeout=30s',
+  ]);
+  assert.is(wait.code, 0, wait.stderr);
+
+  const table = await kubectlOk(cluster, ['get', 'ingresspools,routesplits,ratelimitpolicies', '-A']);
+  assert.match(table, /PRODUCT LINE\s+READY\s+PROGRAMMED\s+ADDRESS/);
+  assert.match(
+    table,
+    /edge-storefront\s+ingresspool\.bulkhead\.dev\/storefront\s+storefront\s+0\s+False\s+198\.19\.\d+\.\d+/,
+  );
+  assert.match(table, /POOL\s+HOSTNAMES\s+ACCEPTED/);
+  assert.match(
+    table,
+    /storefront\s+routesplit\.bulkhead\.dev\/shop\s+storefront\s+\["shop\.example\.com","\*\.shop\.example\.com"\]\s+True/,
+  );
+  assert.match(
+    table,
+    /payments\s+ratelimitpolicy\.bulkhead\.dev\/partner-quota\s+RouteSplit\s+payment-api\s+Global\s+True/,
+  );
+});
+
+test('a forced resync with nothing changed makes zero write requests', async () => {
+  const rvBefore = await resourceVersions(cluster);
+  const serverWritesBefore = await apiserverWrites(cluster);
+  const clientWritesBefore = op.rest.writeCount();
+  const skippedBefore = await op.metrics.total(op.metrics.appliesSkipped);
+  await op.resync();
+  await op.resync();
+  assert.is(op.rest.writeCount(), clientWritesBefore, 'requests the operator sent');
+  assert.is(await apiserverWrites(cluster), serverWritesBefore, 'write requests the API server counted');
+  assert.equal(await resourceVersions(cluster), rvBefore);
+  // and the resyncs did look at every object: 7 + 6 + 5 synthesized objects, twice
+  assert.is((await op.metrics.total(op.metrics.appliesSkipped)) - skippedBefore, 36);
+});
+
+test('editing a RouteSplit changes only its own pool, and only the snapshot there', async () => {
+  const before = await resourceVersions(cluster);
+  const oldVersion = (await pool('edge-storefront/storefront')).status.configVersion;
+  await kubectlOk(cluster, [
+    'patch',
+    'routesplit',
+    'shop',
+    '-n',
+    'storefront',
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/spec/rules/1/backends/0/weight', value: 80 }]),
+  ]);
+  await waitFor('the storefront pool to get a new config version', async () => {
+    const p = await pool('edge-storefront/storefront');
+    return (
+      p.status.configVersion !== oldVersion &&
+      condition(p, 'Programmed').message.includes(p.status.configVersion)
+    );
+  });
+  await op.whenIdle();
+  const snapshot = await snapshotOf('edge-storefront', 'storefront');
+  const api = snapshot.routes.find((r: any) => r.rule === 'api');
+  assert.ok(JSON.stringify(api).includes('"weight":80'), 'the new weight is in the bootstrap snapshot');
+  const after = await resourceVersions(cluster);
+  const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k)).sort();
+  assert.equal(changed, [
+    'ConfigMap/edge-storefront/bulkhead-storefront-bootstrap',
+    'IngressPool/edge-storefront/storefront', // status: configVersion
+    'RouteSplit/storefront/shop', // the edit itself
+  ]);
+});
+
+test('a route claiming a pool it may not claim is rejected alone; the pool serves on', async () => {
+  await applyDocs(cluster, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'intruder' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'intruder' },
+      spec: { ports: [{ name: 'http', port: 80 }] },
+    },
+    {
+      apiVersion: 'bulkhead.dev/v1alpha1',
+      kind: 'RouteSplit',
+      metadata: { name: 'grab', namespace: 'intruder' },
+      spec: {
+        poolRef: { name: 'storefront', namespace: 'edge-storefront' },
+        hostnames: ['intruder.example.com'],
+        rules: [{ name: 'all', backends: [{ name: 'web', port: 80 }] }],
+      },
+    },
+  ]);
+  const route = await waitFor('the intruding route to get a verdict', async () => {
+    const r = await getJson(cluster, ['routesplit', 'grab', '-n', 'intruder']);
+    return r.status?.parents?.length ? r : false;
+  });
+  const accepted = condition(route.status.parents[0], 'Accepted');
+  assert.is(accepted.status, 'False');
+  assert.is(accepted.reason, 'NotAllowedByPool');
+  assert.equal(route.status.parents[0].poolRef, { name: 'storefront', namespace: 'edge-storefront' });
+  await op.whenIdle();
+  const p = await pool('edge-storefront/storefront');
+  assert.is(condition(p, 'Accepted').status, 'True');
+  assert.is(p.status.attachedRoutes, 1);
+  const snapshot = await snapshotOf('edge-storefront', 'storefront');
+  const owners = new Set(snapshot.routes.map((r: any) => `${r.route.namespace}/${r.route.name}`));
+  assert.equal([...owners], ['storefront/shop']);
+  assert.is(snapshot.routes.length, 3);
+});
+
+test('manual deletes and edits of owned objects are repaired', async () => {
+  const cm = await getJson(cluster, ['configmap', 'bulkhead-realtime-bootstrap', '-n', 'edge-realtime']);
+  await kubectlOk(cluster, ['delete', 'configmap', 'bulkhead-realtime-bootstrap', '-n', 'edge-realtime']);
+  const back = await waitFor('the bootstrap ConfigMap to come back', async () => {
+    const r = await cluster.kubectl([
+      'get',
+      'configmap',
+      'bulkhead-realtime-bootstrap',
+      '-n',
+      'edge-realtime',
+      '-o',
+      'json',
+    ]);
+    return r.code === 0 ? JSON.parse(r.stdout) : false;
+  });
+  assert.is.not(back.metadata.uid, cm.metadata.uid);
+  assert.equal(back.data, cm.data);
+
+  await kubectlOk(cluster, [
+    'scale',
+    'deployment',
+    'bulkhead-payments',
+    '-n',
+    'edge-payments',
+    '--replicas=7',
+  ]);
+  await waitFor('the payments Deployment to be scaled back to 3', async () => {
+    const d = await getJson(cluster, ['deployment', 'bulkhead-payments', '-n', 'edge-payments']);
+    return d.spec.replicas === 3;
+  });
+});
+
+test('a namespace-scoped instance sees only its namespaces, and a converged world costs it no write', async () => {
+  const scoped = await startOperator({
+    kubeconfig: cluster.kubeconfigPath,
+    namespaces: ['edge-realtime', 'realtime'],
+    metricsAddr: false,
+    logger: silentLogger(),
+  });
+  try {
+    await scoped.whenIdle();
+    const bag = scoped.bag();
+    assert.equal(
+      bag.ingressPools.map((p) => p.metadata.name),
+      ['realtime'],
+    );
+    assert.equal(
+      bag.routeSplits.map((r) => r.metadata.namespace),
+      ['realtime'],
+    );
+    assert.ok(bag.services.every((s) => ['edge-realtime', 'realtime'].includes(s.metadata.namespace!)));
+    assert.ok(
+      bag.namespaces.length >= 7,
+      'namespaces are always watched cluster-wide (allowedRoutes selectors)',
+    );
+    assert.equal(Object.keys(scoped.lastResult()!.snapshots), ['edge-realtime/realtime']);
+    // a fresh instance has no memory of earlier applies: the hash annotations alone say "up to date"
+    assert.is(scoped.rest.writeCount(), 0);
+  } finally {
+    await scoped.stop();
+  }
+});
+
+test('deleting a pool prunes everything it owned; its route reports PoolNotFound', async () => {
+  const prunedBefore = await op.metrics.total(op.metrics.prunes);
+  await kubectlOk(cluster, ['delete', 'ingresspool', 'payments', '-n', 'edge-payments']);
+  await waitFor('the payments objects to be gone', async () => {
+    const left = await getJson(cluster, [
+      'serviceaccounts,configmaps,services,deployments,daemonsets,horizontalpodautoscalers,poddisruptionbudgets',
+      '-n',
+      'edge-payments',
+      '-l',
+      'bulkhead.dev/pool=payments',
+    ]);
+    return left.items.length === 0;
+  });
+  assert.is((await op.metrics.total(op.metrics.prunes)) - prunedBefore, 6);
+  const route = await waitFor('the payments route to lose its pool', async () => {
+    const r = await getJson(cluster, ['routesplit', 'payment-api', '-n', 'payments']);
+    return condition(r.status.parents[0], 'Accepted')?.reason === 'PoolNotFound' ? r : false;
+  });
+  assert.is(condition(route.status.parents[0], 'Accepted').status, 'False');
+  // the other pools are untouched
+  assert.ok(
+    (await getJson(cluster, ['deployment', 'bulkhead-storefront', '-n', 'edge-storefront'])).metadata.uid,
+  );
+
+  const base = `http://127.0.0.1:${op.metricsPort}`;
+  const metrics = await (await request(`${base}/metrics`)).body.text();
+  assert.match(metrics, /bulkhead_operator_prune_total\{kind="Deployment"\} 1/);
+  assert.match(
+    metrics,
+    /bulkhead_operator_snapshot_info\{pool="edge-storefront\/storefront",version="sha256:[0-9a-f]{64}"\} 1/,
+  );
+  assert.not.match(metrics, /snapshot_info\{pool="edge-payments\/payments"/);
+  assert.match(metrics, /bulkhead_operator_leader 1/);
+  assert.match(metrics, /bulkhead_operator_reconcile_duration_seconds_count \d+/);
+  assert.is((await request(`${base}/readyz`)).statusCode, 200);
+  assert.is((await request(`${base}/healthz`)).statusCode, 200);
+});
+
+test.run();
