@@ -1,8 +1,9 @@
-// Graceful drain (SIGTERM): /readyz fails at once (the `draining` flag), the data port stops
-// accepting, HTTP/1.1 responses carry `Connection: close` and idle keep-alive connections close, h2
-// sessions get GOAWAY and finish their open streams, in-flight requests complete, WebSocket tunnels
-// get close code 1001 after `websocket.drainPeriodMs`. Resolves when nothing is in flight or at the
-// grace limit, whichever comes first; the caller then closes what is left.
+// Graceful drain (SIGTERM): /readyz fails at once (the `draining` flag), HTTP/1.1 responses carry
+// `Connection: close` and idle keep-alive connections close, h2 sessions get GOAWAY and finish their
+// open streams, in-flight requests complete, WebSocket tunnels get close code 1001 after
+// `websocket.drainPeriodMs`. The port keeps accepting meanwhile (late clients are served, with
+// Connection: close) and stops once nothing is in flight or at the grace limit, whichever comes
+// first; the caller then closes what is left.
 
 import type { ProxyRuntime } from './context.ts';
 import type { Listener } from './listener.ts';
@@ -18,22 +19,23 @@ export interface DrainOptions {
 
 export async function drainDataplane(rt: ProxyRuntime, listener: Listener, opts: DrainOptions): Promise<{ idle: boolean }> {
   rt.draining = true;
-  listener.drain();
   const start = Date.now();
   let wsClosed = rt.tunnels.size === 0;
+  let idle = false;
   for (;;) {
     const elapsed = Date.now() - start;
     if (!wsClosed && elapsed >= opts.wsDrainMs) {
       rt.tunnels.closeAll(true);
       wsClosed = true;
     }
-    listener.sweepIdle();
-    if (rt.overload.active === 0 && rt.tunnels.size === 0 && listener.connections === 0) return { idle: true };
-    if (rt.overload.active === 0 && rt.tunnels.size === 0 && wsClosed && elapsed >= POLL_MS * 4) {
-      // requests done; what is left are connections that have nothing in flight
-      return { idle: true };
+    listener.drainStep();
+    if (rt.overload.active === 0 && rt.tunnels.size === 0) {
+      idle = true;
+      break;
     }
-    if (elapsed >= opts.graceMs) return { idle: false };
+    if (elapsed >= opts.graceMs) break;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+  await listener.stopAccepting();
+  return { idle };
 }

@@ -49,8 +49,18 @@ export interface Dataplane {
   close(): Promise<void>;
 }
 
+/**
+ * A snapshot from a JSON file: the snapshot itself, or a `{ "<ns>/<pool>": snapshot }` map with a
+ * single entry (what `bulkhead render --output snapshots` prints for one pool).
+ */
 export function loadSnapshotFile(file: string): PoolSnapshot {
-  return JSON.parse(readFileSync(file, 'utf8')) as PoolSnapshot;
+  const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (data !== null && typeof data === 'object' && !('apiVersion' in data)) {
+    const values = Object.values(data);
+    if (values.length === 1 && values[0] !== null && typeof values[0] === 'object') return values[0] as PoolSnapshot;
+    throw Object.assign(new Error(`${file}: expected one PoolSnapshot, found ${values.length} entries; pick one with render --pool`), { code: 'BH_ERR_SNAPSHOT_FILE' });
+  }
+  return data as unknown as PoolSnapshot;
 }
 
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {

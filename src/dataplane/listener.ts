@@ -99,18 +99,25 @@ export class Listener {
     return this.h1Sockets.size + this.h2Sessions.size;
   }
 
-  /** Stop accepting; idle keep-alive connections close now, busy ones after their response. */
-  drain(): void {
-    if (this.draining) return;
+  /**
+   * Drain step, repeated while draining: idle keep-alive connections close (busy ones close after
+   * their response, which carries Connection: close), every h2 session gets GOAWAY (its open streams
+   * finish). The port keeps accepting until `stopAccepting`, so clients that have not yet seen the
+   * endpoint removal are still served (with Connection: close) instead of refused.
+   */
+  drainStep(): void {
     this.draining = true;
-    this.server.close();
     for (const s of this.http1Servers) s.closeIdleConnections();
-    for (const sess of this.h2Sessions) if (!sess.closed) sess.close(); // GOAWAY; open streams finish
+    for (const sess of this.h2Sessions) if (!sess.closed) sess.close();
   }
 
-  /** idle HTTP/1.1 connections close as they become idle during a drain */
-  sweepIdle(): void {
-    for (const s of this.http1Servers) s.closeIdleConnections();
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      // close() waits for every connection; those are handled by drain and close(), not here
+      setImmediate(resolve);
+    });
   }
 
   close(): Promise<void> {
@@ -173,7 +180,6 @@ function onSession(this: http2.Http2Server, session: http2.ServerHttp2Session): 
   (session as unknown as Record<symbol, unknown>)[kListener] = l;
   session.on('close', onSessionClose);
   session.on('error', ignoreSocketError);
-  if (l.rt.draining) session.close();
 }
 
 function onSessionClose(this: http2.ServerHttp2Session): void {

@@ -44,6 +44,7 @@ export class DataplaneMetrics {
     name: 'bulkhead_snapshot_info',
     help: 'The snapshot version being served (value 1)',
     labelNames: ['pool', 'version'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly snapshotsApplied = new Counter({
@@ -74,6 +75,7 @@ export class DataplaneMetrics {
     name: 'bulkhead_event_loop_lag_seconds',
     help: 'Recent event loop delay (p99 of the last sampling window)',
     labelNames: ['pool'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   private readonly conn: Record<ConnProtocol, Gauge.Internal<'pool' | 'protocol'> | null> = { http1: null, h2: null, websocket: null };

@@ -18,6 +18,8 @@ process.on('message', (m: ToWorker) => {
     startInProcess({ snapshot: m.snapshot, port: m.port, host: m.host, adminPort: null })
       .then((d) => {
         dp = d;
+        // constructing one installs prom-client's worker-side IPC listener; setRegistries says what to send
+        new prom.AggregatorRegistry();
         prom.AggregatorRegistry.setRegistries([d.metrics.registry]);
         send({ type: 'ready', port: d.port });
       })
@@ -32,6 +34,8 @@ process.on('message', (m: ToWorker) => {
     void (dp?.drain() ?? Promise.resolve()).then(() => process.exit(0));
   }
 });
+
+send({ type: 'hello' });
 
 // the primary coordinates shutdown; a SIGTERM sent to the whole process group must not kill us first
 process.on('SIGTERM', () => {

@@ -15,7 +15,7 @@ import type { Dataplane, DataplaneOptions } from './index.ts';
 /** primary → worker */
 export type ToWorker = { type: 'start'; snapshot: PoolSnapshot; port: number; host: string } | { type: 'snapshot'; snapshot: PoolSnapshot } | { type: 'drain' };
 /** worker → primary */
-export type FromWorker = { type: 'ready'; port: number } | { type: 'applied'; version: string; ok: boolean; error?: string } | { type: 'failed'; error: string };
+export type FromWorker = { type: 'hello' } | { type: 'ready'; port: number } | { type: 'applied'; version: string; ok: boolean; error?: string } | { type: 'failed'; error: string };
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
@@ -28,7 +28,10 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
   const aggregator = new prom.AggregatorRegistry();
   let draining = false;
   let stopping = false;
-  let port = opts.port ?? opts.snapshot.listener.port;
+  // every worker listens with the same requested port (0 included): cluster then hands them all the
+  // same shared handle; `port` is the one actually bound, as reported by the first worker
+  const listenPort = opts.port ?? opts.snapshot.listener.port;
+  let port = listenPort;
   const ready = new Set<Worker>();
 
   const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
@@ -38,16 +41,19 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
     new Promise((resolve, reject) => {
       const w = cluster.fork();
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') {
+        // 'hello' rather than cluster's 'online': only then is the worker's message handler installed
+        if (m.type === 'hello') w.send({ type: 'start', snapshot: store.current().snapshot, port: listenPort, host } satisfies ToWorker);
+        else if (m.type === 'ready') {
           port = m.port;
           ready.add(w);
           resolve();
         } else if (m.type === 'failed') reject(new Error(m.error));
       });
-      w.on('online', () => w.send({ type: 'start', snapshot: store.current().snapshot, port, host } satisfies ToWorker));
       w.on('exit', () => {
-        ready.delete(w);
-        if (!stopping) void fork().catch(() => undefined); // a crashed worker is replaced with the current snapshot
+        // a worker that served and then died is replaced (with the current snapshot); one that never
+        // came up is not, or a bad config would fork forever
+        if (ready.delete(w) && !stopping) void fork().catch(() => undefined);
+        else reject(new Error('worker exited before it was ready'));
       });
     });
 
