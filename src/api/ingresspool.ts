@@ -243,6 +243,12 @@ export const IngressPoolSpec = rules(
       check: (s) => s.allowedRoutes?.namespaces?.from !== 'Selector' || s.allowedRoutes.namespaces.selector !== undefined,
     },
     {
+      rule: "!has(self.autoscaling) || !has(self.deployment) || !has(self.deployment.mode) || self.deployment.mode == 'Deployment'",
+      message: 'autoscaling needs mode Deployment (a DaemonSet runs one replica per node)',
+      fieldPath: '.autoscaling',
+      check: (s) => s.autoscaling === undefined || s.deployment?.mode !== 'DaemonSet',
+    },
+    {
       rule: '!has(self.listener) || self.listener.port != self.listener.adminPort',
       message: 'adminPort must differ from port (probes never use the traffic port)',
       fieldPath: '.listener.adminPort',

@@ -23,17 +23,26 @@ export class ServiceIndex {
     }
   }
 
+  private sorted = false;
+
   service(namespace: string, name: string): Service | undefined {
     return this.services.get(`${namespace}/${name}`);
   }
 
   /** Ready endpoints for one Service port, matched to slice ports by port name. */
   endpoints(namespace: string, svc: Service, port: ServicePort): EndpointIR[] {
+    if (!this.sorted) {
+      // an address in two slices takes its zone from the first by name, whatever the input order
+      for (const list of this.slices.values()) list.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+      this.sorted = true;
+    }
     const seen = new Map<string, EndpointIR>();
     for (const slice of this.slices.get(`${namespace}/${svc.metadata.name}`) ?? []) {
       if (slice.addressType === 'FQDN') continue;
       const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? ''));
-      const target = sp?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
+      if (!sp) continue; // this slice does not carry the Service port (matched by name, as kube-proxy does)
+      // a nil port means "all ports": only a numeric targetPort can say which one
+      const target = sp.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
       if (!target) continue;
       for (const ep of slice.endpoints ?? []) {
         // nil `ready` means ready (EndpointSlice API); terminating endpoints report ready=false.

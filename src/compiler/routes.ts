@@ -65,6 +65,10 @@ export function attachRoute(
       byRule.set(i, [...(byRule.get(i) ?? []), p]);
     } else global.push(p);
   }
+  if (spec !== null && Array.isArray(spec.rules) && !byRule.size && duplicateRuleNames(spec.rules)) {
+    // the CRD's CEL rule sees explicit names only; a default name (rule-<index>) can collide too
+    global.push({ kind: 'RouteSplit', namespace, name: route.metadata.name, path: 'spec.rules', message: 'rule names must be unique within the route' });
+  }
   if (global.length > 0 || spec === null || !Array.isArray(spec.rules)) {
     return reject(Reason.Invalid, summarize((global.length ? global : problems).map((p) => `${p.path}: ${p.message}`)));
   }
@@ -98,13 +102,18 @@ export function attachRoute(
   };
 }
 
+function duplicateRuleNames(rules: { name?: string }[]): boolean {
+  const names = rules.map((r, i) => r.name ?? `rule-${i}`);
+  return new Set(names).size !== names.length;
+}
+
 /** Host+path claims of a route: each (hostname, path) pair it serves. `*` = any host. */
 export function claimsOf(a: AttachedRoute): string[] {
   const hosts = a.spec.hostnames?.length ? [...new Set(a.spec.hostnames.map((h) => h.toLowerCase()))] : ['*'];
   const paths = new Set<string>();
   for (const { rule } of a.rules) {
     const matches = rule.matches?.length ? rule.matches : [{}];
-    for (const m of matches as any[]) paths.add(m.path ? `${m.path.type} ${m.path.value}` : 'PathPrefix /');
+    for (const m of matches as any[]) paths.add(m.path ? `${m.path.type} ${normalizePrefix(m.path.type, m.path.value)}` : 'PathPrefix /');
   }
   const out: string[] = [];
   for (const h of hosts) for (const p of paths) out.push(`${h} ${p}`);
@@ -137,7 +146,7 @@ export function compileRouteRules(
         unresolved.push({ reason: Reason.BackendNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} not found` });
         continue;
       }
-      const port = (svc.spec?.ports ?? []).find((p) => p.port === b.port);
+      const port = (svc.spec?.ports ?? []).find((p) => p.port === b.port && (p.protocol ?? 'TCP') === 'TCP');
       if (!port) {
         unresolved.push({ reason: Reason.PortNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} has no port ${b.port}` });
         continue;
@@ -186,7 +195,7 @@ export function compileRouteRules(
           maxConnectionDurationMs: durationMs(rule.websocket?.maxConnectionDuration ?? pool.websocket!.maxConnectionDuration),
         },
       };
-      out.push({ match, routeOrder, ruleIndex: index, matchIndex, ir });
+      out.push({ match, namesHost: hostnames.length > 0, routeOrder, ruleIndex: index, matchIndex, ir });
     });
   }
 
@@ -216,9 +225,14 @@ export function toMatch(m: any): MatchIR {
       .map((h: any) => ({ name: h.name.toLowerCase(), type: h.type ?? 'Exact', value: h.value }))
       .sort(byName),
     method: m.method ?? null,
-    path: m.path ? { type: m.path.type, value: m.path.value } : null,
+    path: m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null,
     queryParams: (m.queryParams ?? []).map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value })).sort(byName),
   };
+}
+
+/** `/cart/` and `/cart` are the same prefix for the router (segment-aware), so they are one claim. */
+function normalizePrefix(type: string, value: string): string {
+  return type === 'PathPrefix' ? value.replace(/\/+$/, '') || '/' : value;
 }
 
 function mergeTimeouts(pool: any, rule: RouteSplitRule): TimeoutsIR {

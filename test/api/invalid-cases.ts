@@ -153,6 +153,12 @@ export const INVALID_CASES: InvalidCase[] = [
     message: /limited to 48 characters/,
   },
   {
+    title: 'autoscaling with a DaemonSet',
+    object: pool({ autoscaling: { minReplicas: 2, maxReplicas: 4 }, deployment: { mode: 'DaemonSet' } }),
+    path: 'spec.autoscaling',
+    message: /needs mode Deployment/,
+  },
+  {
     title: 'bad hostname',
     object: route({}, { hostnames: ['Shop_Example.com'] }),
     path: 'spec.hostnames[0]',
