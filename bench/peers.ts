@@ -82,6 +82,13 @@ export async function startNodeHttpProxy(backendPort: number, cores: Cores): Pro
   return { proc, port };
 }
 
+export async function startNodeFloorProxy(backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const proc = nodeScript('node-floor', 'node-floor-proxy.ts', [String(port), String(backendPort)], cores);
+  await waitForLine(proc, /ready port=(\d+)/, READY_MS);
+  return { proc, port };
+}
+
 export async function startBulkhead(
   workDir: string,
   backends: { httpPort: number; grpcPort: number },

@@ -81,6 +81,7 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
     // Cost per request, whichever process limited the rate: steadier than req/s on a busy machine.
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s per peer core`, value: ratio(cost(bh), cost(ng)), target: '-', pass: null });
     out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s per peer core`, value: ratio(cost(bh), cost(np)), target: '-', pass: null });
+    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-floor req/s per peer core`, value: ratio(cost(bh), cost(find(rows, 'http', 'node-floor', c))), target: '-', pass: null });
   }
   if (!has('grpc')) return out;
   const gb = find(rows, 'grpc', 'bulkhead', grpcConns);
