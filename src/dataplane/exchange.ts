@@ -40,6 +40,8 @@ export class Exchange {
   ep: EndpointState | null = null;
   readonly started = performance.now();
   private timer: NodeJS.Timeout | null = null;
+  /** armed while a streamed request body is being sent; refreshed by every chunk */
+  private sendTimer: NodeJS.Timeout | null = null;
   private timerErr: ProxyError = Errors.requestTimeout;
   private retryHeld = false;
   private budgetRefused = false;
@@ -89,6 +91,9 @@ export class Exchange {
     if (ep === null) return this.fail(Errors.noHealthyUpstream);
     this.ep = ep;
     this.attempts++;
+    if (this.attempts === 1 && this.body !== null && !Buffer.isBuffer(this.body) && this.ctx.sendMs > 0) {
+      this.sendTimer = setTimeout(onSendTimer, this.ctx.sendMs, this);
+    }
     startAttempt(this, ep);
   }
 
@@ -213,11 +218,19 @@ export class Exchange {
 
   onBodyBytes(n: number): void {
     this.bytesIn += n;
+    this.sendTimer?.refresh();
+  }
+
+  /** the whole request body went upstream: the send timeout no longer applies */
+  onBodyDone(): void {
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.sendTimer = null;
   }
 
   clearTimer(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.onBodyDone();
   }
 
   onTimer(): void {
@@ -284,6 +297,10 @@ function onWantTrailers(this: ServerHttp2Stream): void {
 }
 function onExchangeTimer(ex: Exchange): void {
   ex.onTimer();
+}
+function onSendTimer(ex: Exchange): void {
+  ex.onBodyDone();
+  ex.fail(Errors.sendTimeout);
 }
 function ignoreError(): void {
   // stream errors (client RST) surface as 'close'; complete() does the accounting

@@ -150,7 +150,11 @@ const kBodyEx = Symbol('bulkhead.bodyExchange');
 function pipeBody(body: Readable, s: http2.ClientHttp2Stream, ex: Exchange): void {
   (body as unknown as Record<symbol, Exchange>)[kBodyEx] = ex;
   body.on('data', countBody);
+  body.once('end', bodyEnd);
   body.pipe(s);
+}
+function bodyEnd(this: Readable): void {
+  (this as unknown as Record<symbol, Exchange>)[kBodyEx]!.onBodyDone();
 }
 function countBody(this: Readable, chunk: Buffer): void {
   (this as unknown as Record<symbol, Exchange>)[kBodyEx]!.onBodyBytes(chunk.length);

@@ -91,6 +91,10 @@ export class Http1Attempt {
     this.ex.onBodyBytes(chunk.length);
   }
 
+  onRequestSent(): void {
+    this.ex.onBodyDone();
+  }
+
   onUpgrade(): void {
     // upgrades never go through dispatch (WebSocket tunnels use raw TCP)
   }

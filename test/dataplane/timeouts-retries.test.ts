@@ -123,4 +123,33 @@ test('an upstream that resets the connection → 502 upstream-reset', async () =
   }
 });
 
+test('send timeout: a request body that stalls → 504 send-timeout', async () => {
+  const be = await httpBackend((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('got it'));
+  });
+  const r = route('team/web/main', 'team/web:80', { timeouts: { sendMs: 200 } });
+  const dp = await startProxy(snapshot({ routes: [r], clusters: [cluster('team/web:80', [be.port])] }));
+  try {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(dp.port, '127.0.0.1', () => sock.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789'));
+      let out = '';
+      sock.on('data', (c) => {
+        out += c.toString();
+        if (out.includes('\r\n\r\n')) sock.destroy();
+      });
+      sock.on('close', () => resolve(out));
+      sock.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 504/);
+    assert.match(raw, /x-bulkhead-reason: send-timeout/);
+    // a body that keeps flowing is not cut
+    const ok = await request(dp.port, { path: '/', method: 'POST', body: 'x'.repeat(1000) });
+    assert.is(ok.body, 'got it');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test.run();
