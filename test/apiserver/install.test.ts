@@ -1,0 +1,168 @@
+// dist/install.yaml: current with cdk8s/, least-privilege RBAC, and installable on a real
+// kube-apiserver (CRDs keep their field names, the operator's pod passes restricted Pod Security,
+// the service account can do what the operator needs and nothing more).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { installManifests, installYaml } from '../../cdk8s/main.ts';
+import { INSTALL_PATH } from '../../scripts/gen-install.ts';
+import { startTestCluster, type TestCluster } from '../cluster/harness.ts';
+import { must } from './cluster.ts';
+
+let cluster: TestCluster;
+const objects = installManifests();
+const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+const SA = 'system:serviceaccount:bulkhead-system:bulkhead-operator';
+
+test('dist/install.yaml is current (regenerate: node --import tsx scripts/gen-install.ts)', () => {
+  assert.ok(readFileSync(INSTALL_PATH, 'utf8') === installYaml(), 'dist/install.yaml is stale');
+});
+
+test('install.yaml reads back (as YAML 1.1, like kubectl) to exactly the synthesized objects', () => {
+  const docs = parseAllDocuments(readFileSync(INSTALL_PATH, 'utf8'), { version: '1.1' }).map((d) => d.toJS());
+  assert.equal(docs, JSON.parse(JSON.stringify(objects)));
+});
+
+test('contents: namespace, 3 CRDs, RBAC, two Services, a 2-replica Deployment, the webhook configuration', () => {
+  assert.equal(
+    objects.map((o) => o.kind),
+    [
+      'Namespace',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'Service',
+      'Deployment',
+      'PodDisruptionBudget',
+      'ValidatingWebhookConfiguration',
+    ],
+  );
+  const dep = byKind('Deployment')[0];
+  assert.is(dep.spec.replicas, 2);
+  const c = dep.spec.template.spec.containers[0];
+  assert.is(c.image, 'ghcr.io/bulkhead-dev/bulkhead:0.1.0');
+  assert.equal(c.args.slice(0, 4), ['operator', '--leader-elect', '--metrics-addr', ':8081']);
+  assert.is(c.livenessProbe.httpGet.port, 'metrics');
+  assert.is(c.readinessProbe.httpGet.port, 'metrics');
+  const w = byKind('ValidatingWebhookConfiguration')[0].webhooks[0];
+  assert.is(w.failurePolicy, 'Ignore');
+  assert.equal(w.clientConfig.service, {
+    namespace: 'bulkhead-system',
+    name: 'bulkhead-webhook',
+    path: '/validate',
+    port: 443,
+  });
+  for (const o of objects) {
+    const clusterScoped = [
+      'Namespace',
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingWebhookConfiguration',
+    ].includes(o.kind);
+    assert.is(
+      o.metadata.namespace,
+      clusterScoped ? undefined : 'bulkhead-system',
+      `${o.kind}/${o.metadata.name}`,
+    );
+  }
+});
+
+test('RBAC is least privilege: no wildcards, the three kinds read-only, Leases only in bulkhead-system', () => {
+  const rules = byKind('ClusterRole')[0].rules;
+  for (const r of rules) {
+    for (const field of ['apiGroups', 'resources', 'verbs'])
+      assert.not.ok(r[field].includes('*'), JSON.stringify(r));
+  }
+  const kinds = rules.find(
+    (r: any) => r.apiGroups.includes('bulkhead.dev') && r.resources.includes('routesplits'),
+  );
+  assert.equal(kinds.verbs, ['get', 'list', 'watch']);
+  assert.not.ok(rules.some((r: any) => r.resources.includes('leases')));
+  const role = byKind('Role')[0];
+  assert.is(role.metadata.namespace, 'bulkhead-system');
+  assert.equal(role.rules[0].resources, ['leases']);
+});
+
+// Setup is a test, not a before hook: uvu does not count a failing hook as a failure.
+test('setup: a cluster with dist/install.yaml applied', async () => {
+  cluster = await startTestCluster();
+  const r = await must(cluster.kubectl(['apply', '-f', INSTALL_PATH]), 'kubectl apply -f dist/install.yaml');
+  assert.is(r.stdout.trim().split('\n').length, objects.length, r.stdout);
+  await must(
+    cluster.kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=bulkhead',
+      '--timeout=60s',
+    ]),
+    'CRDs Established',
+  );
+});
+
+test.after(async () => {
+  await cluster?.stop();
+});
+
+test('the CRDs from install.yaml keep retries.on (quoted for YAML 1.1 readers)', async () => {
+  const r = await must(cluster.kubectl(['get', 'crd', 'ingresspools.bulkhead.dev', '-o', 'json']), 'get crd');
+  const retries = JSON.parse(r.stdout).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties
+    .retries;
+  assert.ok('on' in retries.properties, Object.keys(retries.properties).join(', '));
+});
+
+test('the operator pod passes restricted Pod Security in bulkhead-system', async () => {
+  const template = byKind('Deployment')[0].spec.template;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'pss-check', namespace: 'bulkhead-system', labels: template.metadata.labels },
+    spec: template.spec,
+  };
+  const r = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+  assert.is(r.code, 0, r.stderr);
+  assert.not.match(r.stderr, /would violate PodSecurity/);
+  const bad = structuredClone(pod);
+  bad.spec.containers[0].securityContext = { privileged: true };
+  const rejected = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(bad));
+  assert.match(rejected.stderr, /violates PodSecurity "restricted/, 'the namespace must enforce restricted');
+});
+
+test('the operator service account can do its job and no more (kubectl auth can-i)', async () => {
+  const can = async (args: string[]) =>
+    (await cluster.kubectl(['auth', 'can-i', '--as', SA, ...args])).stdout.trim();
+  const yes = [
+    ['watch', 'routesplits.bulkhead.dev', '-A'],
+    ['patch', 'ingresspools.bulkhead.dev', '--subresource=status', '-n', 'team-a'],
+    ['list', 'endpointslices.discovery.k8s.io', '-A'],
+    ['create', 'deployments.apps', '-n', 'edge-storefront'],
+    ['delete', 'horizontalpodautoscalers.autoscaling', '-n', 'edge-storefront'],
+    ['update', 'leases.coordination.k8s.io', '-n', 'bulkhead-system'],
+    ['create', 'events', '-n', 'edge-storefront'],
+    ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/bulkhead'],
+  ];
+  const no = [
+    ['update', 'routesplits.bulkhead.dev', '-n', 'team-a'],
+    ['update', 'routesplits.bulkhead.dev', '--subresource=finalizers', '-n', 'team-a'],
+    ['delete', 'ingresspools.bulkhead.dev', '-n', 'team-a'],
+    ['create', 'leases.coordination.k8s.io', '-n', 'default'],
+    ['create', 'pods', '-n', 'default'],
+    ['delete', 'namespaces'],
+    ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/someone-else'],
+    ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+  ];
+  for (const a of yes) assert.is(await can(a), 'yes', `should be allowed: ${a.join(' ')}`);
+  for (const a of no) assert.is(await can(a), 'no', `should be denied: ${a.join(' ')}`);
+});
+
+test.run();
