@@ -23,15 +23,23 @@ export function grpcFrame(message: Buffer): Buffer {
 
 export function checkHttp(port: number, timeoutMs = 3000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/bench-check', agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        if (res.statusCode === 200 && body === BACKEND_BODY) resolve();
-        else reject(new Error(`BH_BENCH_CHECK: HTTP check on :${port} got ${res.statusCode} ${JSON.stringify(body.slice(0, 200))}`));
-      });
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/bench-check', agent: false, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          if (res.statusCode === 200 && body === BACKEND_BODY) resolve();
+          else
+            reject(
+              new Error(
+                `BH_BENCH_CHECK: HTTP check on :${port} got ${res.statusCode} ${JSON.stringify(body.slice(0, 200))}`,
+              ),
+            );
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`BH_BENCH_CHECK: HTTP check on :${port} timed out`)));
     req.on('error', reject);
   });
@@ -41,11 +49,20 @@ export function checkGrpc(port: number, timeoutMs = 3000): Promise<void> {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const same = (b: Buffer): Buffer => b;
   return new Promise<void>((resolve, reject) => {
-    client.makeUnaryRequest(GRPC_METHOD, same, same, HEALTH_REQUEST, { deadline: Date.now() + timeoutMs }, (err, value) => {
-      if (err) reject(new Error(`BH_BENCH_CHECK: gRPC check on :${port} failed: ${err.code} ${err.details}`));
-      else if (!value || !value.equals(HEALTH_SERVING)) reject(new Error(`BH_BENCH_CHECK: gRPC check on :${port} got ${value?.toString('hex')}`));
-      else resolve();
-    });
+    client.makeUnaryRequest(
+      GRPC_METHOD,
+      same,
+      same,
+      HEALTH_REQUEST,
+      { deadline: Date.now() + timeoutMs },
+      (err, value) => {
+        if (err)
+          reject(new Error(`BH_BENCH_CHECK: gRPC check on :${port} failed: ${err.code} ${err.details}`));
+        else if (!value || !value.equals(HEALTH_SERVING))
+          reject(new Error(`BH_BENCH_CHECK: gRPC check on :${port} got ${value?.toString('hex')}`));
+        else resolve();
+      },
+    );
   }).finally(() => client.close());
 }
 

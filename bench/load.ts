@@ -56,7 +56,9 @@ export function parseWrk(out: string): LoadResult {
 /** Parses h2load output. */
 export function parseH2load(out: string): LoadResult & { succeeded: number; status2xx: number } {
   const fin = out.match(/finished in [\d.]+\w+, ([\d.]+) req\/s/);
-  const req = out.match(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
+  const req = out.match(
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
+  );
   const codes = out.match(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/);
   if (!fin || !req || !codes) throw new Error(`BH_BENCH_PARSE: h2load output without a summary:\n${out}`);
   const t = out.match(/time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/);
@@ -71,14 +73,26 @@ export function parseH2load(out: string): LoadResult & { succeeded: number; stat
     requests: done,
     // Status codes are tallied over the warm-up too, so they are not compared with `succeeded`;
     // any non-2xx answer is an error, as are failed, errored and timed-out streams.
-    errors: Number(req[5]) + Number(req[6]) + Number(req[7]) + Number(codes[2]) + Number(codes[3]) + Number(codes[4]),
+    errors:
+      Number(req[5]) +
+      Number(req[6]) +
+      Number(req[7]) +
+      Number(codes[2]) +
+      Number(codes[3]) +
+      Number(codes[4]),
     succeeded,
     status2xx: Number(codes[1]),
     detail: `${req[0]}; ${out.match(/status codes: .*/)![0]}`,
   };
 }
 
-async function runTool(name: string, cmd: string, args: string[], cores: Cores, budgetMs: number): Promise<string> {
+async function runTool(
+  name: string,
+  cmd: string,
+  args: string[],
+  cores: Cores,
+  budgetMs: number,
+): Promise<string> {
   const proc = launch(name, cmd, args, cores);
   const timer = setTimeout(() => void stop(proc, 500), budgetMs);
   const code = await proc.exited;
@@ -96,7 +110,18 @@ export interface WrkRun {
 }
 
 export async function runWrk(r: WrkRun): Promise<LoadResult> {
-  const args = ['-t', String(r.threads), '-c', String(r.connections), '-d', `${r.durationSec}s`, '--timeout', '5s', '--latency', r.url];
+  const args = [
+    '-t',
+    String(r.threads),
+    '-c',
+    String(r.connections),
+    '-d',
+    `${r.durationSec}s`,
+    '--timeout',
+    '5s',
+    '--latency',
+    r.url,
+  ];
   return parseWrk(await runTool('wrk', 'wrk', args, r.cores, (r.durationSec + 15) * 1000));
 }
 
@@ -112,16 +137,26 @@ export interface H2loadRun {
 
 export async function runH2load(r: H2loadRun): Promise<ReturnType<typeof parseH2load>> {
   const args = [
-    '-t', '1',
-    '-c', String(r.connections),
-    '-m', String(r.streams),
-    '-D', String(r.durationSec),
-    '-N', '5',
+    '-t',
+    '1',
+    '-c',
+    String(r.connections),
+    '-m',
+    String(r.streams),
+    '-D',
+    String(r.durationSec),
+    '-N',
+    '5',
     `--warm-up-time=${r.warmupSec}`,
-    '-d', r.bodyFile,
-    '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers',
+    '-d',
+    r.bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
     r.url,
   ];
-  return parseH2load(await runTool('h2load', 'h2load', args, r.cores, (r.durationSec + r.warmupSec + 15) * 1000));
+  return parseH2load(
+    await runTool('h2load', 'h2load', args, r.cores, (r.durationSec + r.warmupSec + 15) * 1000),
+  );
 }

@@ -33,7 +33,11 @@ function sample(pid: number | null): Sample {
   return { at: Date.now(), cpu: pid === null ? 0 : cpuSeconds(pid), cores: coreTimes() };
 }
 
-function usage(a: Sample, b: Sample, pid: number | null): { peerCpuPct: number | null; coreBusyPct: number[] } {
+function usage(
+  a: Sample,
+  b: Sample,
+  pid: number | null,
+): { peerCpuPct: number | null; coreBusyPct: number[] } {
   const wall = (b.at - a.at) / 1000;
   return {
     peerCpuPct: pid === null || wall <= 0 ? null : ((b.cpu - a.cpu) / wall) * 100,
@@ -52,7 +56,14 @@ export interface Target {
   pid: number | null;
 }
 
-function row(t: Target, connections: number, streams: number, r: LoadResult, u: ReturnType<typeof usage>, surplus: number | null): Row {
+function row(
+  t: Target,
+  connections: number,
+  streams: number,
+  r: LoadResult,
+  u: ReturnType<typeof usage>,
+  surplus: number | null,
+): Row {
   return {
     suite: t.suite,
     peer: t.peer,
@@ -73,11 +84,30 @@ function row(t: Target, connections: number, streams: number, r: LoadResult, u: 
   };
 }
 
-export function failedRow(suite: Suite, peer: string, connections: number, streams: number, err: unknown): Row {
+export function failedRow(
+  suite: Suite,
+  peer: string,
+  connections: number,
+  streams: number,
+  err: unknown,
+): Row {
   return {
-    suite, peer, connections, streams,
-    rps: null, p50Ms: null, p99Ms: null, meanMs: null, maxMs: null, requests: null, errors: null,
-    peerCpuPct: null, coreBusyPct: [], loadAvg1: loadavg()[0]!, backendSurplus: null, detail: '',
+    suite,
+    peer,
+    connections,
+    streams,
+    rps: null,
+    p50Ms: null,
+    p99Ms: null,
+    meanMs: null,
+    maxMs: null,
+    requests: null,
+    errors: null,
+    peerCpuPct: null,
+    coreBusyPct: [],
+    loadAvg1: loadavg()[0]!,
+    backendSurplus: null,
+    detail: '',
     error: err instanceof Error ? err.message : String(err),
   };
 }
@@ -94,7 +124,13 @@ export async function measureHttp(t: Target, p: WrkPlan): Promise<Row> {
   // Unrecorded warm-up with the same concurrency: JIT, upstream pool and socket buffers settle.
   await runWrk({ url, connections: p.connections, durationSec: p.warmupSec, threads: 1, cores: p.loadCores });
   const a = sample(t.pid);
-  const r = await runWrk({ url, connections: p.connections, durationSec: p.durationSec, threads: 1, cores: p.loadCores });
+  const r = await runWrk({
+    url,
+    connections: p.connections,
+    durationSec: p.durationSec,
+    threads: 1,
+    cores: p.loadCores,
+  });
   const b = sample(t.pid);
   return row(t, p.connections, 1, r, usage(a, b, t.pid), null);
 }
@@ -116,7 +152,15 @@ export async function measureGrpc(t: Target, p: H2Plan): Promise<Row> {
   const before = await p.backendCalls();
   // h2load's own warm-up runs first inside the same process; CPU sampling covers both phases.
   const a = sample(t.pid);
-  const r = await runH2load({ url, bodyFile: p.bodyFile, connections: p.connections, streams: p.streams, durationSec: p.durationSec, warmupSec: p.warmupSec, cores: p.loadCores });
+  const r = await runH2load({
+    url,
+    bodyFile: p.bodyFile,
+    connections: p.connections,
+    streams: p.streams,
+    durationSec: p.durationSec,
+    warmupSec: p.warmupSec,
+    cores: p.loadCores,
+  });
   const b = sample(t.pid);
   const answered = (await p.backendCalls()) - before;
   const out = row(t, p.connections, p.streams, r, usage(a, b, t.pid), answered - r.succeeded);

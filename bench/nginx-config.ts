@@ -131,5 +131,13 @@ export function writeNginxConfig(prefix: string, text: string): NginxFiles {
 
 /** argv for running (or, with test=true, checking) one of these configs in the foreground. */
 export function nginxArgs(files: NginxFiles, test = false): string[] {
-  return [...(test ? ['-t', '-q'] : []), '-p', files.prefix, '-e', path.join(files.prefix, 'error.log'), '-c', files.conf];
+  return [
+    ...(test ? ['-t', '-q'] : []),
+    '-p',
+    files.prefix,
+    '-e',
+    path.join(files.prefix, 'error.log'),
+    '-c',
+    files.conf,
+  ];
 }

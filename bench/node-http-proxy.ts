@@ -13,7 +13,11 @@ if (!portArg || !backendArg) {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 200, keepAliveMsecs: 1000 });
-const proxy = httpProxy.createProxyServer({ target: `http://127.0.0.1:${backendArg}`, agent, proxyTimeout: 3000 });
+const proxy = httpProxy.createProxyServer({
+  target: `http://127.0.0.1:${backendArg}`,
+  agent,
+  proxyTimeout: 3000,
+});
 
 proxy.on('error', (_err, _req, res) => {
   // `res` is a socket for upgrade errors; this proxy only forwards plain requests.

@@ -7,7 +7,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendConfig, grpcProxyConfig, httpProxyConfig, nginxArgs, writeNginxConfig } from './nginx-config.ts';
+import {
+  backendConfig,
+  grpcProxyConfig,
+  httpProxyConfig,
+  nginxArgs,
+  writeNginxConfig,
+} from './nginx-config.ts';
 import { freePort, launch, waitForLine, waitForPort, type Cores, type Launched } from './procs.ts';
 import { benchSnapshot } from './snapshot.ts';
 
@@ -45,13 +51,18 @@ export async function startHttpBackend(workDir: string, cores: Cores): Promise<S
 
 export async function startGrpcBackend(cores: Cores): Promise<GrpcBackend> {
   const bin = grpcBackendBinary();
-  if (!existsSync(bin)) throw new Error(`BH_BENCH_NO_GRPC_BACKEND: ${bin} is missing; run scripts/setup-system.sh`);
+  if (!existsSync(bin))
+    throw new Error(`BH_BENCH_NO_GRPC_BACKEND: ${bin} is missing; run scripts/setup-system.sh`);
   const proc = launch('grpc-backend', bin, ['-addr', '127.0.0.1:0', '-stats', '127.0.0.1:0'], cores);
   const m = await waitForLine(proc, /grpc=(\d+) stats=(\d+)/, READY_MS);
   return { proc, port: Number(m[1]), statsPort: Number(m[2]) };
 }
 
-export async function startNginxHttpProxy(workDir: string, backendPort: number, cores: Cores): Promise<Started> {
+export async function startNginxHttpProxy(
+  workDir: string,
+  backendPort: number,
+  cores: Cores,
+): Promise<Started> {
   const port = await freePort();
   const prefix = path.join(workDir, 'nginx-proxy');
   const files = writeNginxConfig(prefix, httpProxyConfig({ prefix, port, backendPort }));
@@ -60,7 +71,11 @@ export async function startNginxHttpProxy(workDir: string, backendPort: number, 
   return { proc, port };
 }
 
-export async function startNginxGrpcProxy(workDir: string, backendPort: number, cores: Cores): Promise<Started> {
+export async function startNginxGrpcProxy(
+  workDir: string,
+  backendPort: number,
+  cores: Cores,
+): Promise<Started> {
   const port = await freePort();
   const prefix = path.join(workDir, 'nginx-grpc');
   const files = writeNginxConfig(prefix, grpcProxyConfig({ prefix, port, backendPort }));
@@ -69,15 +84,32 @@ export async function startNginxGrpcProxy(workDir: string, backendPort: number, 
   return { proc, port };
 }
 
-function nodeScript(name: string, script: string, args: string[], cores: Cores, nodeFlags: string[] = []): Launched {
+function nodeScript(
+  name: string,
+  script: string,
+  args: string[],
+  cores: Cores,
+  nodeFlags: string[] = [],
+): Launched {
   // NODE_ENV=production as a deployed proxy would run; no inspector, no source maps.
   const env = { ...process.env, NODE_ENV: 'production' };
-  return launch(name, process.execPath, [...nodeFlags, '--import', 'tsx', path.join(BENCH_DIR, script), ...args], cores, env);
+  return launch(
+    name,
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', path.join(BENCH_DIR, script), ...args],
+    cores,
+    env,
+  );
 }
 
 export async function startNodeHttpProxy(backendPort: number, cores: Cores): Promise<Started> {
   const port = await freePort();
-  const proc = nodeScript('node-http-proxy', 'node-http-proxy.ts', [String(port), String(backendPort)], cores);
+  const proc = nodeScript(
+    'node-http-proxy',
+    'node-http-proxy.ts',
+    [String(port), String(backendPort)],
+    cores,
+  );
   await waitForLine(proc, /ready port=(\d+)/, READY_MS);
   return { proc, port };
 }
@@ -98,11 +130,22 @@ export async function startBulkhead(
 ): Promise<Started> {
   const port = await freePort();
   const adminPort = await freePort();
-  const snapshot = benchSnapshot({ port, adminPort, httpBackendPort: backends.httpPort, grpcBackendPort: backends.grpcPort });
+  const snapshot = benchSnapshot({
+    port,
+    adminPort,
+    httpBackendPort: backends.httpPort,
+    grpcBackendPort: backends.grpcPort,
+  });
   const file = path.join(workDir, 'bulkhead-snapshot.json');
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
   const flags = cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
-  const proc = nodeScript('bulkhead', 'bulkhead-proxy.ts', [file, String(port), String(adminPort), accessLog], cores, flags);
+  const proc = nodeScript(
+    'bulkhead',
+    'bulkhead-proxy.ts',
+    [file, String(port), String(adminPort), accessLog],
+    cores,
+    flags,
+  );
   const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+)/, READY_MS);
   return { proc, port: Number(m[1]), adminPort: Number(m[2]) };
 }

@@ -22,10 +22,19 @@ const OUTPUT_CAP = 16_384;
 /** Core list for `taskset -c`, or null to let the scheduler place the process. */
 export type Cores = string | null;
 
-export function launch(name: string, cmd: string, args: string[], cores: Cores, env?: NodeJS.ProcessEnv): Launched {
+export function launch(
+  name: string,
+  cmd: string,
+  args: string[],
+  cores: Cores,
+  env?: NodeJS.ProcessEnv,
+): Launched {
   // taskset execs the command, so the PID we keep is the command's own.
   const argv = cores === null ? [cmd, ...args] : ['taskset', '-c', cores, cmd, ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ?? process.env,
+  });
   if (child.pid === undefined) throw new Error(`BH_BENCH_SPAWN: could not start ${name} (${argv.join(' ')})`);
   let buf = '';
   const keep = (chunk: Buffer): void => {
@@ -56,9 +65,22 @@ export function waitForLine(proc: Launched, re: RegExp, timeoutMs: number): Prom
       if (m) finish(() => resolve(m));
     };
     const onExit = (code: number | null): void =>
-      finish(() => reject(new Error(`BH_BENCH_EXITED: ${proc.name} exited (${code}) before it was ready:\n${proc.output().trim()}`)));
+      finish(() =>
+        reject(
+          new Error(
+            `BH_BENCH_EXITED: ${proc.name} exited (${code}) before it was ready:\n${proc.output().trim()}`,
+          ),
+        ),
+      );
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`BH_BENCH_TIMEOUT: ${proc.name} not ready in ${timeoutMs} ms:\n${proc.output().trim()}`))),
+      () =>
+        finish(() =>
+          reject(
+            new Error(
+              `BH_BENCH_TIMEOUT: ${proc.name} not ready in ${timeoutMs} ms:\n${proc.output().trim()}`,
+            ),
+          ),
+        ),
       timeoutMs,
     );
     function finish(then: () => void): void {
@@ -76,11 +98,14 @@ export function waitForLine(proc: Launched, re: RegExp, timeoutMs: number): Prom
 export async function waitForPort(proc: Launched, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!running.has(proc.pid)) throw new Error(`BH_BENCH_EXITED: ${proc.name} exited before listening:\n${proc.output().trim()}`);
+    if (!running.has(proc.pid))
+      throw new Error(`BH_BENCH_EXITED: ${proc.name} exited before listening:\n${proc.output().trim()}`);
     if (await canConnect(port)) return;
     await sleep(50);
   }
-  throw new Error(`BH_BENCH_TIMEOUT: ${proc.name} did not listen on ${port} in ${timeoutMs} ms:\n${proc.output().trim()}`);
+  throw new Error(
+    `BH_BENCH_TIMEOUT: ${proc.name} did not listen on ${port} in ${timeoutMs} ms:\n${proc.output().trim()}`,
+  );
 }
 
 function canConnect(port: number): Promise<boolean> {

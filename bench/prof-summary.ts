@@ -51,7 +51,11 @@ const shortUrl = (url: string): string => {
   if (url === '') return '(native)';
   const clean = url.replace(/^file:\/\//, '');
   const i = clean.indexOf('/src/');
-  return i >= 0 ? clean.slice(i + 1) : clean.includes('node_modules') ? clean.slice(clean.lastIndexOf('node_modules')) : path.basename(clean);
+  return i >= 0
+    ? clean.slice(i + 1)
+    : clean.includes('node_modules')
+      ? clean.slice(clean.lastIndexOf('node_modules'))
+      : path.basename(clean);
 };
 
 const perFn = new Map<string, number>();
@@ -67,7 +71,9 @@ for (const [id, us] of selfUs) {
 
 const top = Number(topArg);
 const show = (title: string, m: Map<string, number>): void => {
-  console.log(`\n${title} (% of ${(total / 1e6).toFixed(1)} s busy; ${(idle / 1e6).toFixed(1)} s idle left out)`);
+  console.log(
+    `\n${title} (% of ${(total / 1e6).toFixed(1)} s busy; ${(idle / 1e6).toFixed(1)} s idle left out)`,
+  );
   for (const [k, us] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`${((us / total) * 100).toFixed(1).padStart(6)} %  ${k}`);
   }

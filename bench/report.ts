@@ -53,7 +53,9 @@ export interface RunReport {
 }
 
 function find(rows: Row[], suite: Suite, peer: string, conns: number): Row | undefined {
-  return rows.find((r) => r.suite === suite && r.peer === peer && r.connections === conns && r.error === null);
+  return rows.find(
+    (r) => r.suite === suite && r.peer === peer && r.connections === conns && r.error === null,
+  );
 }
 
 function cost(r: Row | undefined): number | null {
@@ -75,20 +77,60 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
     const vsNginx = ratio(bh?.rps, ng?.rps);
     const vsNode = ratio(bh?.rps, np?.rps);
     const p99 = ratio(bh?.p99Ms, ng?.p99Ms);
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s`, value: vsNginx, target: atTarget ? '>= 0.60' : '-', pass: atTarget && vsNginx !== null ? vsNginx >= 0.6 : null });
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s`, value: vsNode, target: atTarget ? '>= 1.60' : '-', pass: atTarget && vsNode !== null ? vsNode >= 1.6 : null });
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead p99 / nginx p99`, value: p99, target: '<= 2.00', pass: p99 === null ? null : p99 <= 2 });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s`,
+      value: vsNginx,
+      target: atTarget ? '>= 0.60' : '-',
+      pass: atTarget && vsNginx !== null ? vsNginx >= 0.6 : null,
+    });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s`,
+      value: vsNode,
+      target: atTarget ? '>= 1.60' : '-',
+      pass: atTarget && vsNode !== null ? vsNode >= 1.6 : null,
+    });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead p99 / nginx p99`,
+      value: p99,
+      target: '<= 2.00',
+      pass: p99 === null ? null : p99 <= 2,
+    });
     // Cost per request, whichever process limited the rate: steadier than req/s on a busy machine.
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s per peer core`, value: ratio(cost(bh), cost(ng)), target: '-', pass: null });
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s per peer core`, value: ratio(cost(bh), cost(np)), target: '-', pass: null });
-    out.push({ name: `HTTP/1.1 c=${c}: Bulkhead / node-floor req/s per peer core`, value: ratio(cost(bh), cost(find(rows, 'http', 'node-floor', c))), target: '-', pass: null });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / nginx req/s per peer core`,
+      value: ratio(cost(bh), cost(ng)),
+      target: '-',
+      pass: null,
+    });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / node-http-proxy req/s per peer core`,
+      value: ratio(cost(bh), cost(np)),
+      target: '-',
+      pass: null,
+    });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / node-floor req/s per peer core`,
+      value: ratio(cost(bh), cost(find(rows, 'http', 'node-floor', c))),
+      target: '-',
+      pass: null,
+    });
   }
   if (!has('grpc')) return out;
   const gb = find(rows, 'grpc', 'bulkhead', grpcConns);
   const gn = find(rows, 'grpc', 'nginx', grpcConns);
   const g = ratio(gb?.rps, gn?.rps);
-  out.push({ name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s', value: g, target: '>= 0.50', pass: g === null ? null : g >= 0.5 });
-  out.push({ name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s per peer core', value: ratio(cost(gb), cost(gn)), target: '-', pass: null });
+  out.push({
+    name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s',
+    value: g,
+    target: '>= 0.50',
+    pass: g === null ? null : g >= 0.5,
+  });
+  out.push({
+    name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s per peer core',
+    value: ratio(cost(gb), cost(gn)),
+    target: '-',
+    pass: null,
+  });
   return out;
 }
 
@@ -97,23 +139,37 @@ const fmtInt = (v: number | null): string => (v === null ? '-' : Math.round(v).t
 
 /** Requests served per second of CPU the peer used: its cost, whichever process limited the rate. */
 export function perCore(row: Row): number | null {
-  return row.rps === null || row.peerCpuPct === null || row.peerCpuPct <= 0 ? null : row.rps / (row.peerCpuPct / 100);
+  return row.rps === null || row.peerCpuPct === null || row.peerCpuPct <= 0
+    ? null
+    : row.rps / (row.peerCpuPct / 100);
 }
 
 export function markdown(r: RunReport): string {
   const lines: string[] = [];
-  lines.push(`Run ${r.startedAt} → ${r.finishedAt}, \`${r.command}\`, ${r.durationSec} s per load run, ${r.rounds} round(s) (median by req/s).`);
+  lines.push(
+    `Run ${r.startedAt} → ${r.finishedAt}, \`${r.command}\`, ${r.durationSec} s per load run, ${r.rounds} round(s) (median by req/s).`,
+  );
   lines.push('');
-  lines.push(`Machine: ${r.machine.cpuModel}, ${r.machine.cpus} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.wrk}, ${r.machine.h2load}.`);
+  lines.push(
+    `Machine: ${r.machine.cpuModel}, ${r.machine.cpus} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.wrk}, ${r.machine.h2load}.`,
+  );
   lines.push(`Load before: \`${r.uptimeBefore}\`; after: \`${r.uptimeAfter}\`.`);
-  lines.push(`Pinning: ${Object.entries(r.pinning).map(([k, v]) => `${k} → ${v}`).join('; ')}.`);
+  lines.push(
+    `Pinning: ${Object.entries(r.pinning)
+      .map(([k, v]) => `${k} → ${v}`)
+      .join('; ')}.`,
+  );
   lines.push('');
-  lines.push('| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | load1 |');
+  lines.push(
+    '| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | load1 |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
   for (const row of r.rows) {
     const conns = row.suite === 'grpc' ? `${row.connections}×${row.streams}` : String(row.connections);
     if (row.error !== null) {
-      lines.push(`| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | |`);
+      lines.push(
+        `| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | |`,
+      );
       continue;
     }
     lines.push(
@@ -123,18 +179,32 @@ export function markdown(r: RunReport): string {
   lines.push('');
   lines.push('| ratio | value | target | met |');
   lines.push('|---|---:|---|---|');
-  for (const q of r.ratios) lines.push(`| ${q.name} | ${fmt(q.value)} | ${q.target} | ${q.pass === null ? '-' : q.pass ? 'yes' : 'NO'} |`);
+  for (const q of r.ratios)
+    lines.push(
+      `| ${q.name} | ${fmt(q.value)} | ${q.target} | ${q.pass === null ? '-' : q.pass ? 'yes' : 'NO'} |`,
+    );
   return lines.join('\n');
 }
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
 
+/** Formats with the repository's Prettier settings, so generated files pass `npm run lint`. */
+async function pretty(file: string, text: string): Promise<string> {
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(text, { ...options, filepath: file });
+}
+
 /** Replaces the marked results section of the docs page with this run's Markdown. */
-export function writeDocs(file: string, md: string): void {
+export async function writeDocs(file: string, md: string): Promise<void> {
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`BH_BENCH_DOCS: ${file} has no ${START} ... ${END} section`);
-  writeFileSync(file, `${text.slice(0, a + START.length)}\n${md}\n${text.slice(b)}`);
+  writeFileSync(file, await pretty(file, `${text.slice(0, a + START.length)}\n\n${md}\n\n${text.slice(b)}`));
+}
+
+export async function writeJson(file: string, report: RunReport): Promise<void> {
+  writeFileSync(file, await pretty(file, JSON.stringify(report, null, 2)));
 }

@@ -13,11 +13,27 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendCalls, bulkheadRequestsTotal, checkGrpc, checkHttp, GRPC_METHOD, grpcFrame, HEALTH_REQUEST } from './check.ts';
+import {
+  backendCalls,
+  bulkheadRequestsTotal,
+  checkGrpc,
+  checkHttp,
+  GRPC_METHOD,
+  grpcFrame,
+  HEALTH_REQUEST,
+} from './check.ts';
 import { failedRow, measureGrpc, measureHttp, type Target } from './measure.ts';
 import * as peers from './peers.ts';
 import { killAllNow, stop, stopAll, type Cores } from './procs.ts';
-import { computeRatios, markdown, writeDocs, type Row, type RunReport, type Suite } from './report.ts';
+import {
+  computeRatios,
+  markdown,
+  writeDocs,
+  writeJson,
+  type Row,
+  type RunReport,
+  type Suite,
+} from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP_CONNS = [50, 200];
@@ -44,7 +60,18 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, writeDocs: false, rounds: 1, durationSec: 10, warmupSec: 2, peers: null, suites: new Set(['http', 'grpc']), pin: true, cpuProf: null, renderOnly: false };
+  const o: Options = {
+    quick: false,
+    writeDocs: false,
+    rounds: 1,
+    durationSec: 10,
+    warmupSec: 2,
+    peers: null,
+    suites: new Set(['http', 'grpc']),
+    pin: true,
+    cpuProf: null,
+    renderOnly: false,
+  };
   let durationSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -59,12 +86,14 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--render-only') o.renderOnly = true;
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
     else if (a === '--rounds') o.rounds = Math.max(1, Number.parseInt(value(), 10) || 1);
-    else if (a === '--duration') (o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true);
+    else if (a === '--duration')
+      ((o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true));
     else if (a === '--peers') o.peers = new Set(value().split(','));
     else if (a === '--suites') o.suites = new Set(value().split(',') as Suite[]);
     else throw new Error(`BH_BENCH_ARGS: unknown argument ${a}`);
   }
-  if (o.cpuProf !== null && o.writeDocs) throw new Error('BH_BENCH_ARGS: a profiled run (--cpu-prof) is slower and never goes to the docs');
+  if (o.cpuProf !== null && o.writeDocs)
+    throw new Error('BH_BENCH_ARGS: a profiled run (--cpu-prof) is slower and never goes to the docs');
   if (o.quick && !durationSet) o.durationSec = 3;
   if (o.quick) o.warmupSec = 1;
   return o;
@@ -87,7 +116,10 @@ function tryText(cmd: string, args: string[]): string {
  * Runs one measurement of the Bulkhead peer and checks that its own metrics counted at least the
  * requests the load tool completed (warm-up included in the count), so "metrics on" is verified.
  */
-async function countedByBulkhead(started: { port: number; adminPort?: number } | null, measure: () => Promise<Row>): Promise<Row> {
+async function countedByBulkhead(
+  started: { port: number; adminPort?: number } | null,
+  measure: () => Promise<Row>,
+): Promise<Row> {
   if (started?.adminPort === undefined) return measure();
   const before = await bulkheadRequestsTotal(started.adminPort);
   const row = await measure();
@@ -104,14 +136,14 @@ function median(rows: Row[]): Row {
   return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rows[rows.length - 1]!;
 }
 
-function renderOnly(opts: Options): number {
+async function renderOnly(opts: Options): Promise<number> {
   const file = path.join(ROOT, 'bench', 'results', 'latest.json');
   const report = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
   report.ratios = computeRatios(report.rows, HTTP_CONNS, GRPC_CONNS);
   const md = markdown(report);
   process.stdout.write(`${md}\n`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  if (opts.writeDocs) writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
+  await writeJson(file, report);
+  if (opts.writeDocs) await writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
   return 0;
 }
 
@@ -154,12 +186,26 @@ async function main(): Promise<number> {
           let started: peers.Started | null = null;
           try {
             started = await startHttpPeer(peer);
-            const t: Target = { suite: 'http', peer, port: started?.port ?? httpBackend.port, pid: started?.proc.pid ?? httpBackend.proc.pid };
+            const t: Target = {
+              suite: 'http',
+              peer,
+              port: started?.port ?? httpBackend.port,
+              pid: started?.proc.pid ?? httpBackend.proc.pid,
+            };
             await checkHttp(t.port);
             for (const c of HTTP_CONNS) {
               log(`round ${round} http ${peer} c=${c}`);
               const loadCores = peer === 'direct' ? cores.directLoad : cores.load;
-              samples.push(await countedByBulkhead(started, () => measureHttp(t, { connections: c, durationSec: opts.durationSec, warmupSec: opts.warmupSec, loadCores })));
+              samples.push(
+                await countedByBulkhead(started, () =>
+                  measureHttp(t, {
+                    connections: c,
+                    durationSec: opts.durationSec,
+                    warmupSec: opts.warmupSec,
+                    loadCores,
+                  }),
+                ),
+              );
             }
           } catch (err) {
             log(`http ${peer} failed: ${(err as Error).message}`);
@@ -174,20 +220,27 @@ async function main(): Promise<number> {
           let started: peers.Started | null = null;
           try {
             started = await startGrpcPeer(peer);
-            const t: Target = { suite: 'grpc', peer, port: started?.port ?? grpcBackend.port, pid: started?.proc.pid ?? grpcBackend.proc.pid };
+            const t: Target = {
+              suite: 'grpc',
+              peer,
+              port: started?.port ?? grpcBackend.port,
+              pid: started?.proc.pid ?? grpcBackend.proc.pid,
+            };
             await checkGrpc(t.port);
             log(`round ${round} grpc ${peer} c=${GRPC_CONNS}x${GRPC_STREAMS}`);
             samples.push(
-              await countedByBulkhead(started, () => measureGrpc(t, {
-                connections: GRPC_CONNS,
-                streams: GRPC_STREAMS,
-                durationSec: opts.durationSec,
-                warmupSec: opts.warmupSec,
-                loadCores: peer === 'direct' ? cores.directLoad : cores.load,
-                bodyFile,
-                path: GRPC_METHOD,
-                backendCalls: () => backendCalls(grpcBackend.statsPort),
-              })),
+              await countedByBulkhead(started, () =>
+                measureGrpc(t, {
+                  connections: GRPC_CONNS,
+                  streams: GRPC_STREAMS,
+                  durationSec: opts.durationSec,
+                  warmupSec: opts.warmupSec,
+                  loadCores: peer === 'direct' ? cores.directLoad : cores.load,
+                  bodyFile,
+                  path: GRPC_METHOD,
+                  backendCalls: () => backendCalls(grpcBackend.statsPort),
+                }),
+              ),
             );
           } catch (err) {
             log(`grpc ${peer} failed: ${(err as Error).message}`);
@@ -241,8 +294,8 @@ async function main(): Promise<number> {
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   // A profiled run's figures carry the profiler's overhead: kept apart from latest.json.
   const resultFile = opts.cpuProf === null ? 'latest.json' : 'profiled.json';
-  writeFileSync(path.join(ROOT, 'bench', 'results', resultFile), `${JSON.stringify(report, null, 2)}\n`);
-  if (opts.writeDocs) writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
+  await writeJson(path.join(ROOT, 'bench', 'results', resultFile), report);
+  if (opts.writeDocs) await writeDocs(path.join(ROOT, 'docs', 'BENCHMARKS.md'), md);
   return rows.some((r) => r.error !== null) ? 1 : 0;
 }
 

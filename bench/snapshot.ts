@@ -24,7 +24,10 @@ function cluster(service: string, port: number, protocol: ClusterIR['protocol'])
     service: { namespace: NS, name: service },
     port,
     protocol,
-    loadBalancer: { algorithm: 'RoundRobin', consistentHash: { header: null, cookie: null, clientIP: false } },
+    loadBalancer: {
+      algorithm: 'RoundRobin',
+      consistentHash: { header: null, cookie: null, clientIP: false },
+    },
     // No health checking: nginx's peers do none either (passive max_fails aside), and a single
     // endpoint leaves nothing to fail over to.
     healthCheck: { active: null, passive: null },
@@ -39,7 +42,13 @@ function route(rule: string, prefix: string, clusterName: string): RouteIR {
     route: { namespace: NS, name: 'bench' },
     rule,
     hostnames: [],
-    match: { path: { type: 'PathPrefix', value: prefix }, method: null, headers: [], cookies: [], queryParams: [] },
+    match: {
+      path: { type: 'PathPrefix', value: prefix },
+      method: null,
+      headers: [],
+      cookies: [],
+      queryParams: [],
+    },
     backends: [{ cluster: clusterName, weight: 1 }],
     directResponse: null,
     sessionAffinity: null,
@@ -69,8 +78,19 @@ export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
       requestHeaderTimeoutMs: 10_000,
       tls: null,
     },
-    upstream: { maxIdlePerEndpoint: UPSTREAM_KEEPALIVE, idleTimeoutMs: 100_000, maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION },
-    websocket: { enabled: true, idleTimeoutMs: 300_000, maxConnectionDurationMs: 0, maxConnections: 10_000, drainPeriodMs: 1000, http2: false },
+    upstream: {
+      maxIdlePerEndpoint: UPSTREAM_KEEPALIVE,
+      idleTimeoutMs: 100_000,
+      maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION,
+    },
+    websocket: {
+      enabled: true,
+      idleTimeoutMs: 300_000,
+      maxConnectionDurationMs: 0,
+      maxConnections: 10_000,
+      drainPeriodMs: 1000,
+      http2: false,
+    },
     // Shedding stays on as in production, set high enough not to trigger at these loads.
     overload: { maxConcurrentRequests: 10_000, maxEventLoopDelayMs: 1000 },
     accessLog: { enabled: true, sampleRate: 1 },

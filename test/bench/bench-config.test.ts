@@ -6,16 +6,26 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendConfig, grpcProxyConfig, httpProxyConfig, nginxArgs, writeNginxConfig } from '../../bench/nginx-config.ts';
+import {
+  backendConfig,
+  grpcProxyConfig,
+  httpProxyConfig,
+  nginxArgs,
+  writeNginxConfig,
+} from '../../bench/nginx-config.ts';
 import { nginxBinary } from '../../bench/peers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'bh-bench-nginx-'));
 
-function nginxTest(name: string, build: (prefix: string) => string): { status: number | null; output: string } {
+function nginxTest(
+  name: string,
+  build: (prefix: string) => string,
+): { status: number | null; output: string } {
   const prefix = join(root, name);
   const files = writeNginxConfig(prefix, build(prefix));
   const r = spawnSync(nginxBinary(), nginxArgs(files, true), { encoding: 'utf8', timeout: 10_000 });
-  if (r.error) throw new Error(`nginx could not run (${r.error.message}); install it with scripts/setup-system.sh`);
+  if (r.error)
+    throw new Error(`nginx could not run (${r.error.message}); install it with scripts/setup-system.sh`);
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -35,7 +45,9 @@ test('gRPC (grpc_pass over h2c) config passes nginx -t', () => {
 });
 
 test('nginx -t rejects a broken config (the check is real)', () => {
-  const r = nginxTest('broken', (prefix) => httpProxyConfig({ prefix, port: 18084, backendPort: 18080 }).replace('proxy_pass', 'proxy_pas'));
+  const r = nginxTest('broken', (prefix) =>
+    httpProxyConfig({ prefix, port: 18084, backendPort: 18080 }).replace('proxy_pass', 'proxy_pas'),
+  );
   assert.is.not(r.status, 0);
   assert.match(r.output, /unknown directive "proxy_pas"/);
 });
