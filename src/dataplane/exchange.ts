@@ -97,10 +97,15 @@ export class Exchange {
     startAttempt(this, ep);
   }
 
-  /** Response head from the current attempt; false when it was discarded for a retry. */
-  onHead(a: Attempt, status: number, flat: string[]): boolean {
+  /**
+   * Response head from the current attempt; false when it was discarded for a retry. `endStream`:
+   * the upstream's HEADERS ended the stream (a gRPC trailers-only answer), so ours must as well.
+   */
+  onHead(a: Attempt, status: number, flat: string[], endStream = false): boolean {
     if (a !== this.attempt || this.done) return false;
-    const cond = statusCond(status);
+    let cond = statusCond(status);
+    // a trailers-only gRPC answer with UNAVAILABLE is the `unavailable` retry condition
+    if (cond === 0 && this.grpc && this.ctx.retry !== null && (this.ctx.retry.on & RetryCond.unavailable) !== 0 && grpcUnavailable(flat)) cond = RetryCond.unavailable;
     if (cond !== 0 && this.canRetry(cond)) {
       this.endAttempt(a, false);
       a.cancel();
@@ -118,8 +123,8 @@ export class Exchange {
     } else {
       const s = this.stream!;
       if (s.destroyed || s.closed) return false;
-      const wantTrailers = this.grpc || this.teTrailers;
-      s.respond(flatToObject(flat, { ':status': String(status) }), { endStream: false, waitForTrailers: wantTrailers });
+      const wantTrailers = !endStream && (this.grpc || this.teTrailers);
+      s.respond(flatToObject(flat, { ':status': String(status) }), { endStream, waitForTrailers: wantTrailers });
       if (wantTrailers) s.on('wantTrailers', onWantTrailers);
     }
     return true;
@@ -155,7 +160,8 @@ export class Exchange {
       this.res.end();
     } else {
       this.trailers = trailers;
-      if (!this.stream!.destroyed) this.stream!.end();
+      const s = this.stream!;
+      if (!s.destroyed && !s.writableEnded) s.end();
     }
   }
 
@@ -280,6 +286,11 @@ export class Exchange {
     }
     rt.overload.active--;
   }
+}
+
+function grpcUnavailable(flat: string[]): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return flat[i + 1] === '14';
+  return false;
 }
 
 function exchangeOf(x: object): Exchange {

@@ -14,7 +14,7 @@ import type { H2Endpoint } from './upstreams.ts';
 import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
 import { classifyUndiciError } from './upstream-http1.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const kAttempt = Symbol('bulkhead.h2attempt');
 
 export class H2Attempt {
@@ -61,12 +61,13 @@ export class H2Attempt {
     else pipeBody(body, s, ex);
   }
 
-  response(headers: IncomingHttpHeaders): void {
+  response(headers: IncomingHttpHeaders, flags: number): void {
     if (this.finished) return;
     const status = Number(headers[':status']);
     if (status < 200) return;
     this.gotHead = true;
-    if (!this.ex.onHead(this, status, filterObjectResponseHeaders(headers, []))) this.cancel();
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    if (!this.ex.onHead(this, status, filterObjectResponseHeaders(headers, []), endStream)) this.cancel();
   }
 
   data(chunk: Buffer): void {
@@ -122,8 +123,8 @@ export class H2Attempt {
 function attemptOf(s: http2.ClientHttp2Stream): H2Attempt {
   return (s as unknown as Record<symbol, H2Attempt>)[kAttempt]!;
 }
-function onResponse(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders): void {
-  attemptOf(this).response(headers);
+function onResponse(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+  attemptOf(this).response(headers, flags);
 }
 function onData(this: http2.ClientHttp2Stream, chunk: Buffer): void {
   attemptOf(this).data(chunk);

@@ -6,6 +6,7 @@
 import type { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { performance } from 'node:perf_hooks';
+import { PassThrough } from 'node:stream';
 import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
 import { Fail } from './attempt.ts';
@@ -45,12 +46,16 @@ export class Http1Attempt {
   start(pool: Pool): void {
     const ex = this.ex;
     ex.headers.host = ex.authority;
+    let body = ex.body;
+    // undici destroys a stream body once sent; an h2 server stream is also the response's way out,
+    // so it reaches undici through a PassThrough
+    if (body !== null && !Buffer.isBuffer(body) && ex.stream !== null) body = ex.stream.pipe(new PassThrough());
     const readMs = ex.ctx.readMs;
     const opts: Dispatcher.DispatchOptions = {
       path: ex.path,
       method: ex.method as Dispatcher.HttpMethod,
       headers: ex.headers,
-      body: ex.body,
+      body,
       headersTimeout: readMs,
       bodyTimeout: readMs,
     };

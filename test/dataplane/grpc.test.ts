@@ -226,4 +226,57 @@ test('no healthy endpoint → trailers-only UNAVAILABLE, not an HTTP error', asy
   assert.match(err.details, /no healthy upstream/);
 });
 
+test('trailers-only UNAVAILABLE passes through; with `unavailable` retries it is retried elsewhere', async () => {
+  let calls = 0;
+  const flaky = http2.createServer();
+  flaky.on('stream', (stream) => {
+    calls++;
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'down' }, { endStream: true });
+  });
+  const flakyBe = await listen(flaky);
+  const g = await startGrpcServer();
+  const clusters = [cluster('team/flaky:80', [flakyBe.port], { protocol: 'H2C' }), cluster('team/grpc:80', [flakyBe.port, g.port], { protocol: 'H2C' })];
+  const routes = [
+    route('team/grpc/flaky', 'team/flaky:80', { match: { path: { type: 'PathPrefix', value: '/test.Flaky' } } }),
+    route('team/grpc/main', 'team/grpc:80', { retries: { attempts: 1, on: ['unavailable'], minRetriesPerSecond: 100 } }),
+  ];
+  const p2 = await startProxy(snapshot({ routes, clusters }));
+  try {
+    // no retries on this route: the client sees the upstream's own status, not a broken stream
+    const FlakyClient = grpc.makeGenericClientConstructor({ unary: method('/test.Flaky/Unary', false, false) }, 'Flaky');
+    const fc = new FlakyClient(`127.0.0.1:${p2.port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
+    const err = await new Promise<grpc.ServiceError>((resolve) => fc.unary(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)));
+    fc.close();
+    assert.is(err.code, grpc.status.UNAVAILABLE);
+    assert.is(err.details, 'down');
+    // replayable request (content-length known): retried on the healthy endpoint
+    const session = http2.connect(`http://127.0.0.1:${p2.port}`);
+    for (let i = 0; i < 4; i++) {
+      const payload = Buffer.from('r' + i);
+      const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, payload.length]), payload]);
+      const out = await new Promise<{ data: Buffer; status: string }>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers', 'content-length': String(frame.length) });
+        const chunks: Buffer[] = [];
+        let status = '';
+        req.on('response', (h) => (status = String(h['grpc-status'] ?? '')));
+        req.on('trailers', (t) => (status = String(t['grpc-status'])));
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => resolve({ data: Buffer.concat(chunks), status }));
+        req.on('error', reject);
+        req.end(frame);
+      });
+      assert.is(out.status, '0');
+      assert.is(out.data.subarray(5).toString(), 'echo:r' + i);
+    }
+    session.close();
+    assert.ok(calls >= 3, `the flaky endpoint was tried (${calls})`);
+  } finally {
+    await p2.close();
+    await closeServer(flakyBe);
+    g.server.forceShutdown();
+  }
+});
+
 test.run();

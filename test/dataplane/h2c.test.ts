@@ -85,6 +85,49 @@ test('HTTP/1.1 and h2c clients → h2c backend (one multiplexed session)', async
   }
 });
 
+test('request bodies cross protocols: h2 client → HTTP/1.1 backend, HTTP/1.1 client → h2c backend', async () => {
+  const h1be = await httpBackend((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => res.end(`h1 got ${n}`));
+  });
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    let n = 0;
+    stream.on('data', (c: Buffer) => (n += c.length));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(`h2 got ${n}`);
+    });
+  });
+  const h2be = await listen(h2);
+  const routes = [
+    route('team/web/h1', 'team/h1:80', { match: { path: { type: 'PathPrefix', value: '/to-h1' } } }),
+    route('team/web/h2', 'team/h2:80', { match: { path: { type: 'PathPrefix', value: '/to-h2' } } }),
+  ];
+  const dp = await startProxy(snapshot({ routes, clusters: [cluster('team/h1:80', [h1be.port]), cluster('team/h2:80', [h2be.port], { protocol: 'H2C' })] }));
+  try {
+    const body = Buffer.alloc(300_000, 1);
+    const session = http2.connect(`http://127.0.0.1:${dp.port}`);
+    const viaH2 = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/to-h1' });
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c));
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+      req.end(body);
+    });
+    session.close();
+    assert.is(viaH2, 'h1 got 300000');
+    const viaH1 = await request(dp.port, { path: '/to-h2', method: 'POST', body });
+    assert.is(viaH1.body, 'h2 got 300000');
+  } finally {
+    await dp.close();
+    await closeServer(h1be);
+    await closeServer(h2be);
+  }
+});
+
 test('h2 preface split across packets is still detected', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
   const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
