@@ -17,7 +17,8 @@ interface DataplaneCliOptions {
 function parsePort(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: must be a port number (0-65535), got ${v}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${flag}: must be a port number (0-65535), got ${v}`);
   return n;
 }
 
@@ -25,11 +26,20 @@ export function registerDataplaneCommand(program: Command): void {
   program
     .command('dataplane')
     .description("run a pool's data plane (HTTP/1.1, h2c, gRPC, WebSocket on one port) from a snapshot file")
-    .requiredOption('--snapshot <file>', 'PoolSnapshot JSON (bulkhead render --output snapshots --pool <ns>/<name>)')
+    .requiredOption(
+      '--snapshot <file>',
+      'PoolSnapshot JSON (bulkhead render --output snapshots --pool <ns>/<name>)',
+    )
     .option('--port <n>', "data port (overrides the snapshot's listener.port)")
-    .option('--admin-port <n>', "admin port for /healthz /readyz /metrics /config (overrides listener.adminPort)")
+    .option(
+      '--admin-port <n>',
+      'admin port for /healthz /readyz /metrics /config (overrides listener.adminPort)',
+    )
     .option('--host <addr>', 'address to bind', '0.0.0.0')
-    .option('--workers <n>', "worker processes (overrides the snapshot's workers; default from the CPU limit)")
+    .option(
+      '--workers <n>',
+      "worker processes (overrides the snapshot's workers; default from the CPU limit)",
+    )
     .action(async (opts: DataplaneCliOptions) => {
       let dp: Dataplane;
       try {

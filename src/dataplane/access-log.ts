@@ -29,7 +29,10 @@ export class AccessLog {
 
   constructor(stream?: NodeJS.WritableStream) {
     const dest = stream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
-    this.logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest as pino.DestinationStream);
+    this.logger = pino(
+      { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
+      dest as pino.DestinationStream,
+    );
   }
 
   configure(enabled: boolean, sampleRate: number): void {

@@ -13,12 +13,19 @@ export interface AdminSource {
   config(): { version: string; snapshot: unknown } | null;
 }
 
-export async function startAdmin(src: AdminSource, port: number, host: string): Promise<{ app: FastifyInstance; port: number }> {
+export async function startAdmin(
+  src: AdminSource,
+  port: number,
+  host: string,
+): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({ logger: false });
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
   app.get('/readyz', async (_req, reply) => {
     const ok = src.ready();
-    return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+    return reply
+      .code(ok ? 200 : 503)
+      .type('text/plain')
+      .send(ok ? 'ready\n' : 'not ready\n');
   });
   app.get('/metrics', async (_req, reply) => {
     const m = await src.metrics();

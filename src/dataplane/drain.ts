@@ -17,7 +17,11 @@ export interface DrainOptions {
   graceMs: number;
 }
 
-export async function drainDataplane(rt: ProxyRuntime, listener: Listener, opts: DrainOptions): Promise<{ idle: boolean }> {
+export async function drainDataplane(
+  rt: ProxyRuntime,
+  listener: Listener,
+  opts: DrainOptions,
+): Promise<{ idle: boolean }> {
   rt.draining = true;
   const start = Date.now();
   let wsClosed = rt.tunnels.size === 0;

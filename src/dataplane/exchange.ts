@@ -19,8 +19,24 @@ import { Fail, startAttempt, type Attempt } from './attempt.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
 
-const FAIL_COND = [0, RetryCond.connectFailure, RetryCond.connectFailure, RetryCond.reset, RetryCond.refusedStream, 0, 0];
-const FAIL_ERR: ProxyError[] = [Errors.upstreamProtocol, Errors.connectFailure, Errors.upstreamTimeout, Errors.upstreamReset, Errors.upstreamReset, Errors.upstreamTimeout, Errors.upstreamProtocol];
+const FAIL_COND = [
+  0,
+  RetryCond.connectFailure,
+  RetryCond.connectFailure,
+  RetryCond.reset,
+  RetryCond.refusedStream,
+  0,
+  0,
+];
+const FAIL_ERR: ProxyError[] = [
+  Errors.upstreamProtocol,
+  Errors.connectFailure,
+  Errors.upstreamTimeout,
+  Errors.upstreamReset,
+  Errors.upstreamReset,
+  Errors.upstreamTimeout,
+  Errors.upstreamProtocol,
+];
 
 export class Exchange {
   attempt: Attempt | null = null;
@@ -87,7 +103,10 @@ export class Exchange {
   next(): void {
     if (this.done || this.responseEnded) return;
     const now = Date.now();
-    const ep = this.cluster.balancer.pick(this.hashKey === undefined ? undefined : { hashKey: this.hashKey }, now);
+    const ep = this.cluster.balancer.pick(
+      this.hashKey === undefined ? undefined : { hashKey: this.hashKey },
+      now,
+    );
     if (ep === null) return this.fail(Errors.noHealthyUpstream);
     this.ep = ep;
     this.attempts++;
@@ -105,7 +124,14 @@ export class Exchange {
     if (a !== this.attempt || this.done) return false;
     let cond = statusCond(status);
     // a trailers-only gRPC answer with UNAVAILABLE is the `unavailable` retry condition
-    if (cond === 0 && this.grpc && this.ctx.retry !== null && (this.ctx.retry.on & RetryCond.unavailable) !== 0 && grpcUnavailable(flat)) cond = RetryCond.unavailable;
+    if (
+      cond === 0 &&
+      this.grpc &&
+      this.ctx.retry !== null &&
+      (this.ctx.retry.on & RetryCond.unavailable) !== 0 &&
+      grpcUnavailable(flat)
+    )
+      cond = RetryCond.unavailable;
     if (cond !== 0 && this.canRetry(cond)) {
       this.endAttempt(a, false);
       a.cancel();
@@ -124,7 +150,10 @@ export class Exchange {
       const s = this.stream!;
       if (s.destroyed || s.closed) return false;
       const wantTrailers = !endStream && (this.grpc || this.teTrailers);
-      s.respond(flatToObject(flat, { ':status': String(status) }), { endStream, waitForTrailers: wantTrailers });
+      s.respond(flatToObject(flat, { ':status': String(status) }), {
+        endStream,
+        waitForTrailers: wantTrailers,
+      });
       if (wantTrailers) s.on('wantTrailers', onWantTrailers);
     }
     return true;
@@ -168,7 +197,8 @@ export class Exchange {
   onError(a: Attempt, kind: Fail): void {
     if (a !== this.attempt || this.done) return;
     this.endAttempt(a, false);
-    if (kind === Fail.connect || kind === Fail.connectTimeout) this.rt.metrics.upstreamConnectErrors.labels(this.cfg.pool, this.cluster.name).inc();
+    if (kind === Fail.connect || kind === Fail.connectTimeout)
+      this.rt.metrics.upstreamConnectErrors.labels(this.cfg.pool, this.cluster.name).inc();
     if (!this.headSent && this.canRetry(FAIL_COND[kind]!)) return this.retry();
     this.fail(this.budgetRefused ? Errors.retryBudget : FAIL_ERR[kind]!);
   }
@@ -316,4 +346,3 @@ function onSendTimer(ex: Exchange): void {
 function ignoreError(): void {
   // stream errors (client RST) surface as 'close'; complete() does the accounting
 }
-

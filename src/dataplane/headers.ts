@@ -62,14 +62,16 @@ export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInf
     const value = src[name];
     if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
     if (isHopByHop(name)) {
-      if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers')) out.te = 'trailers';
+      if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers'))
+        out.te = 'trailers';
       continue;
     }
     if (listed !== null && listed.has(name)) continue;
     out[name] = value;
   }
   const xff = src['x-forwarded-for'];
-  out['x-forwarded-for'] = xff === undefined ? fwd.clientIP : (Array.isArray(xff) ? xff.join(', ') : xff) + ', ' + fwd.clientIP;
+  out['x-forwarded-for'] =
+    xff === undefined ? fwd.clientIP : (Array.isArray(xff) ? xff.join(', ') : xff) + ', ' + fwd.clientIP;
   out['x-forwarded-proto'] = fwd.proto;
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;

@@ -57,22 +57,34 @@ export function loadSnapshotFile(file: string): PoolSnapshot {
   const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   if (data !== null && typeof data === 'object' && !('apiVersion' in data)) {
     const values = Object.values(data);
-    if (values.length === 1 && values[0] !== null && typeof values[0] === 'object') return values[0] as PoolSnapshot;
-    throw Object.assign(new Error(`${file}: expected one PoolSnapshot, found ${values.length} entries; pick one with render --pool`), { code: 'BH_ERR_SNAPSHOT_FILE' });
+    if (values.length === 1 && values[0] !== null && typeof values[0] === 'object')
+      return values[0] as PoolSnapshot;
+    throw Object.assign(
+      new Error(
+        `${file}: expected one PoolSnapshot, found ${values.length} entries; pick one with render --pool`,
+      ),
+      { code: 'BH_ERR_SNAPSHOT_FILE' },
+    );
   }
   return data as unknown as PoolSnapshot;
 }
 
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
-  const snapshot = opts.snapshot ?? (opts.snapshotFile !== undefined ? loadSnapshotFile(opts.snapshotFile) : undefined);
-  if (snapshot === undefined) throw Object.assign(new Error('startDataplane needs a snapshot or a snapshotFile'), { code: 'BH_ERR_NO_SNAPSHOT' });
+  const snapshot =
+    opts.snapshot ?? (opts.snapshotFile !== undefined ? loadSnapshotFile(opts.snapshotFile) : undefined);
+  if (snapshot === undefined)
+    throw Object.assign(new Error('startDataplane needs a snapshot or a snapshotFile'), {
+      code: 'BH_ERR_NO_SNAPSHOT',
+    });
   const workers = opts.workers ?? resolveWorkerCount(snapshot.workers ?? 1);
   if (workers > 1) return startPrimary({ ...opts, snapshot, workers });
   return startInProcess({ ...opts, snapshot });
 }
 
 /** One process serving the data port (a single-worker pool, or one worker of a cluster). */
-export async function startInProcess(opts: DataplaneOptions & { snapshot: PoolSnapshot; defaultMetrics?: boolean }): Promise<Dataplane & { metrics: DataplaneMetrics }> {
+export async function startInProcess(
+  opts: DataplaneOptions & { snapshot: PoolSnapshot; defaultMetrics?: boolean },
+): Promise<Dataplane & { metrics: DataplaneMetrics }> {
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
@@ -111,7 +123,10 @@ export async function startInProcess(opts: DataplaneOptions & { snapshot: PoolSn
     admin = await startAdmin(
       {
         ready: () => store.peek() !== null && !rt.draining,
-        metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        metrics: async () => ({
+          contentType: metrics.registry.contentType,
+          body: await metrics.registry.metrics(),
+        }),
         config: () => {
           const c = store.peek();
           return c === null ? null : { version: c.version, snapshot: c.snapshot };

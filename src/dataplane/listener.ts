@@ -28,7 +28,11 @@ export class Listener {
   readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private draining = false;
 
-  constructor(readonly rt: ProxyRuntime, l: ListenerIR, ws: WebSocketIR) {
+  constructor(
+    readonly rt: ProxyRuntime,
+    l: ListenerIR,
+    ws: WebSocketIR,
+  ) {
     this.maxHeaderBytes = l.maxHeaderBytes;
     this.http1 = this.newHttp1(l);
     this.h2 = http2.createServer({
@@ -187,7 +191,11 @@ function onSessionClose(this: http2.ServerHttp2Session): void {
   if (l.h2Sessions.delete(this)) l.rt.metrics.connection('h2', -1);
 }
 
-function onStream(this: http2.Http2Server, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+function onStream(
+  this: http2.Http2Server,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+): void {
   if (headers[':method'] === 'CONNECT') {
     stream.on('error', ignoreSocketError);
     return onH2Connect(runtimeOf(this), stream, headers);

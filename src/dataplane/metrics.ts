@@ -78,7 +78,11 @@ export class DataplaneMetrics {
     aggregator: 'max',
     registers: [this.registry],
   });
-  private readonly conn: Record<ConnProtocol, Gauge.Internal<'pool' | 'protocol'> | null> = { http1: null, h2: null, websocket: null };
+  private readonly conn: Record<ConnProtocol, Gauge.Internal<'pool' | 'protocol'> | null> = {
+    http1: null,
+    h2: null,
+    websocket: null,
+  };
   private lastVersion: string | null = null;
 
   constructor(defaultMetrics = true) {
@@ -113,17 +117,22 @@ export class RouteMetrics {
   private retryChild: Counter.Internal | null = null;
   private budgetChild: Counter.Internal | null = null;
 
-  constructor(private readonly m: DataplaneMetrics, private readonly routeId: string) {
+  constructor(
+    private readonly m: DataplaneMetrics,
+    private readonly routeId: string,
+  ) {
     this.duration = m.duration.labels(m.pool, routeId);
   }
 
   request(cluster: string, status: number): void {
     let row = this.byCluster.get(cluster);
-    if (row === undefined) this.byCluster.set(cluster, (row = [undefined, undefined, undefined, undefined, undefined]));
+    if (row === undefined)
+      this.byCluster.set(cluster, (row = [undefined, undefined, undefined, undefined, undefined]));
     let idx = ((status / 100) | 0) - 1;
     if (idx < 0 || idx > 4) idx = 4;
     let child = row[idx];
-    if (child === undefined) child = row[idx] = this.m.requests.labels(this.m.pool, this.routeId, cluster, CODE_CLASSES[idx]!);
+    if (child === undefined)
+      child = row[idx] = this.m.requests.labels(this.m.pool, this.routeId, cluster, CODE_CLASSES[idx]!);
     child.inc();
   }
 

@@ -27,7 +27,14 @@ export function clientAddress(addr: string | undefined): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
-function answerUnrouted(rt: ProxyRuntime, err: ProxyError, m: RouteMetrics, res: ServerResponse | null, stream: ServerHttp2Stream | null, grpc: boolean): void {
+function answerUnrouted(
+  rt: ProxyRuntime,
+  err: ProxyError,
+  m: RouteMetrics,
+  res: ServerResponse | null,
+  stream: ServerHttp2Stream | null,
+  grpc: boolean,
+): void {
   m.request('', grpc ? 200 : err.status);
   if (res !== null) answerH1(res, err, grpc, null);
   else answerH2(stream!, err, grpc, null);
@@ -40,7 +47,17 @@ interface Routed {
 }
 
 /** Shared by both protocols: shedding, config, route, direct response. null = already answered. */
-function route(rt: ProxyRuntime, host: string, path: string, query: string, method: string, headers: IncomingHttpHeaders, grpc: boolean, res: ServerResponse | null, stream: ServerHttp2Stream | null): (Routed & { route: CompiledRoute }) | null {
+function route(
+  rt: ProxyRuntime,
+  host: string,
+  path: string,
+  query: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+  grpc: boolean,
+  res: ServerResponse | null,
+  stream: ServerHttp2Stream | null,
+): (Routed & { route: CompiledRoute }) | null {
   const shed = rt.overload.admit();
   if (shed !== null) {
     answerUnrouted(rt, shed, rt.unrouted, res, stream, grpc);
@@ -90,7 +107,12 @@ function startExchange(
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
   const up = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
-  const upstreamPath = ctx.ir.rewrite === null ? (query === '' ? path : path + '?' + query) : r.rewritePath(path) + (query === '' ? '' : '?' + query);
+  const upstreamPath =
+    ctx.ir.rewrite === null
+      ? query === ''
+        ? path
+        : path + '?' + query
+      : r.rewritePath(path) + (query === '' ? '' : '?' + query);
   const te = headers.te;
   rt.overload.active++;
   const ex = new Exchange(
@@ -113,7 +135,8 @@ function startExchange(
     grpc ? parseGrpcTimeout(headers['grpc-timeout']) : 0,
   );
   if (body === null) return ex.next();
-  if (ctx.retry !== null && contentLength >= 0 && contentLength <= REPLAY_BUFFER_MAX) return bufferBody(ex, body);
+  if (ctx.retry !== null && contentLength >= 0 && contentLength <= REPLAY_BUFFER_MAX)
+    return bufferBody(ex, body);
   ex.body = body;
   ex.next();
 }
@@ -166,7 +189,21 @@ export function onHttp1Request(this: object, req: IncomingMessage, res: ServerRe
   if (routed === null) return;
   const cl = headers['content-length'];
   const hasBody = cl !== undefined ? cl !== '0' : headers['transfer-encoding'] !== undefined;
-  startExchange(rt, routed, headers, clientAddress(req.socket.remoteAddress), res, null, method, rawHost, path, query, grpc, hasBody ? req : null, cl === undefined ? -1 : Number(cl));
+  startExchange(
+    rt,
+    routed,
+    headers,
+    clientAddress(req.socket.remoteAddress),
+    res,
+    null,
+    method,
+    rawHost,
+    path,
+    query,
+    grpc,
+    hasBody ? req : null,
+    cl === undefined ? -1 : Number(cl),
+  );
 }
 
 // ---- HTTP/2 ----
@@ -175,7 +212,8 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
   const grpc = isGrpc(headers['content-type']);
   const method = (headers[':method'] as string | undefined) ?? 'GET';
   const url = (headers[':path'] as string | undefined) ?? '/';
-  if (url.length > rt.maxUriBytes) return answerUnrouted(rt, Errors.uriTooLong, rt.unrouted, null, stream, grpc);
+  if (url.length > rt.maxUriBytes)
+    return answerUnrouted(rt, Errors.uriTooLong, rt.unrouted, null, stream, grpc);
   const rawHost = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -184,5 +222,19 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
   if (routed === null) return;
   const cl = headers['content-length'];
   const hasBody = !stream.endAfterHeaders;
-  startExchange(rt, routed, headers, clientAddress(stream.session?.socket?.remoteAddress), null, stream, method, rawHost, path, query, grpc, hasBody ? stream : null, cl === undefined ? -1 : Number(cl));
+  startExchange(
+    rt,
+    routed,
+    headers,
+    clientAddress(stream.session?.socket?.remoteAddress),
+    null,
+    stream,
+    method,
+    rawHost,
+    path,
+    query,
+    grpc,
+    hasBody ? stream : null,
+    cl === undefined ? -1 : Number(cl),
+  );
 }

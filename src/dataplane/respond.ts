@@ -15,13 +15,27 @@ function grpcMessage(err: ProxyError): string {
   return encodeURIComponent(err.body.toString('latin1').trim());
 }
 
-export function answerH1(res: ServerResponse, err: ProxyError, grpc: boolean, requestId: string | null): void {
+export function answerH1(
+  res: ServerResponse,
+  err: ProxyError,
+  grpc: boolean,
+  requestId: string | null,
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const h: string[] = grpc
-    ? ['content-type', 'application/grpc', 'grpc-status', String(err.grpcStatus), 'grpc-message', grpcMessage(err), 'content-length', '0']
+    ? [
+        'content-type',
+        'application/grpc',
+        'grpc-status',
+        String(err.grpcStatus),
+        'grpc-message',
+        grpcMessage(err),
+        'content-length',
+        '0',
+      ]
     : ['content-type', 'text/plain; charset=utf-8', 'content-length', String(err.body.length)];
   h.push('x-bulkhead-reason', err.reason);
   if (err.retryAfter) h.push('retry-after', '1');
@@ -31,15 +45,29 @@ export function answerH1(res: ServerResponse, err: ProxyError, grpc: boolean, re
   else res.end(err.body);
 }
 
-export function answerH2(stream: ServerHttp2Stream, err: ProxyError, grpc: boolean, requestId: string | null): void {
+export function answerH2(
+  stream: ServerHttp2Stream,
+  err: ProxyError,
+  grpc: boolean,
+  requestId: string | null,
+): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     stream.close(2 /* NGHTTP2_INTERNAL_ERROR */);
     return;
   }
   const h: Record<string, string> = grpc
-    ? { ':status': '200', 'content-type': 'application/grpc', 'grpc-status': String(err.grpcStatus), 'grpc-message': grpcMessage(err) }
-    : { ':status': String(err.status), 'content-type': 'text/plain; charset=utf-8', 'content-length': String(err.body.length) };
+    ? {
+        ':status': '200',
+        'content-type': 'application/grpc',
+        'grpc-status': String(err.grpcStatus),
+        'grpc-message': grpcMessage(err),
+      }
+    : {
+        ':status': String(err.status),
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': String(err.body.length),
+      };
   h['x-bulkhead-reason'] = err.reason;
   if (err.retryAfter) h['retry-after'] = '1';
   if (requestId !== null) h['x-request-id'] = requestId;
@@ -53,7 +81,11 @@ export function answerH2(stream: ServerHttp2Stream, err: ProxyError, grpc: boole
 
 /** grpc-status trailers for a failure after response headers were sent (h2 downstream). */
 export function grpcFailureTrailers(err: ProxyError): Record<string, string> {
-  return { 'grpc-status': String(err.grpcStatus), 'grpc-message': grpcMessage(err), 'x-bulkhead-reason': err.reason };
+  return {
+    'grpc-status': String(err.grpcStatus),
+    'grpc-message': grpcMessage(err),
+    'x-bulkhead-reason': err.reason,
+  };
 }
 
 /** `grpc-timeout` (e.g. `100m`, `5S`) in ms, or 0 when absent or malformed. */
@@ -62,12 +94,19 @@ export function parseGrpcTimeout(v: string | string[] | undefined): number {
   const n = Number(v.slice(0, -1));
   if (!Number.isInteger(n) || n < 0) return 0;
   switch (v.charCodeAt(v.length - 1)) {
-    case 72: return n * 3_600_000; // H
-    case 77: return n * 60_000; // M
-    case 83: return n * 1000; // S
-    case 109: return Math.max(1, n); // m
-    case 117: return Math.max(1, Math.ceil(n / 1000)); // u
-    case 110: return Math.max(1, Math.ceil(n / 1_000_000)); // n
-    default: return 0;
+    case 72:
+      return n * 3_600_000; // H
+    case 77:
+      return n * 60_000; // M
+    case 83:
+      return n * 1000; // S
+    case 109:
+      return Math.max(1, n); // m
+    case 117:
+      return Math.max(1, Math.ceil(n / 1000)); // u
+    case 110:
+      return Math.max(1, Math.ceil(n / 1_000_000)); // n
+    default:
+      return 0;
   }
 }

@@ -31,14 +31,30 @@ export function retryPolicy(ir: RetriesIR): RetryPolicy | null {
   let on = 0;
   for (const c of ir.on) {
     switch (c) {
-      case 'connect-failure': on |= RetryCond.connectFailure; break;
-      case 'refused-stream': on |= RetryCond.refusedStream; break;
-      case 'reset': on |= RetryCond.reset; break;
-      case 'unavailable': on |= RetryCond.unavailable; break;
-      case '502': on |= RetryCond.s502; break;
-      case '503': on |= RetryCond.s503; break;
-      case '504': on |= RetryCond.s504; break;
-      case 'gateway-error': on |= RetryCond.s502 | RetryCond.s503 | RetryCond.s504; break;
+      case 'connect-failure':
+        on |= RetryCond.connectFailure;
+        break;
+      case 'refused-stream':
+        on |= RetryCond.refusedStream;
+        break;
+      case 'reset':
+        on |= RetryCond.reset;
+        break;
+      case 'unavailable':
+        on |= RetryCond.unavailable;
+        break;
+      case '502':
+        on |= RetryCond.s502;
+        break;
+      case '503':
+        on |= RetryCond.s503;
+        break;
+      case '504':
+        on |= RetryCond.s504;
+        break;
+      case 'gateway-error':
+        on |= RetryCond.s502 | RetryCond.s503 | RetryCond.s504;
+        break;
     }
   }
   return {
@@ -53,7 +69,13 @@ export function retryPolicy(ir: RetriesIR): RetryPolicy | null {
 
 /** The RetryCond bit a response status stands for, or 0. */
 export function statusCond(status: number): number {
-  return status === 502 ? RetryCond.s502 : status === 503 ? RetryCond.s503 : status === 504 ? RetryCond.s504 : 0;
+  return status === 502
+    ? RetryCond.s502
+    : status === 503
+      ? RetryCond.s503
+      : status === 504
+        ? RetryCond.s504
+        : 0;
 }
 
 export class RetryBudget {
@@ -68,7 +90,8 @@ export class RetryBudget {
       this.second = sec;
       this.thisSecond = 0;
     }
-    const allowed = this.thisSecond < policy.minPerSecond || this.inFlight < (active * policy.budgetPercent) / 100;
+    const allowed =
+      this.thisSecond < policy.minPerSecond || this.inFlight < (active * policy.budgetPercent) / 100;
     if (!allowed) return false;
     this.thisSecond++;
     this.inFlight++;

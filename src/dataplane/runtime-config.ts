@@ -68,25 +68,42 @@ export interface HealthPlan {
 }
 
 export function newClusterHealth(): ClusterHealth {
-  const holder: ClusterHealth = { list: [], getter: () => holder.list, activeKey: '', active: null, passiveKey: '', passive: null };
+  const holder: ClusterHealth = {
+    list: [],
+    getter: () => holder.list,
+    activeKey: '',
+    active: null,
+    passiveKey: '',
+    passive: null,
+  };
   return holder;
 }
 
-export function buildRouteContext(ir: RouteIR, snapshot: PoolSnapshot, metrics: DataplaneMetrics): RouteContext {
+export function buildRouteContext(
+  ir: RouteIR,
+  snapshot: PoolSnapshot,
+  metrics: DataplaneMetrics,
+): RouteContext {
   const t = ir.timeouts;
   const retry = retryPolicy(ir.retries);
   const readMs = retry !== null && retry.perTryMs > 0 ? retry.perTryMs : t.readMs;
   return {
     id: ir.id,
     ir,
-    direct: ir.directResponse === null ? null : directResponseError(ir.directResponse.status, ir.directResponse.reason),
+    direct:
+      ir.directResponse === null
+        ? null
+        : directResponseError(ir.directResponse.status, ir.directResponse.reason),
     connectMs: t.connectMs,
     readMs,
     sendMs: t.sendMs,
     requestMs: t.requestMs,
     retry,
     wsIdleMs: ir.websocket.idleTimeoutMs > 0 ? ir.websocket.idleTimeoutMs : snapshot.websocket.idleTimeoutMs,
-    wsMaxMs: ir.websocket.maxConnectionDurationMs > 0 ? ir.websocket.maxConnectionDurationMs : snapshot.websocket.maxConnectionDurationMs,
+    wsMaxMs:
+      ir.websocket.maxConnectionDurationMs > 0
+        ? ir.websocket.maxConnectionDurationMs
+        : snapshot.websocket.maxConnectionDurationMs,
     metrics: new RouteMetrics(metrics, ir.id),
   };
 }
@@ -96,13 +113,28 @@ export function buildRouteContext(ir: RouteIR, snapshot: PoolSnapshot, metrics: 
  * ejections survive a swap); health checkers carry over when their settings did not change. New
  * checkers are created here but started by `commitHealth`, after the swap.
  */
-export function buildCluster(ir: ClusterIR, previous: ClusterRuntime | undefined, holder: ClusterHealth, seed: number): { runtime: ClusterRuntime; plan: HealthPlan } {
+export function buildCluster(
+  ir: ClusterIR,
+  previous: ClusterRuntime | undefined,
+  holder: ClusterHealth,
+  seed: number,
+): { runtime: ClusterRuntime; plan: HealthPlan } {
   const endpoints = createEndpointStates(ir, previous?.endpoints);
   const list = [...endpoints.values()];
   const activeKey = ir.healthCheck.active === null ? '' : JSON.stringify(ir.healthCheck.active);
   const passiveKey = ir.healthCheck.passive === null ? '' : JSON.stringify(ir.healthCheck.passive);
-  const active = ir.healthCheck.active === null ? null : holder.active !== null && holder.activeKey === activeKey ? holder.active : new ActiveHealthChecker(ir, holder.getter);
-  const passive = ir.healthCheck.passive === null ? null : holder.passive !== null && holder.passiveKey === passiveKey ? holder.passive : new PassiveOutlierDetector(ir.healthCheck.passive, holder.getter);
+  const active =
+    ir.healthCheck.active === null
+      ? null
+      : holder.active !== null && holder.activeKey === activeKey
+        ? holder.active
+        : new ActiveHealthChecker(ir, holder.getter);
+  const passive =
+    ir.healthCheck.passive === null
+      ? null
+      : holder.passive !== null && holder.passiveKey === passiveKey
+        ? holder.passive
+        : new PassiveOutlierDetector(ir.healthCheck.passive, holder.getter);
   const runtime: ClusterRuntime = {
     name: ir.name,
     ir,

@@ -57,7 +57,8 @@ export class SnapshotStore extends EventEmitter {
 
   /** The config being served; throws before the first snapshot (use `peek()` to test). */
   current(): RuntimeConfig {
-    if (this.cfg === null) throw Object.assign(new Error('no snapshot loaded yet'), { code: 'BH_ERR_NO_SNAPSHOT' });
+    if (this.cfg === null)
+      throw Object.assign(new Error('no snapshot loaded yet'), { code: 'BH_ERR_NO_SNAPSHOT' });
     return this.cfg;
   }
 
@@ -67,7 +68,13 @@ export class SnapshotStore extends EventEmitter {
 
   apply(snapshot: PoolSnapshot): ApplyResult {
     const prev = this.cfg;
-    if (prev !== null && snapshot !== null && typeof snapshot === 'object' && snapshot.version === prev.version) return { ok: true };
+    if (
+      prev !== null &&
+      snapshot !== null &&
+      typeof snapshot === 'object' &&
+      snapshot.version === prev.version
+    )
+      return { ok: true };
     let built: { cfg: RuntimeConfig; plans: HealthPlan[] };
     try {
       const problem = checkSnapshotShape(snapshot);
@@ -80,7 +87,10 @@ export class SnapshotStore extends EventEmitter {
     return { ok: true };
   }
 
-  private build(snapshot: PoolSnapshot, prev: RuntimeConfig | null): { cfg: RuntimeConfig; plans: HealthPlan[] } {
+  private build(
+    snapshot: PoolSnapshot,
+    prev: RuntimeConfig | null,
+  ): { cfg: RuntimeConfig; plans: HealthPlan[] } {
     const pool = `${snapshot.pool.namespace}/${snapshot.pool.name}`;
     this.opts.metrics.setPool(pool);
     const table = buildRouteTable(snapshot);
@@ -118,7 +128,10 @@ export class SnapshotStore extends EventEmitter {
     const m = this.opts.metrics;
     m.snapshotsApplied.labels(cfg.pool).inc();
     m.setVersion(cfg.version);
-    this.opts.log?.info({ version: cfg.version, routes: cfg.routes.size, clusters: cfg.clusters.size }, 'snapshot applied');
+    this.opts.log?.info(
+      { version: cfg.version, routes: cfg.routes.size, clusters: cfg.clusters.size },
+      'snapshot applied',
+    );
     this.emit('swap', cfg, prev);
   }
 
@@ -126,7 +139,10 @@ export class SnapshotStore extends EventEmitter {
     this.rejected++;
     const pool = this.cfg?.pool ?? this.opts.metrics.pool;
     this.opts.metrics.snapshotsRejected.labels(pool).inc();
-    const version = typeof snapshot === 'object' && snapshot !== null ? (snapshot as { version?: unknown }).version : undefined;
+    const version =
+      typeof snapshot === 'object' && snapshot !== null
+        ? (snapshot as { version?: unknown }).version
+        : undefined;
     this.opts.log?.warn({ version, error, serving: this.cfg?.version ?? null }, 'snapshot refused');
     this.emit('reject', error, snapshot);
     return { ok: false, error };

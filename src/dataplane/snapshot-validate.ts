@@ -5,14 +5,24 @@
 
 import { SNAPSHOT_API, type PoolSnapshot } from '../ir/snapshot.ts';
 
-const RETRY_ON = new Set(['connect-failure', 'refused-stream', 'reset', 'unavailable', '502', '503', '504', 'gateway-error']);
+const RETRY_ON = new Set([
+  'connect-failure',
+  'refused-stream',
+  'reset',
+  'unavailable',
+  '502',
+  '503',
+  '504',
+  'gateway-error',
+]);
 const ALGORITHMS = new Set(['PeakEWMA', 'LeastRequest', 'RoundRobin', 'ConsistentHash']);
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression']);
 
 class Problem extends Error {}
 
 function obj(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Problem(`${path}: must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Problem(`${path}: must be an object`);
   return v as Record<string, unknown>;
 }
 function arr(v: unknown, path: string): unknown[] {
@@ -20,11 +30,13 @@ function arr(v: unknown, path: string): unknown[] {
   return v;
 }
 function num(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new Problem(`${path}: must be a number in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new Problem(`${path}: must be a number in [${min}, ${max}]`);
   return v;
 }
 function str(v: unknown, path: string, nonEmpty = true): string {
-  if (typeof v !== 'string' || (nonEmpty && v === '')) throw new Problem(`${path}: must be a${nonEmpty ? ' non-empty' : ''} string`);
+  if (typeof v !== 'string' || (nonEmpty && v === ''))
+    throw new Problem(`${path}: must be a${nonEmpty ? ' non-empty' : ''} string`);
   return v;
 }
 
@@ -50,7 +62,8 @@ function checkTop(s: Record<string, unknown>): void {
   const w = obj(s.websocket, 'websocket');
   if (typeof w.enabled !== 'boolean') throw new Problem('websocket.enabled: must be a boolean');
   if (typeof w.http2 !== 'boolean') throw new Problem('websocket.http2: must be a boolean');
-  for (const k of ['idleTimeoutMs', 'maxConnectionDurationMs', 'maxConnections', 'drainPeriodMs']) num(w[k], `websocket.${k}`);
+  for (const k of ['idleTimeoutMs', 'maxConnectionDurationMs', 'maxConnections', 'drainPeriodMs'])
+    num(w[k], `websocket.${k}`);
   const o = obj(s.overload, 'overload');
   num(o.maxConcurrentRequests, 'overload.maxConcurrentRequests', 1);
   num(o.maxEventLoopDelayMs, 'overload.maxEventLoopDelayMs', 1);
@@ -67,9 +80,11 @@ function checkClusters(s: Record<string, unknown>): Set<string> {
     const name = str(cl.name, `${p}.name`);
     if (names.has(name)) throw new Problem(`${p}.name: duplicate cluster ${name}`);
     names.add(name);
-    if (cl.protocol !== 'HTTP1' && cl.protocol !== 'H2C') throw new Problem(`${p}.protocol: must be HTTP1 or H2C`);
+    if (cl.protocol !== 'HTTP1' && cl.protocol !== 'H2C')
+      throw new Problem(`${p}.protocol: must be HTTP1 or H2C`);
     const lb = obj(cl.loadBalancer, `${p}.loadBalancer`);
-    if (!ALGORITHMS.has(lb.algorithm as string)) throw new Problem(`${p}.loadBalancer.algorithm: unknown ${String(lb.algorithm)}`);
+    if (!ALGORITHMS.has(lb.algorithm as string))
+      throw new Problem(`${p}.loadBalancer.algorithm: unknown ${String(lb.algorithm)}`);
     obj(lb.consistentHash, `${p}.loadBalancer.consistentHash`);
     const hc = obj(cl.healthCheck, `${p}.healthCheck`);
     if (hc.active !== null) {
@@ -100,7 +115,8 @@ function checkRoutes(s: Record<string, unknown>, clusters: Set<string>): void {
     const m = obj(rt.match, `${p}.match`);
     if (m.path !== null) {
       const path = obj(m.path, `${p}.match.path`);
-      if (!PATH_TYPES.has(path.type as string)) throw new Problem(`${p}.match.path.type: unknown ${String(path.type)}`);
+      if (!PATH_TYPES.has(path.type as string))
+        throw new Problem(`${p}.match.path.type: unknown ${String(path.type)}`);
       str(path.value, `${p}.match.path.value`);
     }
     arr(m.headers, `${p}.match.headers`);
@@ -124,7 +140,8 @@ function checkRoutes(s: Record<string, unknown>, clusters: Set<string>): void {
     const re = obj(rt.retries, `${p}.retries`);
     num(re.attempts, `${p}.retries.attempts`, 0, 10);
     arr(re.on, `${p}.retries.on`).forEach((c, j) => {
-      if (!RETRY_ON.has(c as string)) throw new Problem(`${p}.retries.on[${j}]: unknown condition ${String(c)}`);
+      if (!RETRY_ON.has(c as string))
+        throw new Problem(`${p}.retries.on[${j}]: unknown condition ${String(c)}`);
     });
     num(re.perTryTimeoutMs, `${p}.retries.perTryTimeoutMs`);
     num(re.budgetPercent, `${p}.retries.budgetPercent`, 0, 100);

@@ -45,7 +45,12 @@ export class H2Attempt {
     } catch (err) {
       this.finished = true;
       const code = (err as { code?: string }).code;
-      return this.ex.onError(this, code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION' ? Fail.refused : Fail.connect);
+      return this.ex.onError(
+        this,
+        code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION'
+          ? Fail.refused
+          : Fail.connect,
+      );
     }
     this.s = s;
     (s as unknown as Record<symbol, H2Attempt>)[kAttempt] = this;
@@ -94,9 +99,11 @@ export class H2Attempt {
     this.finished = true;
     const s = this.s!;
     let kind: Fail = Fail.reset;
-    if (this.err !== null && !this.up.connected && !this.gotHead) kind = classifyUndiciError(this.err) === Fail.connectTimeout ? Fail.connectTimeout : Fail.connect;
+    if (this.err !== null && !this.up.connected && !this.gotHead)
+      kind = classifyUndiciError(this.err) === Fail.connectTimeout ? Fail.connectTimeout : Fail.connect;
     else if (s.rstCode === NGHTTP2_REFUSED_STREAM) kind = Fail.refused;
-    else if (this.err !== null && (this.err as { code?: string }).code === 'ERR_HTTP2_GOAWAY_SESSION') kind = Fail.refused;
+    else if (this.err !== null && (this.err as { code?: string }).code === 'ERR_HTTP2_GOAWAY_SESSION')
+      kind = Fail.refused;
     else if (!this.up.connected && !this.gotHead && s.id === undefined) kind = Fail.connect;
     this.ex.onError(this, kind);
   }

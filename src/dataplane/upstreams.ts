@@ -35,14 +35,20 @@ export class H2Endpoint {
   connected = false;
   readonly origin: string;
 
-  constructor(address: string, port: number, readonly connectMs: number, readonly idleMs: number) {
+  constructor(
+    address: string,
+    port: number,
+    readonly connectMs: number,
+    readonly idleMs: number,
+  ) {
     this.origin = 'http://' + hostPort(address, port);
   }
 
   get(): http2.ClientHttp2Session {
     const s = this.session;
     if (s !== null && !s.closed && !s.destroyed) return s;
-    if (this.closed) throw Object.assign(new Error('upstream endpoint removed'), { code: 'BH_UPSTREAM_CLOSED' });
+    if (this.closed)
+      throw Object.assign(new Error('upstream endpoint removed'), { code: 'BH_UPSTREAM_CLOSED' });
     return this.open();
   }
 
@@ -104,7 +110,9 @@ function onSessionIdle(this: http2.ClientHttp2Session): void {
 function onConnectTimeout(ep: H2Endpoint, s: http2.ClientHttp2Session): void {
   if (ep.connected) return;
   ep.detach(s);
-  s.destroy(Object.assign(new Error(`connect timeout after ${ep.connectMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
+  s.destroy(
+    Object.assign(new Error(`connect timeout after ${ep.connectMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+  );
 }
 
 export class UpstreamRegistry {
@@ -115,7 +123,13 @@ export class UpstreamRegistry {
   /** Called once per snapshot before routes resolve upstreams; a settings change retires every pool. */
   configure(settings: UpstreamConnIR): void {
     const prev = this.settings;
-    if (prev !== null && prev.maxIdlePerEndpoint === settings.maxIdlePerEndpoint && prev.idleTimeoutMs === settings.idleTimeoutMs && prev.maxRequestsPerConnection === settings.maxRequestsPerConnection) return;
+    if (
+      prev !== null &&
+      prev.maxIdlePerEndpoint === settings.maxIdlePerEndpoint &&
+      prev.idleTimeoutMs === settings.idleTimeoutMs &&
+      prev.maxRequestsPerConnection === settings.maxRequestsPerConnection
+    )
+      return;
     this.settings = settings;
     this.gen++;
     const old = [...this.live.values()];
@@ -126,7 +140,8 @@ export class UpstreamRegistry {
   /** The pool or session for an endpoint; cached on the endpoint object so lookups cost a property read. */
   get(ep: UpstreamTarget, h2: boolean, connectMs: number): Pool | H2Endpoint {
     const cached = (ep as unknown as Record<symbol, Slot | undefined>)[kSlot];
-    if (cached !== undefined && cached.gen === this.gen && cached.connectMs === connectMs && cached.h2 === h2) return cached.up;
+    if (cached !== undefined && cached.gen === this.gen && cached.connectMs === connectMs && cached.h2 === h2)
+      return cached.up;
     const key = `${h2 ? 'h2' : 'h1'}|${ep.address}|${ep.port}|${connectMs}`;
     let slot = this.live.get(key);
     if (slot === undefined) {

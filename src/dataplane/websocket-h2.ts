@@ -27,7 +27,17 @@ interface PendingH2 {
 export function onH2Connect(rt: ProxyRuntime, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   const cfg = rt.store.peek();
   if (headers[':protocol'] !== 'websocket' || cfg === null || !cfg.snapshot.websocket.http2) {
-    return answerH2(stream, { ...Errors.noRoute, status: 405, reason: 'connect-not-allowed', body: Buffer.from('CONNECT is only accepted for WebSocket (RFC 8441)\n') }, false, null);
+    return answerH2(
+      stream,
+      {
+        ...Errors.noRoute,
+        status: 405,
+        reason: 'connect-not-allowed',
+        body: Buffer.from('CONNECT is only accepted for WebSocket (RFC 8441)\n'),
+      },
+      false,
+      null,
+    );
   }
   const rawHost = (headers[':authority'] as string | undefined) ?? '';
   const url = (headers[':path'] as string | undefined) ?? '/';
@@ -37,8 +47,15 @@ export function onH2Connect(rt: ProxyRuntime, stream: ServerHttp2Stream, headers
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, stream, up, t.ctx, t.cluster, t.ep, true);
   const version = headers['sec-websocket-version'];
-  const extra = { 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': typeof version === 'string' ? version : '13' };
-  const p: PendingH2 = { tunnel, payload: upgradeRequestHead(t, 'GET', headers, clientIP, rawHost, extra), timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel) };
+  const extra = {
+    'sec-websocket-key': randomBytes(16).toString('base64'),
+    'sec-websocket-version': typeof version === 'string' ? version : '13',
+  };
+  const p: PendingH2 = {
+    tunnel,
+    payload: upgradeRequestHead(t, 'GET', headers, clientIP, rawHost, extra),
+    timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel),
+  };
   (up as unknown as Record<symbol, PendingH2>)[kH2Tunnel] = p;
   up.once('connect', onConnect);
 }
@@ -72,7 +89,13 @@ function onHeadData(this: net.Socket, chunk: Buffer): void {
   const stream = t.client as ServerHttp2Stream;
   if (stream.destroyed) return t.close(false);
   if (status !== 101) {
-    stream.respond({ ':status': status >= 200 && status < 600 ? status : 502, 'x-bulkhead-reason': 'upstream-refused-upgrade' }, { endStream: true });
+    stream.respond(
+      {
+        ':status': status >= 200 && status < 600 ? status : 502,
+        'x-bulkhead-reason': 'upstream-refused-upgrade',
+      },
+      { endStream: true },
+    );
     t.established = true; // answered; close() must not answer again
     return t.close(false);
   }
@@ -81,7 +104,8 @@ function onHeadData(this: net.Socket, chunk: Buffer): void {
     const line = head[i]!;
     const colon = line.indexOf(':');
     const name = line.slice(0, colon).trim().toLowerCase();
-    if (name === 'sec-websocket-protocol' || name === 'sec-websocket-extensions') out[name] = line.slice(colon + 1).trim();
+    if (name === 'sec-websocket-protocol' || name === 'sec-websocket-extensions')
+      out[name] = line.slice(colon + 1).trim();
   }
   stream.respond(out);
   const rest = buf.subarray(end + 4);

@@ -145,7 +145,15 @@ export interface TunnelTarget {
 }
 
 /** Route, limits and endpoint for an upgrade; a ProxyError when it cannot be served. */
-export function resolveTunnel(rt: ProxyRuntime, host: string, rawHost: string, url: string, method: string, headers: IncomingMessage['headers'], clientIP: string): TunnelTarget | ProxyError {
+export function resolveTunnel(
+  rt: ProxyRuntime,
+  host: string,
+  rawHost: string,
+  url: string,
+  method: string,
+  headers: IncomingMessage['headers'],
+  clientIP: string,
+): TunnelTarget | ProxyError {
   const cfg = rt.store.peek();
   if (cfg === null) return Errors.notReady;
   const ws = cfg.snapshot.websocket;
@@ -170,11 +178,26 @@ export function resolveTunnel(rt: ProxyRuntime, host: string, rawHost: string, u
   if (ep === null) return Errors.noHealthyUpstream;
   const upPath = ctx.ir.rewrite === null ? url : r.rewritePath(path) + (query === '' ? '' : '?' + query);
   void clientIP;
-  return { cfg, ctx, cluster, ep, path: upPath, authority: r.hostRewrite ?? rawHost, setCookie: pick!.setCookie };
+  return {
+    cfg,
+    ctx,
+    cluster,
+    ep,
+    path: upPath,
+    authority: r.hostRewrite ?? rawHost,
+    setCookie: pick!.setCookie,
+  };
 }
 
 /** The upgrade request as the upstream sees it: forwarding headers added, hop-by-hop gone. */
-export function upgradeRequestHead(t: TunnelTarget, method: string, headers: IncomingMessage['headers'], clientIP: string, rawHost: string, extra: Record<string, string> | null): Buffer {
+export function upgradeRequestHead(
+  t: TunnelTarget,
+  method: string,
+  headers: IncomingMessage['headers'],
+  clientIP: string,
+  rawHost: string,
+  extra: Record<string, string> | null,
+): Buffer {
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
   const h = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
@@ -210,7 +233,10 @@ export function onHttp1Upgrade(this: http.Server, req: IncomingMessage, socket: 
   rt.metrics.connection('http1', -1);
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, socket, up, t.ctx, t.cluster, t.ep, false);
-  const payload = Buffer.concat([upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, rawHost, null), head]);
+  const payload = Buffer.concat([
+    upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, rawHost, null),
+    head,
+  ]);
   const p: Pending = { tunnel, payload, timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel) };
   (up as unknown as Record<symbol, Pending>)[kPending] = p;
   up.once('connect', onUpstreamConnect);
@@ -237,7 +263,12 @@ function onConnectTimeout(t: Tunnel): void {
 function serveWithoutUpgrade(server: http.Server, req: IncomingMessage, socket: Duplex): void {
   const cl = req.headers['content-length'];
   if ((cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined) {
-    return rawAnswer(socket, { ...Errors.upstreamProtocol, status: 400, reason: 'upgrade-with-body', body: Buffer.from('protocol upgrades with a request body are not supported\n') });
+    return rawAnswer(socket, {
+      ...Errors.upstreamProtocol,
+      status: 400,
+      reason: 'upgrade-with-body',
+      body: Buffer.from('protocol upgrades with a request body are not supported\n'),
+    });
   }
   const res = new http.ServerResponse(req);
   res.shouldKeepAlive = false;

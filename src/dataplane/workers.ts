@@ -13,17 +13,27 @@ import { startAdmin } from './admin.ts';
 import type { Dataplane, DataplaneOptions } from './index.ts';
 
 /** primary → worker */
-export type ToWorker = { type: 'start'; snapshot: PoolSnapshot; port: number; host: string } | { type: 'snapshot'; snapshot: PoolSnapshot } | { type: 'drain' };
+export type ToWorker =
+  | { type: 'start'; snapshot: PoolSnapshot; port: number; host: string }
+  | { type: 'snapshot'; snapshot: PoolSnapshot }
+  | { type: 'drain' };
 /** worker → primary */
-export type FromWorker = { type: 'hello' } | { type: 'ready'; port: number } | { type: 'applied'; version: string; ok: boolean; error?: string } | { type: 'failed'; error: string };
+export type FromWorker =
+  | { type: 'hello' }
+  | { type: 'ready'; port: number }
+  | { type: 'applied'; version: string; ok: boolean; error?: string }
+  | { type: 'failed'; error: string };
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
-export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnapshot; workers: number }): Promise<Dataplane> {
+export async function startPrimary(
+  opts: DataplaneOptions & { snapshot: PoolSnapshot; workers: number },
+): Promise<Dataplane> {
   const metrics = new DataplaneMetrics(false);
   const store = new SnapshotStore({ metrics, healthChecks: false });
   const first = store.apply(opts.snapshot);
-  if (!first.ok) throw Object.assign(new Error(`snapshot refused: ${first.error}`), { code: 'BH_ERR_SNAPSHOT_INVALID' });
+  if (!first.ok)
+    throw Object.assign(new Error(`snapshot refused: ${first.error}`), { code: 'BH_ERR_SNAPSHOT_INVALID' });
   const host = opts.host ?? '0.0.0.0';
   const aggregator = new prom.AggregatorRegistry();
   let draining = false;
@@ -34,7 +44,9 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
   let port = listenPort;
   const ready = new Set<Worker>();
 
-  const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  const execArgv = process.execArgv.some((a) => a.includes('tsx'))
+    ? process.execArgv
+    : [...process.execArgv, '--import', 'tsx'];
   cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv, silent: false });
 
   const fork = (): Promise<void> =>
@@ -42,7 +54,13 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
       const w = cluster.fork();
       w.on('message', (m: FromWorker) => {
         // 'hello' rather than cluster's 'online': only then is the worker's message handler installed
-        if (m.type === 'hello') w.send({ type: 'start', snapshot: store.current().snapshot, port: listenPort, host } satisfies ToWorker);
+        if (m.type === 'hello')
+          w.send({
+            type: 'start',
+            snapshot: store.current().snapshot,
+            port: listenPort,
+            host,
+          } satisfies ToWorker);
         else if (m.type === 'ready') {
           port = m.port;
           ready.add(w);
@@ -67,7 +85,10 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
       : await startAdmin(
           {
             ready: () => !draining && ready.size > 0,
-            metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+            metrics: async () => ({
+              contentType: aggregator.contentType,
+              body: await aggregator.clusterMetrics(),
+            }),
             config: () => {
               const c = store.peek();
               return c === null ? null : { version: c.version, snapshot: c.snapshot };
@@ -79,12 +100,16 @@ export async function startPrimary(opts: DataplaneOptions & { snapshot: PoolSnap
 
   const apply = (s: PoolSnapshot): ApplyResult => {
     const r = store.apply(s);
-    if (r.ok) for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'snapshot', snapshot: s } satisfies ToWorker);
+    if (r.ok)
+      for (const w of Object.values(cluster.workers ?? {}))
+        w?.send({ type: 'snapshot', snapshot: s } satisfies ToWorker);
     return r;
   };
   const waitExit = (): Promise<void> =>
     Promise.all(
-      Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((r) => (w === undefined || w.isDead() ? r() : w.once('exit', () => r())))),
+      Object.values(cluster.workers ?? {}).map(
+        (w) => new Promise<void>((r) => (w === undefined || w.isDead() ? r() : w.once('exit', () => r()))),
+      ),
     ).then(() => undefined);
 
   const close = async (): Promise<void> => {

@@ -5,11 +5,25 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import http2 from 'node:http2';
-import { cluster, closeServer, delay, httpBackend, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  delay,
+  httpBackend,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
 test('drain with requests in flight: zero failures, Connection: close, GOAWAY', async () => {
   const be = await httpBackend((_req, res) => setTimeout(() => res.end('done'), 300));
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 25 });
   const session = http2.connect(`http://127.0.0.1:${dp.port}`);
   let goaway = false;
@@ -35,9 +49,18 @@ test('drain with requests in flight: zero failures, Connection: close, GOAWAY', 
     const h1res = await Promise.all(h1);
     const h2res = await Promise.all(h2);
     await drained;
-    assert.equal(h1res.map((r) => r.status), Array(20).fill(200));
-    assert.equal(h1res.map((r) => r.body), Array(20).fill('done'));
-    assert.ok(h1res.some((r) => r.headers.connection === 'close'), 'keep-alive responses finished during the drain say Connection: close');
+    assert.equal(
+      h1res.map((r) => r.status),
+      Array(20).fill(200),
+    );
+    assert.equal(
+      h1res.map((r) => r.body),
+      Array(20).fill('done'),
+    );
+    assert.ok(
+      h1res.some((r) => r.headers.connection === 'close'),
+      'keep-alive responses finished during the drain say Connection: close',
+    );
     assert.equal(h2res, Array(10).fill(200));
     assert.ok(goaway, 'the h2 session got GOAWAY');
     const refused = await request(dp.port, { path: '/late' }).then(

@@ -8,14 +8,24 @@ import { Writable } from 'node:stream';
 import { SNAPSHOT_API, type ClusterIR, type PoolSnapshot, type RouteIR } from '../../src/ir/snapshot.ts';
 import { startDataplane, type Dataplane } from '../../src/dataplane/index.ts';
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
   if (over === undefined) return base;
   const out = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object' && !Array.isArray(b) ? merge(b, v as never) : v;
+    out[k] =
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      b !== null &&
+      typeof b === 'object' &&
+      !Array.isArray(b)
+        ? merge(b, v as never)
+        : v;
   }
   return out as T;
 }
@@ -27,13 +37,25 @@ export function route(id: string, cluster: string | null, over?: DeepPartial<Rou
     route: { namespace, name },
     rule,
     hostnames: [],
-    match: { path: { type: 'PathPrefix', value: '/' }, method: null, headers: [], cookies: [], queryParams: [] },
+    match: {
+      path: { type: 'PathPrefix', value: '/' },
+      method: null,
+      headers: [],
+      cookies: [],
+      queryParams: [],
+    },
     backends: cluster === null ? [] : [{ cluster, weight: 1 }],
     directResponse: null,
     sessionAffinity: null,
     rewrite: null,
     timeouts: { connectMs: 1000, readMs: 3000, sendMs: 3000, requestMs: 0 },
-    retries: { attempts: 0, on: ['connect-failure', 'refused-stream', 'reset', 'unavailable'], perTryTimeoutMs: 0, budgetPercent: 20, minRetriesPerSecond: 3 },
+    retries: {
+      attempts: 0,
+      on: ['connect-failure', 'refused-stream', 'reset', 'unavailable'],
+      perTryTimeoutMs: 0,
+      budgetPercent: 20,
+      minRetriesPerSecond: 3,
+    },
     websocket: { idleTimeoutMs: 0, maxConnectionDurationMs: 0 },
     rateLimits: [],
     auth: null,
@@ -47,7 +69,10 @@ export function cluster(name: string, ports: number[], over?: DeepPartial<Cluste
     service: { namespace: 'team', name: name.replace(/[^a-z0-9-]/g, '-') },
     port: 80,
     protocol: 'HTTP1',
-    loadBalancer: { algorithm: 'RoundRobin', consistentHash: { header: null, cookie: null, clientIP: false } },
+    loadBalancer: {
+      algorithm: 'RoundRobin',
+      consistentHash: { header: null, cookie: null, clientIP: false },
+    },
     healthCheck: { active: null, passive: null },
     endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })),
     tls: null,
@@ -67,9 +92,25 @@ export function snapshot(input: SnapshotInput): PoolSnapshot {
     apiVersion: SNAPSHOT_API,
     pool: { namespace: 'edge', name: 'pool', productLine: 'test' },
     workers: 1,
-    listener: { port: 0, adminPort: 0, maxHeaderBytes: 16384, backlog: 511, keepAliveTimeoutMs: 75_000, maxRequestsPerConnection: 10_000, requestHeaderTimeoutMs: 10_000, tls: null },
+    listener: {
+      port: 0,
+      adminPort: 0,
+      maxHeaderBytes: 16384,
+      backlog: 511,
+      keepAliveTimeoutMs: 75_000,
+      maxRequestsPerConnection: 10_000,
+      requestHeaderTimeoutMs: 10_000,
+      tls: null,
+    },
     upstream: { maxIdlePerEndpoint: 200, idleTimeoutMs: 100_000, maxRequestsPerConnection: 10_000 },
-    websocket: { enabled: true, idleTimeoutMs: 300_000, maxConnectionDurationMs: 0, maxConnections: 10_000, drainPeriodMs: 30_000, http2: false },
+    websocket: {
+      enabled: true,
+      idleTimeoutMs: 300_000,
+      maxConnectionDurationMs: 0,
+      maxConnections: 10_000,
+      drainPeriodMs: 30_000,
+      http2: false,
+    },
     overload: { maxConcurrentRequests: 10_000, maxEventLoopDelayMs: 10_000 },
     accessLog: { enabled: true, sampleRate: 1 },
     routes: input.routes,
@@ -93,9 +134,20 @@ export class LogSink extends Writable {
   }
 }
 
-export async function startProxy(s: PoolSnapshot, extra: { logStream?: NodeJS.WritableStream; drainGraceMs?: number } = {}): Promise<Dataplane & { logs: LogSink }> {
+export async function startProxy(
+  s: PoolSnapshot,
+  extra: { logStream?: NodeJS.WritableStream; drainGraceMs?: number } = {},
+): Promise<Dataplane & { logs: LogSink }> {
   const logs = new LogSink();
-  const dp = await startDataplane({ snapshot: s, port: 0, adminPort: 0, host: '127.0.0.1', workers: 1, logStream: extra.logStream ?? logs, drainGraceMs: extra.drainGraceMs });
+  const dp = await startDataplane({
+    snapshot: s,
+    port: 0,
+    adminPort: 0,
+    host: '127.0.0.1',
+    workers: 1,
+    logStream: extra.logStream ?? logs,
+    drainGraceMs: extra.drainGraceMs,
+  });
   return Object.assign(dp, { logs });
 }
 
@@ -141,12 +193,22 @@ export interface SimpleResponse {
 }
 
 /** One HTTP/1.1 request with node:http (no keep-alive agent unless given). */
-export function request(port: number, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<SimpleResponse> {
+export function request(
+  port: number,
+  opts: http.RequestOptions & { body?: string | Buffer } = {},
+): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, agent: false, ...opts }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString(), trailers: res.trailers }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+          trailers: res.trailers,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -9,8 +9,20 @@ import * as grpc from '@grpc/grpc-js';
 import { closeServer, cluster, delay, listen, route, snapshot, startProxy } from './fixtures.ts';
 
 const id = (b: Buffer): Buffer => b;
-function method(path: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> {
-  return { path, requestStream, responseStream, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id };
+function method(
+  path: string,
+  requestStream: boolean,
+  responseStream: boolean,
+): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: id,
+    requestDeserialize: id,
+    responseSerialize: id,
+    responseDeserialize: id,
+  };
 }
 const service = {
   unary: method('/test.Echo/Unary', false, false),
@@ -27,7 +39,10 @@ const events: string[] = [];
 const BIG = 8 * 1024 * 1024;
 
 async function startGrpcServer(): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': BIG, 'grpc.max_send_message_length': BIG });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': BIG,
+    'grpc.max_send_message_length': BIG,
+  });
   server.addService(service, {
     unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       const user = call.metadata.get('x-user')[0];
@@ -59,7 +74,11 @@ async function startGrpcServer(): Promise<{ server: grpc.Server; port: number }>
       call.on('cancelled', () => events.push('cancelled:' + call.request.toString()));
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
   return { server, port };
 }
 
@@ -72,13 +91,21 @@ test.before(async () => {
   server = g.server;
   const s = snapshot({
     routes: [
-      route('team/grpc/none', 'team/empty:80', { match: { path: { type: 'PathPrefix', value: '/test.Empty/' } } }),
+      route('team/grpc/none', 'team/empty:80', {
+        match: { path: { type: 'PathPrefix', value: '/test.Empty/' } },
+      }),
       route('team/grpc/main', 'team/grpc:80', { timeouts: { readMs: 10_000 } }),
     ],
-    clusters: [cluster('team/grpc:80', [g.port], { protocol: 'H2C' }), cluster('team/empty:80', [], { protocol: 'H2C' })],
+    clusters: [
+      cluster('team/grpc:80', [g.port], { protocol: 'H2C' }),
+      cluster('team/empty:80', [], { protocol: 'H2C' }),
+    ],
   });
   dp = await startProxy(s);
-  client = new EchoClient(`127.0.0.1:${dp.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': BIG, 'grpc.max_send_message_length': BIG }) as unknown as AnyClient;
+  client = new EchoClient(`127.0.0.1:${dp.port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': BIG,
+    'grpc.max_send_message_length': BIG,
+  }) as unknown as AnyClient;
 });
 
 test.after(async () => {
@@ -90,16 +117,18 @@ test.after(async () => {
 test('unary with metadata, initial metadata and custom trailers', async () => {
   const md = new grpc.Metadata();
   md.set('x-user', 'u1');
-  const got = await new Promise<{ res: Buffer; initial: grpc.Metadata; status: grpc.StatusObject }>((resolve, reject) => {
-    let initial: grpc.Metadata | null = null;
-    let res: Buffer | null = null;
-    const call = client.unary(Buffer.from('hi'), md, (err: grpc.ServiceError | null, r: Buffer) => {
-      if (err) reject(err);
-      res = r;
-    }) as grpc.ClientUnaryCall;
-    call.on('metadata', (m) => (initial = m));
-    call.on('status', (s) => setImmediate(() => resolve({ res: res!, initial: initial!, status: s })));
-  });
+  const got = await new Promise<{ res: Buffer; initial: grpc.Metadata; status: grpc.StatusObject }>(
+    (resolve, reject) => {
+      let initial: grpc.Metadata | null = null;
+      let res: Buffer | null = null;
+      const call = client.unary(Buffer.from('hi'), md, (err: grpc.ServiceError | null, r: Buffer) => {
+        if (err) reject(err);
+        res = r;
+      }) as grpc.ClientUnaryCall;
+      call.on('metadata', (m) => (initial = m));
+      call.on('status', (s) => setImmediate(() => resolve({ res: res!, initial: initial!, status: s })));
+    },
+  );
   assert.is(got.res.toString(), 'echo:hi');
   assert.equal(got.initial.get('x-initial'), ['i1']);
   assert.is(got.status.code, grpc.status.OK);
@@ -108,7 +137,9 @@ test('unary with metadata, initial metadata and custom trailers', async () => {
 });
 
 test('error status and message pass through', async () => {
-  const err = await new Promise<grpc.ServiceError>((resolve) => client.unary(Buffer.from('fail'), (e: grpc.ServiceError) => resolve(e)));
+  const err = await new Promise<grpc.ServiceError>((resolve) =>
+    client.unary(Buffer.from('fail'), (e: grpc.ServiceError) => resolve(e)),
+  );
   assert.is(err.code, grpc.status.NOT_FOUND);
   assert.is(err.details, 'nope');
 });
@@ -121,7 +152,9 @@ test('server, client and bidi streaming', async () => {
   assert.equal(got, ['m0', 'm1', 'm2', 'm3', 'm4']);
 
   const joined = await new Promise<string>((resolve, reject) => {
-    const cs = client.clientStream((e: grpc.ServiceError | null, r: Buffer) => (e ? reject(e) : resolve(r.toString()))) as grpc.ClientWritableStream<Buffer>;
+    const cs = client.clientStream((e: grpc.ServiceError | null, r: Buffer) =>
+      e ? reject(e) : resolve(r.toString()),
+    ) as grpc.ClientWritableStream<Buffer>;
     for (let i = 0; i < 5; i++) cs.write(Buffer.from(`c${i}`));
     cs.end();
   });
@@ -141,7 +174,9 @@ test('server, client and bidi streaming', async () => {
 
 test('a 4 MiB message both ways', async () => {
   const big = Buffer.alloc(4 * 1024 * 1024, 7);
-  const res = await new Promise<Buffer>((resolve, reject) => client.unary(big, (e: grpc.ServiceError | null, r: Buffer) => (e ? reject(e) : resolve(r))));
+  const res = await new Promise<Buffer>((resolve, reject) =>
+    client.unary(big, (e: grpc.ServiceError | null, r: Buffer) => (e ? reject(e) : resolve(r))),
+  );
   assert.is(res.length, big.length);
   assert.ok(res.equals(big));
 });
@@ -166,21 +201,32 @@ test('grpc-timeout is enforced by the proxy: DEADLINE_EXCEEDED and the upstream 
     stream.on('error', () => undefined);
   });
   const rawBe = await listen(raw);
-  const s = snapshot({ routes: [route('team/grpc/raw', 'team/raw:80')], clusters: [cluster('team/raw:80', [rawBe.port], { protocol: 'H2C' })] });
+  const s = snapshot({
+    routes: [route('team/grpc/raw', 'team/raw:80')],
+    clusters: [cluster('team/raw:80', [rawBe.port], { protocol: 'H2C' })],
+  });
   const p2 = await startProxy(s);
   try {
     const session = http2.connect(`http://127.0.0.1:${p2.port}`);
-    const r = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Hang', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '150m' });
-      let headers: http2.IncomingHttpHeaders = {};
-      let trailers: http2.IncomingHttpHeaders = {};
-      req.on('response', (h) => (headers = h));
-      req.on('trailers', (t) => (trailers = t));
-      req.on('data', () => undefined);
-      req.on('close', () => resolve({ headers, trailers }));
-      req.on('error', reject);
-      req.end(Buffer.from([0, 0, 0, 0, 0]));
-    });
+    const r = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders }>(
+      (resolve, reject) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/test.Echo/Hang',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': '150m',
+        });
+        let headers: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        req.on('response', (h) => (headers = h));
+        req.on('trailers', (t) => (trailers = t));
+        req.on('data', () => undefined);
+        req.on('close', () => resolve({ headers, trailers }));
+        req.on('error', reject);
+        req.end(Buffer.from([0, 0, 0, 0, 0]));
+      },
+    );
     session.close();
     assert.is(r.headers[':status'], 200);
     assert.is(r.trailers['grpc-status'], '4');
@@ -197,11 +243,22 @@ test('grpc-timeout before any response: trailers-only DEADLINE_EXCEEDED', async 
   const raw = http2.createServer();
   raw.on('stream', (stream) => stream.on('error', () => undefined)); // never answers
   const rawBe = await listen(raw);
-  const p2 = await startProxy(snapshot({ routes: [route('team/grpc/raw', 'team/raw:80')], clusters: [cluster('team/raw:80', [rawBe.port], { protocol: 'H2C' })] }));
+  const p2 = await startProxy(
+    snapshot({
+      routes: [route('team/grpc/raw', 'team/raw:80')],
+      clusters: [cluster('team/raw:80', [rawBe.port], { protocol: 'H2C' })],
+    }),
+  );
   try {
     const err = await new Promise<{ code: number; details: string }>((resolve) => {
       const session = http2.connect(`http://127.0.0.1:${p2.port}`);
-      const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '100m' });
+      const req = session.request({
+        ':method': 'POST',
+        ':path': '/test.Echo/Unary',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'grpc-timeout': '100m',
+      });
       req.on('response', (h) => {
         session.close();
         resolve({ code: Number(h['grpc-status']), details: String(h['x-bulkhead-reason']) });
@@ -218,9 +275,17 @@ test('grpc-timeout before any response: trailers-only DEADLINE_EXCEEDED', async 
 });
 
 test('no healthy endpoint → trailers-only UNAVAILABLE, not an HTTP error', async () => {
-  const EmptyClient = grpc.makeGenericClientConstructor({ unary: method('/test.Empty/Unary', false, false) }, 'Empty');
-  const c = new EmptyClient(`127.0.0.1:${dp.port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
-  const err = await new Promise<grpc.ServiceError>((resolve) => c.unary(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)));
+  const EmptyClient = grpc.makeGenericClientConstructor(
+    { unary: method('/test.Empty/Unary', false, false) },
+    'Empty',
+  );
+  const c = new EmptyClient(
+    `127.0.0.1:${dp.port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as AnyClient;
+  const err = await new Promise<grpc.ServiceError>((resolve) =>
+    c.unary(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)),
+  );
   c.close();
   assert.is(err.code, grpc.status.UNAVAILABLE);
   assert.match(err.details, /no healthy upstream/);
@@ -233,21 +298,39 @@ test('trailers-only UNAVAILABLE passes through; with `unavailable` retries it is
     calls++;
     stream.on('error', () => undefined);
     stream.resume();
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'down' }, { endStream: true });
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'down' },
+      { endStream: true },
+    );
   });
   const flakyBe = await listen(flaky);
   const g = await startGrpcServer();
-  const clusters = [cluster('team/flaky:80', [flakyBe.port], { protocol: 'H2C' }), cluster('team/grpc:80', [flakyBe.port, g.port], { protocol: 'H2C' })];
+  const clusters = [
+    cluster('team/flaky:80', [flakyBe.port], { protocol: 'H2C' }),
+    cluster('team/grpc:80', [flakyBe.port, g.port], { protocol: 'H2C' }),
+  ];
   const routes = [
-    route('team/grpc/flaky', 'team/flaky:80', { match: { path: { type: 'PathPrefix', value: '/test.Flaky' } } }),
-    route('team/grpc/main', 'team/grpc:80', { retries: { attempts: 1, on: ['unavailable'], minRetriesPerSecond: 100 } }),
+    route('team/grpc/flaky', 'team/flaky:80', {
+      match: { path: { type: 'PathPrefix', value: '/test.Flaky' } },
+    }),
+    route('team/grpc/main', 'team/grpc:80', {
+      retries: { attempts: 1, on: ['unavailable'], minRetriesPerSecond: 100 },
+    }),
   ];
   const p2 = await startProxy(snapshot({ routes, clusters }));
   try {
     // no retries on this route: the client sees the upstream's own status, not a broken stream
-    const FlakyClient = grpc.makeGenericClientConstructor({ unary: method('/test.Flaky/Unary', false, false) }, 'Flaky');
-    const fc = new FlakyClient(`127.0.0.1:${p2.port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
-    const err = await new Promise<grpc.ServiceError>((resolve) => fc.unary(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)));
+    const FlakyClient = grpc.makeGenericClientConstructor(
+      { unary: method('/test.Flaky/Unary', false, false) },
+      'Flaky',
+    );
+    const fc = new FlakyClient(
+      `127.0.0.1:${p2.port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as AnyClient;
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      fc.unary(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)),
+    );
     fc.close();
     assert.is(err.code, grpc.status.UNAVAILABLE);
     assert.is(err.details, 'down');
@@ -257,7 +340,13 @@ test('trailers-only UNAVAILABLE passes through; with `unavailable` retries it is
       const payload = Buffer.from('r' + i);
       const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, payload.length]), payload]);
       const out = await new Promise<{ data: Buffer; status: string }>((resolve, reject) => {
-        const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers', 'content-length': String(frame.length) });
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/test.Echo/Unary',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'content-length': String(frame.length),
+        });
         const chunks: Buffer[] = [];
         let status = '';
         req.on('response', (h) => (status = String(h['grpc-status'] ?? '')));

@@ -5,9 +5,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
 import { request as undiciRequest, Client } from 'undici';
-import { cluster, closeServer, httpBackend, listen, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  httpBackend,
+  listen,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
-export function h2Get(port: number, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+export function h2Get(
+  port: number,
+  path: string,
+  headers: http2.OutgoingHttpHeaders = {},
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
@@ -46,7 +59,12 @@ test('h2c client → HTTP/1.1 backend on the shared port', async () => {
     res.setHeader('x-seen-proto', req.headers['x-forwarded-proto'] ?? '');
     res.end('h1-backend:' + req.url);
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   try {
     const r = await h2Get(dp.port, '/hello?q=1');
     assert.is(r.status, 200);
@@ -63,7 +81,12 @@ test('h2c client → HTTP/1.1 backend on the shared port', async () => {
 
 test('HTTP/1.1 and h2c clients → h2c backend (one multiplexed session)', async () => {
   const be = await h2Backend();
-  const dp = await startProxy(snapshot({ routes: [route('team/h2/main', 'team/h2:80')], clusters: [cluster('team/h2:80', [be.port], { protocol: 'H2C' })] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/h2/main', 'team/h2:80')],
+      clusters: [cluster('team/h2:80', [be.port], { protocol: 'H2C' })],
+    }),
+  );
   try {
     const a = await request(dp.port, { path: '/one', headers: { host: 'svc.example' } });
     assert.is(a.status, 200);
@@ -72,8 +95,15 @@ test('HTTP/1.1 and h2c clients → h2c backend (one multiplexed session)', async
     const b = await h2Get(dp.port, '/two');
     assert.is(b.body, 'from-h2:/two');
     const client = new Client(`http://127.0.0.1:${dp.port}`, { pipelining: 1 });
-    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => client.request({ path: `/p${i}`, method: 'GET' }).then((r) => r.body.text())));
-    assert.equal(rs, Array.from({ length: 20 }, (_, i) => `from-h2:/p${i}`));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client.request({ path: `/p${i}`, method: 'GET' }).then((r) => r.body.text()),
+      ),
+    );
+    assert.equal(
+      rs,
+      Array.from({ length: 20 }, (_, i) => `from-h2:/p${i}`),
+    );
     await client.close();
     assert.is(be.seen[0]![':authority'], 'svc.example');
     assert.is(be.seen[0]!['x-forwarded-for'], '127.0.0.1');
@@ -105,7 +135,12 @@ test('request bodies cross protocols: h2 client → HTTP/1.1 backend, HTTP/1.1 c
     route('team/web/h1', 'team/h1:80', { match: { path: { type: 'PathPrefix', value: '/to-h1' } } }),
     route('team/web/h2', 'team/h2:80', { match: { path: { type: 'PathPrefix', value: '/to-h2' } } }),
   ];
-  const dp = await startProxy(snapshot({ routes, clusters: [cluster('team/h1:80', [h1be.port]), cluster('team/h2:80', [h2be.port], { protocol: 'H2C' })] }));
+  const dp = await startProxy(
+    snapshot({
+      routes,
+      clusters: [cluster('team/h1:80', [h1be.port]), cluster('team/h2:80', [h2be.port], { protocol: 'H2C' })],
+    }),
+  );
   try {
     const body = Buffer.alloc(300_000, 1);
     const session = http2.connect(`http://127.0.0.1:${dp.port}`);
@@ -130,7 +165,12 @@ test('request bodies cross protocols: h2 client → HTTP/1.1 backend, HTTP/1.1 c
 
 test('h2 preface split across packets is still detected', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   try {
     const net = await import('node:net');
     const session = http2.connect(`http://127.0.0.1:${dp.port}`, {

@@ -20,11 +20,25 @@ test('forwards requests with X-Forwarded-* and without hop-by-hop headers', asyn
     res.setHeader('x-kept', 'yes');
     res.end('hello');
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   try {
     const r = await request(dp.port, {
       path: '/a/b?x=1',
-      headers: { host: 'Shop.Example.com:8080', connection: 'x-custom, keep-alive', 'x-custom': 'secret', 'keep-alive': 'timeout=1', 'proxy-authorization': 'Basic abc', te: 'gzip', 'x-forwarded-for': '10.0.0.1', 'x-other': 'kept' },
+      headers: {
+        host: 'Shop.Example.com:8080',
+        connection: 'x-custom, keep-alive',
+        'x-custom': 'secret',
+        'keep-alive': 'timeout=1',
+        'proxy-authorization': 'Basic abc',
+        te: 'gzip',
+        'x-forwarded-for': '10.0.0.1',
+        'x-other': 'kept',
+      },
     });
     assert.is(r.status, 200);
     assert.is(r.body, 'hello');
@@ -38,7 +52,10 @@ test('forwards requests with X-Forwarded-* and without hop-by-hop headers', asyn
     assert.is(seen['x-forwarded-proto'], 'http');
     assert.is(seen['x-forwarded-host'], 'Shop.Example.com:8080');
     assert.is(seen.host, 'Shop.Example.com:8080');
-    assert.ok(typeof seen['x-request-id'] === 'string' && seen['x-request-id'].length > 8, 'a request id is generated');
+    assert.ok(
+      typeof seen['x-request-id'] === 'string' && seen['x-request-id'].length > 8,
+      'a request id is generated',
+    );
     assert.is(r.headers['x-hop'], undefined, 'response headers listed in Connection are removed');
     assert.is(r.headers['proxy-authenticate'], undefined);
     assert.is(r.headers['x-kept'], 'yes');
@@ -71,7 +88,10 @@ test('path prefix and host rewrites, sticky Set-Cookie', async () => {
     assert.is(seenUrl, '/v2/users?id=3');
     assert.is(seenHost, 'internal.svc');
     const cookie = r.headers['set-cookie'];
-    assert.ok(Array.isArray(cookie) && cookie.some((c) => c.startsWith('bh-split=')), 'sticky pick sets its cookie');
+    assert.ok(
+      Array.isArray(cookie) && cookie.some((c) => c.startsWith('bh-split=')),
+      'sticky pick sets its cookie',
+    );
   } finally {
     await dp.close();
     await closeServer(be);
@@ -79,8 +99,14 @@ test('path prefix and host rewrites, sticky Set-Cookie', async () => {
 });
 
 test('no route → 404, directResponse → its status and reason', async () => {
-  const direct = route('team/web/gone', null, { match: { path: { type: 'PathPrefix', value: '/gone' } }, directResponse: { status: 503, reason: 'backend-not-found' } });
-  const only = route('team/web/only', null, { hostnames: ['only.example.com'], directResponse: { status: 500, reason: 'x' } });
+  const direct = route('team/web/gone', null, {
+    match: { path: { type: 'PathPrefix', value: '/gone' } },
+    directResponse: { status: 503, reason: 'backend-not-found' },
+  });
+  const only = route('team/web/only', null, {
+    hostnames: ['only.example.com'],
+    directResponse: { status: 500, reason: 'x' },
+  });
   const dp = await startProxy(snapshot({ routes: [direct, only], clusters: [] }));
   try {
     const a = await request(dp.port, { path: '/gone/x' });
@@ -96,7 +122,11 @@ test('no route → 404, directResponse → its status and reason', async () => {
 
 test('431 for oversized headers, 414 for a long URI', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
-  const s = snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])], over: { listener: { maxHeaderBytes: 4096 } } });
+  const s = snapshot({
+    routes: [route('team/web/main', 'team/web:80')],
+    clusters: [cluster('team/web:80', [be.port])],
+    over: { listener: { maxHeaderBytes: 4096 } },
+  });
   const dp = await startProxy(s);
   try {
     const big = await request(dp.port, { path: '/', headers: { 'x-big': 'a'.repeat(6000) } });
@@ -104,7 +134,11 @@ test('431 for oversized headers, 414 for a long URI', async () => {
     const small = await request(dp.port, { path: '/', headers: { 'x-big': 'a'.repeat(1000) } });
     assert.is(small.status, 200);
     // the URI limit (8 KiB) is below the header limit here, so the limit must come from the proxy
-    const s2 = snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])], over: { listener: { maxHeaderBytes: 65536 } } });
+    const s2 = snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { maxHeaderBytes: 65536 } },
+    });
     assert.ok(dp.apply(s2).ok);
     const long = await request(dp.port, { path: '/' + 'x'.repeat(9000) });
     assert.is(long.status, 414);
@@ -121,11 +155,18 @@ test('Upgrade: h2c is answered as plain HTTP/1.1, never forwarded as an upgrade'
     seenUpgrade = req.headers.upgrade;
     res.end('plain');
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   try {
     const raw = await new Promise<string>((resolve, reject) => {
       const sock = net.connect(dp.port, '127.0.0.1', () => {
-        sock.write('GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
+        sock.write(
+          'GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+        );
       });
       let out = '';
       sock.on('data', (c) => (out += c.toString()));

@@ -5,14 +5,28 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import http2 from 'node:http2';
-import { cluster, closeServer, delay, httpBackend, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  delay,
+  httpBackend,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
 test('metrics: requests by route/cluster/class, durations, connections by protocol, snapshot info', async () => {
   const be = await httpBackend((req, res) => {
     res.statusCode = req.url === '/missing' ? 404 : 200;
     res.end('x');
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   const agent = new http.Agent({ keepAlive: true });
   const session = http2.connect(`http://127.0.0.1:${dp.port}`);
   try {
@@ -25,9 +39,18 @@ test('metrics: requests by route/cluster/class, durations, connections by protoc
       r.end();
     });
     const text = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(text, /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx"\} 2/);
-    assert.match(text, /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx"\} 1/);
-    assert.match(text, /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main"\} 3/);
+    assert.match(
+      text,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx"\} 2/,
+    );
+    assert.match(
+      text,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx"\} 1/,
+    );
+    assert.match(
+      text,
+      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main"\} 3/,
+    );
     assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="http1"\} 1/);
     assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="h2"\} 1/);
     assert.match(text, /bulkhead_snapshots_applied_total\{pool="edge\/pool"\} 1/);
@@ -47,9 +70,19 @@ test('access log: one JSON line per request with id, route, upstream, status, ti
     req.resume();
     req.on('end', () => res.end('0123456789'));
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
   try {
-    await request(dp.port, { path: '/logged?q=1', method: 'POST', body: 'abcde', headers: { 'x-request-id': 'rid-42' } });
+    await request(dp.port, {
+      path: '/logged?q=1',
+      method: 'POST',
+      body: 'abcde',
+      headers: { 'x-request-id': 'rid-42' },
+    });
     await delay(50);
     const rec = dp.logs.records().find((r) => r.msg === 'access')!;
     assert.ok(rec, 'an access record was written');
@@ -71,7 +104,10 @@ test('access log: one JSON line per request with id, route, upstream, status, ti
 
 test('access log sampling: sampleRate 0 and enabled=false write nothing', async () => {
   const be = await httpBackend((_req, res) => res.end('x'));
-  const base = { routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])] };
+  const base = {
+    routes: [route('team/web/main', 'team/web:80')],
+    clusters: [cluster('team/web:80', [be.port])],
+  };
   const dp = await startProxy(snapshot({ ...base, over: { accessLog: { enabled: true, sampleRate: 0 } } }));
   try {
     for (let i = 0; i < 5; i++) await request(dp.port, { path: '/' });

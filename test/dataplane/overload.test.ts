@@ -5,7 +5,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
 import type { ServerResponse } from 'node:http';
-import { cluster, closeServer, delay, httpBackend, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  delay,
+  httpBackend,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
 test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTED, admin keeps answering', async () => {
   const held: ServerResponse[] = [];
@@ -13,7 +22,13 @@ test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTE
     if (req.url === '/hold') held.push(res);
     else res.end('ok');
   });
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])], over: { overload: { maxConcurrentRequests: 2 } } }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { overload: { maxConcurrentRequests: 2 } },
+    }),
+  );
   try {
     const inflight = [request(dp.port, { path: '/hold' }), request(dp.port, { path: '/hold' })];
     for (let i = 0; i < 100 && held.length < 2; i++) await delay(10);
@@ -24,7 +39,11 @@ test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTE
 
     const session = http2.connect(`http://127.0.0.1:${dp.port}`);
     const h = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': '/svc/M', 'content-type': 'application/grpc' });
+      const req = session.request({
+        ':method': 'POST',
+        ':path': '/svc/M',
+        'content-type': 'application/grpc',
+      });
       req.on('response', resolve);
       req.on('error', reject);
       req.resume();
@@ -38,7 +57,10 @@ test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTE
     assert.is(health.status, 200);
     for (const r of held) r.end('released');
     const done = await Promise.all(inflight);
-    assert.equal(done.map((r) => r.status), [200, 200]);
+    assert.equal(
+      done.map((r) => r.status),
+      [200, 200],
+    );
     const ok = await request(dp.port, { path: '/after' });
     assert.is(ok.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
@@ -51,7 +73,13 @@ test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTE
 
 test('event-loop lag above maxEventLoopDelayMs sheds with 503 + Retry-After', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [be.port])], over: { overload: { maxEventLoopDelayMs: 50 } } }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { overload: { maxEventLoopDelayMs: 50 } },
+    }),
+  );
   try {
     assert.is((await request(dp.port, { path: '/' })).status, 200);
     // block the loop, then let the sampler see it

@@ -6,32 +6,66 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SnapshotStore } from '../../src/dataplane/snapshot-store.ts';
 import { DataplaneMetrics } from '../../src/dataplane/metrics.ts';
-import { cluster, closeServer, echoName, httpBackend, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  echoName,
+  httpBackend,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
 test('invalid snapshots are refused while the last good one keeps serving', async () => {
   const a = await httpBackend(echoName('a'));
-  const good = snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [a.port])] });
+  const good = snapshot({
+    routes: [route('team/web/main', 'team/web:80')],
+    clusters: [cluster('team/web:80', [a.port])],
+  });
   const dp = await startProxy(good);
   try {
     assert.is((await request(dp.port, { path: '/' })).body, 'a');
-    const dangling = snapshot({ routes: [route('team/web/main', 'team/missing:80')], clusters: [cluster('team/web:80', [a.port])] });
+    const dangling = snapshot({
+      routes: [route('team/web/main', 'team/missing:80')],
+      clusters: [cluster('team/web:80', [a.port])],
+    });
     const r1 = dp.apply(dangling);
     assert.is(r1.ok, false);
-    assert.match(r1.ok ? '' : r1.error, /routes\[0\]\.backends\[0\]\.cluster: unknown cluster team\/missing:80/);
-    const badRegex = snapshot({ routes: [route('team/web/main', 'team/web:80', { match: { path: { type: 'RegularExpression', value: '(unclosed' } } })], clusters: [cluster('team/web:80', [a.port])] });
+    assert.match(
+      r1.ok ? '' : r1.error,
+      /routes\[0\]\.backends\[0\]\.cluster: unknown cluster team\/missing:80/,
+    );
+    const badRegex = snapshot({
+      routes: [
+        route('team/web/main', 'team/web:80', {
+          match: { path: { type: 'RegularExpression', value: '(unclosed' } },
+        }),
+      ],
+      clusters: [cluster('team/web:80', [a.port])],
+    });
     const r2 = dp.apply(badRegex);
     assert.is(r2.ok, false);
-    const wrongType = { ...good, version: 'sha256:x', listener: { ...good.listener, port: 'eighty' } } as unknown as typeof good;
+    const wrongType = {
+      ...good,
+      version: 'sha256:x',
+      listener: { ...good.listener, port: 'eighty' },
+    } as unknown as typeof good;
     const r3 = dp.apply(wrongType);
     assert.is(r3.ok, false);
     assert.match(r3.ok ? '' : r3.error, /listener\.port/);
     assert.is(dp.apply(null as unknown as typeof good).ok, false);
     assert.is((await request(dp.port, { path: '/' })).body, 'a', 'the good snapshot still serves');
-    const cfg = await (await fetch(`http://127.0.0.1:${dp.adminPort}/config`)).json() as { version: string };
+    const cfg = (await (await fetch(`http://127.0.0.1:${dp.adminPort}/config`)).json()) as {
+      version: string;
+    };
     assert.is(cfg.version, good.version);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     assert.match(metrics, /bulkhead_snapshots_rejected_total\{pool="edge\/pool"\} 4/);
-    assert.ok(dp.logs.records().some((r) => r.msg === 'snapshot refused'), 'refusals are logged');
+    assert.ok(
+      dp.logs.records().some((r) => r.msg === 'snapshot refused'),
+      'refusals are logged',
+    );
   } finally {
     await dp.close();
     await closeServer(a);
@@ -41,8 +75,14 @@ test('invalid snapshots are refused while the last good one keeps serving', asyn
 test('a valid swap changes routing for new requests; re-applying the same version is a no-op', async () => {
   const a = await httpBackend(echoName('a'));
   const b = await httpBackend(echoName('b'));
-  const s1 = snapshot({ routes: [route('team/web/main', 'team/a:80')], clusters: [cluster('team/a:80', [a.port]), cluster('team/b:80', [b.port])] });
-  const s2 = snapshot({ routes: [route('team/web/main', 'team/b:80')], clusters: [cluster('team/a:80', [a.port]), cluster('team/b:80', [b.port])] });
+  const s1 = snapshot({
+    routes: [route('team/web/main', 'team/a:80')],
+    clusters: [cluster('team/a:80', [a.port]), cluster('team/b:80', [b.port])],
+  });
+  const s2 = snapshot({
+    routes: [route('team/web/main', 'team/b:80')],
+    clusters: [cluster('team/a:80', [a.port]), cluster('team/b:80', [b.port])],
+  });
   const dp = await startProxy(s1);
   try {
     let swaps = 0;
@@ -65,12 +105,31 @@ test('a valid swap changes routing for new requests; re-applying the same versio
 
 test('endpoint states carry over by key; active health checkers of removed clusters stop', () => {
   const store = new SnapshotStore({ metrics: new DataplaneMetrics(false) });
-  const hc = { active: { path: '/healthz', intervalMs: 60_000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 1, expectedStatuses: [200] }, passive: null };
-  const s1 = snapshot({ routes: [route('team/web/main', 'team/a:80')], clusters: [cluster('team/a:80', [1111, 2222], { healthCheck: hc }), cluster('team/b:80', [3333], { healthCheck: hc })] });
+  const hc = {
+    active: {
+      path: '/healthz',
+      intervalMs: 60_000,
+      timeoutMs: 1000,
+      healthyThreshold: 1,
+      unhealthyThreshold: 1,
+      expectedStatuses: [200],
+    },
+    passive: null,
+  };
+  const s1 = snapshot({
+    routes: [route('team/web/main', 'team/a:80')],
+    clusters: [
+      cluster('team/a:80', [1111, 2222], { healthCheck: hc }),
+      cluster('team/b:80', [3333], { healthCheck: hc }),
+    ],
+  });
   assert.ok(store.apply(s1).ok);
   const ep = store.current().clusters.get('team/a:80')!.endpoints.get('127.0.0.1:1111')!;
   ep.inflight = 7;
-  const s2 = snapshot({ routes: [route('team/web/main', 'team/a:80')], clusters: [cluster('team/a:80', [1111], { healthCheck: hc })] });
+  const s2 = snapshot({
+    routes: [route('team/web/main', 'team/a:80')],
+    clusters: [cluster('team/a:80', [1111], { healthCheck: hc })],
+  });
   const health = (store as unknown as { health: Map<string, { active: { stop(): void } | null }> }).health;
   const bChecker = health.get('team/b:80')!.active!;
   let stopped = false;
@@ -81,7 +140,11 @@ test('endpoint states carry over by key; active health checkers of removed clust
   };
   const aChecker = health.get('team/a:80')!.active;
   assert.ok(store.apply(s2).ok);
-  assert.is(store.current().clusters.get('team/a:80')!.endpoints.get('127.0.0.1:1111'), ep, 'same state object');
+  assert.is(
+    store.current().clusters.get('team/a:80')!.endpoints.get('127.0.0.1:1111'),
+    ep,
+    'same state object',
+  );
   assert.is(ep.inflight, 7);
   assert.ok(stopped, "the removed cluster's checker stopped");
   assert.is(health.get('team/a:80')!.active, aChecker, 'an unchanged checker is kept, not restarted');
@@ -91,13 +154,24 @@ test('endpoint states carry over by key; active health checkers of removed clust
 
 test('/readyz: 200 with a snapshot, 503 once draining; /healthz stays 200', async () => {
   const a = await httpBackend(echoName('a'));
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/a:80')], clusters: [cluster('team/a:80', [a.port])], over: { websocket: { drainPeriodMs: 0 } } }), { drainGraceMs: 2000 });
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/a:80')],
+      clusters: [cluster('team/a:80', [a.port])],
+      over: { websocket: { drainPeriodMs: 0 } },
+    }),
+    { drainGraceMs: 2000 },
+  );
   try {
     assert.is((await fetch(`http://127.0.0.1:${dp.adminPort}/readyz`)).status, 200);
     assert.is((await fetch(`http://127.0.0.1:${dp.adminPort}/healthz`)).status, 200);
     const held = await httpBackend(() => undefined);
     const adminPort = dp.adminPort;
-    const s2 = snapshot({ routes: [route('team/web/main', 'team/h:80')], clusters: [cluster('team/h:80', [held.port])], over: { websocket: { drainPeriodMs: 0 } } });
+    const s2 = snapshot({
+      routes: [route('team/web/main', 'team/h:80')],
+      clusters: [cluster('team/h:80', [held.port])],
+      over: { websocket: { drainPeriodMs: 0 } },
+    });
     dp.apply(s2);
     const inflight = request(dp.port, { path: '/' }).catch(() => null);
     await new Promise((r) => setTimeout(r, 50));

@@ -26,7 +26,10 @@ test(`${TUNNELS} WebSocket tunnels × ${SWAPS} snapshot swaps: 0 dropped, 0 fail
       routes: [
         route('team/chat/ws', 'team/chat:80', { match: { path: { type: 'PathPrefix', value: '/ws' } } }),
         route('team/api/main', 'team/api:80', { match: { path: { type: 'PathPrefix', value: '/api' } } }),
-        route(`team/churn/r${i % 7}`, `team/churn-${i % 5}:80`, { match: { path: { type: 'PathPrefix', value: `/churn/${i}` } }, timeouts: { readMs: 1000 + i } }),
+        route(`team/churn/r${i % 7}`, `team/churn-${i % 5}:80`, {
+          match: { path: { type: 'PathPrefix', value: `/churn/${i}` } },
+          timeouts: { readMs: 1000 + i },
+        }),
       ],
       clusters: [
         cluster('team/chat:80', [wsPort]),
@@ -42,11 +45,15 @@ test(`${TUNNELS} WebSocket tunnels × ${SWAPS} snapshot swaps: 0 dropped, 0 fail
   try {
     for (let i = 0; i < TUNNELS; i += 50) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(50, TUNNELS - i) }, () => new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${dp.port}/ws`);
-          ws.once('open', () => resolve(ws));
-          ws.once('error', reject);
-        })),
+        Array.from(
+          { length: Math.min(50, TUNNELS - i) },
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const ws = new WebSocket(`ws://127.0.0.1:${dp.port}/ws`);
+              ws.once('open', () => resolve(ws));
+              ws.once('error', reject);
+            }),
+        ),
       );
       for (const ws of batch) {
         ws.on('close', () => dropped++);
@@ -58,7 +65,9 @@ test(`${TUNNELS} WebSocket tunnels × ${SWAPS} snapshot swaps: 0 dropped, 0 fail
     let echoes = 0;
     const started = Date.now();
     const batch = (): Promise<(Awaited<ReturnType<typeof request>> | null)[]> =>
-      Promise.all(Array.from({ length: 8 }, () => request(dp.port, { path: '/api/x', agent }).catch(() => null)));
+      Promise.all(
+        Array.from({ length: 8 }, () => request(dp.port, { path: '/api/x', agent }).catch(() => null)),
+      );
     // requests are launched, then ten swaps happen while they are in flight, then they are checked
     let pending = batch();
     for (let i = 1; i <= SWAPS; i++) {
@@ -84,16 +93,23 @@ test(`${TUNNELS} WebSocket tunnels × ${SWAPS} snapshot swaps: 0 dropped, 0 fail
     }
     const elapsed = Date.now() - started;
     // every tunnel still carries bytes after all the swaps
-    const finals = await Promise.all(sockets.map((ws, k) => new Promise<boolean>((resolve) => {
-      ws.once('message', (m) => resolve(m.toString() === `final${k}`));
-      ws.send(`final${k}`);
-    })));
+    const finals = await Promise.all(
+      sockets.map(
+        (ws, k) =>
+          new Promise<boolean>((resolve) => {
+            ws.once('message', (m) => resolve(m.toString() === `final${k}`));
+            ws.send(`final${k}`);
+          }),
+      ),
+    );
     assert.is(dropped, 0, 'no tunnel closed');
     assert.is(failed, 0, `failed requests out of ${requests}`);
     assert.is(echoes, Math.floor(SWAPS / 10));
     assert.is(finals.filter(Boolean).length, TUNNELS);
     assert.is(dp.store.current().version, snapshots[SWAPS]!.version);
-    process.stderr.write(`  swap test: ${TUNNELS} tunnels, ${SWAPS} swaps, ${requests} requests in ${elapsed} ms\n`);
+    process.stderr.write(
+      `  swap test: ${TUNNELS} tunnels, ${SWAPS} swaps, ${requests} requests in ${elapsed} ms\n`,
+    );
   } finally {
     for (const ws of sockets) ws.terminate();
     agent.destroy();

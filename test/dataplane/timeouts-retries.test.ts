@@ -4,7 +4,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { cluster, closeServer, deadPort, echoName, httpBackend, listen, request, route, snapshot, startProxy } from './fixtures.ts';
+import {
+  cluster,
+  closeServer,
+  deadPort,
+  echoName,
+  httpBackend,
+  listen,
+  request,
+  route,
+  snapshot,
+  startProxy,
+} from './fixtures.ts';
 
 test('read timeout → 504 upstream-timeout; overall request timeout → 504 request-timeout', async () => {
   const be = await httpBackend((req, res) => {
@@ -13,9 +24,17 @@ test('read timeout → 504 upstream-timeout; overall request timeout → 504 req
     res.write('start');
     // body stalls
   });
-  const slowHead = route('team/web/read', 'team/web:80', { match: { path: { type: 'PathPrefix', value: '/slow-head' } }, timeouts: { readMs: 150 } });
-  const overall = route('team/web/req', 'team/web:80', { match: { path: { type: 'PathPrefix', value: '/slow-body' } }, timeouts: { readMs: 5000, requestMs: 150 } });
-  const dp = await startProxy(snapshot({ routes: [slowHead, overall], clusters: [cluster('team/web:80', [be.port])] }));
+  const slowHead = route('team/web/read', 'team/web:80', {
+    match: { path: { type: 'PathPrefix', value: '/slow-head' } },
+    timeouts: { readMs: 150 },
+  });
+  const overall = route('team/web/req', 'team/web:80', {
+    match: { path: { type: 'PathPrefix', value: '/slow-body' } },
+    timeouts: { readMs: 5000, requestMs: 150 },
+  });
+  const dp = await startProxy(
+    snapshot({ routes: [slowHead, overall], clusters: [cluster('team/web:80', [be.port])] }),
+  );
   try {
     const a = await request(dp.port, { path: '/slow-head' });
     assert.is(a.status, 504);
@@ -33,7 +52,12 @@ test('read timeout → 504 upstream-timeout; overall request timeout → 504 req
 });
 
 test('connection refused → 502 upstream-connect-failure', async () => {
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80', { timeouts: { connectMs: 100 } })], clusters: [cluster('team/web:80', [await deadPort()])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80', { timeouts: { connectMs: 100 } })],
+      clusters: [cluster('team/web:80', [await deadPort()])],
+    }),
+  );
   try {
     const r = await request(dp.port, { path: '/' });
     assert.is(r.status, 502);
@@ -47,7 +71,10 @@ test('retries on connect-failure move to another endpoint; off by default', asyn
   const live = await httpBackend(echoName('live'));
   const dead = await deadPort();
   const clusters = [cluster('team/web:80', [dead, live.port], { loadBalancer: { algorithm: 'RoundRobin' } })];
-  const withRetry = route('team/web/retry', 'team/web:80', { match: { path: { type: 'PathPrefix', value: '/r' } }, retries: { attempts: 2, on: ['connect-failure'], minRetriesPerSecond: 100 } });
+  const withRetry = route('team/web/retry', 'team/web:80', {
+    match: { path: { type: 'PathPrefix', value: '/r' } },
+    retries: { attempts: 2, on: ['connect-failure'], minRetriesPerSecond: 100 },
+  });
   const noRetry = route('team/web/plain', 'team/web:80');
   const dp = await startProxy(snapshot({ routes: [withRetry, noRetry], clusters }));
   try {
@@ -58,7 +85,10 @@ test('retries on connect-failure move to another endpoint; off by default', asyn
     for (let i = 0; i < 6; i++) plain.push((await request(dp.port, { path: '/p/' + i })).status);
     assert.ok(plain.includes(502), 'without retries the dead endpoint shows');
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(metrics, /bulkhead_retries_total\{pool="edge\/pool",route="team\/web\/retry",outcome="started"\} [1-9]/);
+    assert.match(
+      metrics,
+      /bulkhead_retries_total\{pool="edge\/pool",route="team\/web\/retry",outcome="started"\} [1-9]/,
+    );
   } finally {
     await dp.close();
     await closeServer(live);
@@ -77,10 +107,17 @@ test('retry on 503 responses with a small buffered body replayed', async () => {
       res.end('call' + calls);
     });
   });
-  const r = route('team/web/retry', 'team/web:80', { retries: { attempts: 1, on: ['503'], minRetriesPerSecond: 100 } });
+  const r = route('team/web/retry', 'team/web:80', {
+    retries: { attempts: 1, on: ['503'], minRetriesPerSecond: 100 },
+  });
   const dp = await startProxy(snapshot({ routes: [r], clusters: [cluster('team/web:80', [be.port])] }));
   try {
-    const res = await request(dp.port, { path: '/', method: 'POST', body: 'payload', headers: { 'content-length': '7' } });
+    const res = await request(dp.port, {
+      path: '/',
+      method: 'POST',
+      body: 'payload',
+      headers: { 'content-length': '7' },
+    });
     assert.is(res.status, 200);
     assert.is(res.body, 'call2');
     assert.equal(bodies, ['payload', 'payload']);
@@ -93,8 +130,12 @@ test('retry on 503 responses with a small buffered body replayed', async () => {
 test('retry budget: with no floor and no budget, a retry is refused with 503 retry-budget-exhausted', async () => {
   const live = await httpBackend(echoName('live'));
   const dead = await deadPort();
-  const r = route('team/web/retry', 'team/web:80', { retries: { attempts: 3, on: ['connect-failure'], budgetPercent: 0, minRetriesPerSecond: 0 } });
-  const dp = await startProxy(snapshot({ routes: [r], clusters: [cluster('team/web:80', [dead, live.port])] }));
+  const r = route('team/web/retry', 'team/web:80', {
+    retries: { attempts: 3, on: ['connect-failure'], budgetPercent: 0, minRetriesPerSecond: 0 },
+  });
+  const dp = await startProxy(
+    snapshot({ routes: [r], clusters: [cluster('team/web:80', [dead, live.port])] }),
+  );
   try {
     const statuses = new Set<string>();
     for (let i = 0; i < 4; i++) {
@@ -112,7 +153,12 @@ test('retry budget: with no floor and no budget, a retry is refused with 503 ret
 
 test('an upstream that resets the connection → 502 upstream-reset', async () => {
   const rude = await listen(net.createServer((s) => s.once('data', () => s.resetAndDestroy())));
-  const dp = await startProxy(snapshot({ routes: [route('team/web/main', 'team/web:80')], clusters: [cluster('team/web:80', [rude.port])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [rude.port])],
+    }),
+  );
   try {
     const r = await request(dp.port, { path: '/' });
     assert.is(r.status, 502);
@@ -132,7 +178,9 @@ test('send timeout: a request body that stalls → 504 send-timeout', async () =
   const dp = await startProxy(snapshot({ routes: [r], clusters: [cluster('team/web:80', [be.port])] }));
   try {
     const raw = await new Promise<string>((resolve, reject) => {
-      const sock = net.connect(dp.port, '127.0.0.1', () => sock.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789'));
+      const sock = net.connect(dp.port, '127.0.0.1', () =>
+        sock.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789'),
+      );
       let out = '';
       sock.on('data', (c) => {
         out += c.toString();

@@ -9,7 +9,12 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { cluster, deadPort, delay, route, snapshot, startProxy } from './fixtures.ts';
 
-async function wsServer(): Promise<{ wss: WebSocketServer; port: number; upgrades: IncomingMessage[]; closes: number[] }> {
+async function wsServer(): Promise<{
+  wss: WebSocketServer;
+  port: number;
+  upgrades: IncomingMessage[];
+  closes: number[];
+}> {
   const upgrades: IncomingMessage[] = [];
   const closes: number[] = [];
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -26,7 +31,14 @@ function open(port: number, path = '/ws'): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
     ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error('status ' + res.statusCode), { status: res.statusCode, reason: res.headers['x-bulkhead-reason'] })));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(
+        Object.assign(new Error('status ' + res.statusCode), {
+          status: res.statusCode,
+          reason: res.headers['x-bulkhead-reason'],
+        }),
+      ),
+    );
     ws.once('error', reject);
   });
 }
@@ -45,7 +57,10 @@ function closeWss(wss: WebSocketServer): Promise<void> {
 
 test('echo through a tunnel, forwarding headers on the upgrade request, path rewrite', async () => {
   const be = await wsServer();
-  const r = route('team/chat/ws', 'team/chat:80', { match: { path: { type: 'PathPrefix', value: '/chat' } }, rewrite: { replacePrefix: '/ws', hostname: null } });
+  const r = route('team/chat/ws', 'team/chat:80', {
+    match: { path: { type: 'PathPrefix', value: '/chat' } },
+    rewrite: { replacePrefix: '/ws', hostname: null },
+  });
   const dp = await startProxy(snapshot({ routes: [r], clusters: [cluster('team/chat:80', [be.port])] }));
   try {
     const ws = await open(dp.port, '/chat/room1');
@@ -64,7 +79,13 @@ test('echo through a tunnel, forwarding headers on the upgrade request, path rew
 
 test('maxConnections: the tunnel over the limit gets 503', async () => {
   const be = await wsServer();
-  const dp = await startProxy(snapshot({ routes: [route('team/chat/ws', 'team/chat:80')], clusters: [cluster('team/chat:80', [be.port])], over: { websocket: { maxConnections: 2 } } }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/chat/ws', 'team/chat:80')],
+      clusters: [cluster('team/chat:80', [be.port])],
+      over: { websocket: { maxConnections: 2 } },
+    }),
+  );
   try {
     const a = await open(dp.port);
     const b = await open(dp.port);
@@ -124,7 +145,12 @@ test('max connection lifetime closes with 1001', async () => {
 });
 
 test('upstream connect failure → 502', async () => {
-  const dp = await startProxy(snapshot({ routes: [route('team/chat/ws', 'team/chat:80')], clusters: [cluster('team/chat:80', [await deadPort()])] }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/chat/ws', 'team/chat:80')],
+      clusters: [cluster('team/chat:80', [await deadPort()])],
+    }),
+  );
   try {
     const err = await open(dp.port).then(
       () => null,
@@ -138,7 +164,13 @@ test('upstream connect failure → 502', async () => {
 
 test('drain: tunnels get close code 1001 on both sides after the drain period', async () => {
   const be = await wsServer();
-  const dp = await startProxy(snapshot({ routes: [route('team/chat/ws', 'team/chat:80')], clusters: [cluster('team/chat:80', [be.port])], over: { websocket: { drainPeriodMs: 150 } } }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/chat/ws', 'team/chat:80')],
+      clusters: [cluster('team/chat:80', [be.port])],
+      over: { websocket: { drainPeriodMs: 150 } },
+    }),
+  );
   const ws = await open(dp.port);
   assert.is(await roundTrip(ws, 'before'), 'echo:before');
   const closed = new Promise<number>((resolve) => ws.on('close', resolve));
@@ -153,12 +185,32 @@ test('drain: tunnels get close code 1001 on both sides after the drain period', 
 
 test('RFC 8441: WebSocket over HTTP/2 extended CONNECT', async () => {
   const be = await wsServer();
-  const dp = await startProxy(snapshot({ routes: [route('team/chat/ws', 'team/chat:80')], clusters: [cluster('team/chat:80', [be.port])], over: { websocket: { http2: true } } }));
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/chat/ws', 'team/chat:80')],
+      clusters: [cluster('team/chat:80', [be.port])],
+      over: { websocket: { http2: true } },
+    }),
+  );
   const session = http2.connect(`http://127.0.0.1:${dp.port}`);
   try {
-    await new Promise<void>((resolve) => session.once('remoteSettings', (s) => (s.enableConnectProtocol ? resolve() : undefined)));
-    const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/ws', ':scheme': 'http', ':authority': 'chat.example', 'sec-websocket-version': '13' }, { endStream: false });
-    const status = await new Promise<number>((resolve) => stream.once('response', (h) => resolve(Number(h[':status']))));
+    await new Promise<void>((resolve) =>
+      session.once('remoteSettings', (s) => (s.enableConnectProtocol ? resolve() : undefined)),
+    );
+    const stream = session.request(
+      {
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':path': '/ws',
+        ':scheme': 'http',
+        ':authority': 'chat.example',
+        'sec-websocket-version': '13',
+      },
+      { endStream: false },
+    );
+    const status = await new Promise<number>((resolve) =>
+      stream.once('response', (h) => resolve(Number(h[':status']))),
+    );
     assert.is(status, 200);
     // a masked text frame "hi" (client → server frames are masked)
     const mask = [1, 2, 3, 4];
