@@ -21,3 +21,10 @@ export {
   WEBHOOK_PATH,
   type WebhookConfigOptions,
 } from './config.ts';
+export {
+  provisionWebhookTls,
+  certificateProblem,
+  injectCaBundle,
+  type TlsProvisionOptions,
+  type ProvisionedTls,
+} from './provision.ts';
