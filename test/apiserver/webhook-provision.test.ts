@@ -8,9 +8,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Agent, request } from 'undici';
+import { emptyBag } from '../../src/compiler/resources.ts';
+import type { OperatorContext } from '../../src/operator/operator.ts';
 import {
   certificateProblem,
   generateWebhookCertificates,
+  parseListenAddr,
+  webhookExtraServer,
   provisionWebhookTls,
   type TlsProvisionOptions,
 } from '../../src/operator/webhook/index.ts';
@@ -136,6 +142,34 @@ test('mounted files win when they are good', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('as an operator extra server: provisions, then serves admission over TLS with the stored certificate', async () => {
+  const bag = () => ({ ...emptyBag(), namespaces: [] });
+  const ctx = { kubeConfig: kc, bag, logger: pino({ level: 'silent' }) } as unknown as OperatorContext;
+  const extra = webhookExtraServer({ ...opts, addr: '127.0.0.1:0' });
+  await extra.start(ctx);
+  const agent = new Agent({ connect: { ca: extra.tls()!.caCert, servername: HOST } });
+  try {
+    assert.is(await caBundle(), extra.tls()!.caCert);
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'x', operation: 'DELETE', kind: { kind: 'RouteSplit' } },
+    };
+    const res = await request(`https://127.0.0.1:${extra.port()}/validate`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(review),
+    });
+    assert.is(((await res.body.json()) as any).response.allowed, true);
+  } finally {
+    await agent.close();
+    await extra.stop();
+  }
+  assert.is(parseListenAddr(':9443').host, '0.0.0.0');
+  assert.equal(parseListenAddr('[::1]:9443'), { host: '::1', port: 9443 });
 });
 
 test.run();

@@ -28,3 +28,9 @@ export {
   type TlsProvisionOptions,
   type ProvisionedTls,
 } from './provision.ts';
+export {
+  webhookExtraServer,
+  parseListenAddr,
+  type WebhookExtraServer,
+  type WebhookExtraServerOptions,
+} from './extra-server.ts';
