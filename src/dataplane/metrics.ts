@@ -119,7 +119,7 @@ export class RouteMetrics {
 
   constructor(
     private readonly m: DataplaneMetrics,
-    private readonly routeId: string,
+    readonly routeId: string,
   ) {
     this.duration = m.duration.labels(m.pool, routeId);
   }

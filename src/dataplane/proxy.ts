@@ -34,11 +34,33 @@ function answerUnrouted(
   res: ServerResponse | null,
   stream: ServerHttp2Stream | null,
   grpc: boolean,
+  method: string,
+  host: string,
+  path: string,
 ): void {
-  m.request('', grpc ? 200 : err.status);
+  const status = grpc ? 200 : err.status;
+  m.request('', status);
   if (res !== null) answerH1(res, err, grpc, null);
   else answerH2(stream!, err, grpc, null);
-  void rt;
+  if (rt.accessLog.sampled()) {
+    rt.accessLog.write({
+      requestId: '',
+      protocol: res !== null ? 'http1' : 'h2',
+      method,
+      host,
+      path: path.length > 1024 ? path.slice(0, 1024) : path,
+      route: m.routeId === '' ? null : m.routeId,
+      cluster: null,
+      upstream: null,
+      status,
+      durationMs: 0,
+      upstreamMs: 0,
+      bytesIn: 0,
+      bytesOut: err.body.length,
+      retries: 0,
+      reason: err.reason,
+    });
+  }
 }
 
 interface Routed {
@@ -60,22 +82,22 @@ function route(
 ): (Routed & { route: CompiledRoute }) | null {
   const shed = rt.overload.admit();
   if (shed !== null) {
-    answerUnrouted(rt, shed, rt.unrouted, res, stream, grpc);
+    answerUnrouted(rt, shed, rt.unrouted, res, stream, grpc, method, host, path);
     return null;
   }
   const cfg = rt.store.peek();
   if (cfg === null) {
-    answerUnrouted(rt, Errors.notReady, rt.unrouted, res, stream, grpc);
+    answerUnrouted(rt, Errors.notReady, rt.unrouted, res, stream, grpc, method, host, path);
     return null;
   }
   const r = cfg.table.match({ host, path, query, method, headers });
   if (r === null) {
-    answerUnrouted(rt, Errors.noRoute, rt.unrouted, res, stream, grpc);
+    answerUnrouted(rt, Errors.noRoute, rt.unrouted, res, stream, grpc, method, host, path);
     return null;
   }
   const ctx = cfg.routes.get(r.id)!;
   if (ctx.direct !== null) {
-    answerUnrouted(rt, ctx.direct, ctx.metrics, res, stream, grpc);
+    answerUnrouted(rt, ctx.direct, ctx.metrics, res, stream, grpc, method, host, path);
     return null;
   }
   return { cfg, ctx, route: r };
@@ -101,7 +123,7 @@ function startExchange(
   const pick = r.pickBackend(Array.isArray(cookie) ? cookie.join('; ') : cookie);
   const cluster = pick === null ? undefined : cfg.clusters.get(pick.cluster);
   if (cluster === undefined) {
-    answerUnrouted(rt, Errors.noCluster, ctx.metrics, res, stream, grpc);
+    answerUnrouted(rt, Errors.noCluster, ctx.metrics, res, stream, grpc, method, rawHost, path);
     return;
   }
   const clientId = headers['x-request-id'];
@@ -170,7 +192,18 @@ export function onHttp1Request(this: object, req: IncomingMessage, res: ServerRe
   const headers = req.headers;
   const grpc = isGrpc(headers['content-type']);
   let url = req.url ?? '/';
-  if (url.length > rt.maxUriBytes) return answerUnrouted(rt, Errors.uriTooLong, rt.unrouted, res, null, grpc);
+  if (url.length > rt.maxUriBytes)
+    return answerUnrouted(
+      rt,
+      Errors.uriTooLong,
+      rt.unrouted,
+      res,
+      null,
+      grpc,
+      req.method ?? 'GET',
+      headers.host ?? '',
+      url,
+    );
   let rawHost = headers.host ?? '';
   if (url.charCodeAt(0) !== 47 /* / */) {
     // absolute-form (`GET http://host/path`): the URL's authority wins over Host
@@ -213,7 +246,17 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
   const method = (headers[':method'] as string | undefined) ?? 'GET';
   const url = (headers[':path'] as string | undefined) ?? '/';
   if (url.length > rt.maxUriBytes)
-    return answerUnrouted(rt, Errors.uriTooLong, rt.unrouted, null, stream, grpc);
+    return answerUnrouted(
+      rt,
+      Errors.uriTooLong,
+      rt.unrouted,
+      null,
+      stream,
+      grpc,
+      method,
+      String(headers[':authority'] ?? ''),
+      url,
+    );
   const rawHost = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);

@@ -96,6 +96,18 @@ test('access log: one JSON line per request with id, route, upstream, status, ti
     assert.is(rec.bytesIn, 5);
     assert.type(rec.durationMs, 'number');
     assert.type(rec.upstreamMs, 'number');
+    // answers the proxy makes itself are logged too
+    const s2 = snapshot({
+      routes: [route('team/web/main', 'team/web:80', { hostnames: ['only.example'] })],
+      clusters: [cluster('team/web:80', [be.port])],
+    });
+    assert.ok(dp.apply(s2).ok);
+    assert.is((await request(dp.port, { path: '/nowhere' })).status, 404);
+    await delay(20);
+    const miss = dp.logs.records().find((r) => r.msg === 'access' && r.path === '/nowhere')!;
+    assert.is(miss.status, 404);
+    assert.is(miss.reason, 'no-route');
+    assert.is(miss.route, null);
   } finally {
     await dp.close();
     await closeServer(be);
