@@ -288,9 +288,23 @@ export class ClusterCache {
   }
 
   private emit(kind: ResourceKind, type: EventType, obj: KubeObject, old: KubeObject | undefined): void {
+    // Our own status writes come back as updates of the Bulkhead kinds; they change nothing the
+    // compiler reads, and reacting to them would recompile the world after every status write.
+    if (type === 'update' && old && BULKHEAD_KINDS.has(kind) && statusOnly(old, obj)) return;
     if ((INPUT_KINDS as readonly string[]).includes(kind) || kind === 'Namespace') this.inputsVersion++;
     for (const l of this.listeners) l(kind, type, obj, old);
   }
+}
+
+const BULKHEAD_KINDS: ReadonlySet<ResourceKind> = new Set(['IngressPool', 'RouteSplit', 'RateLimitPolicy']);
+
+/** Same generation and deletion state: only status or metadata the compiler ignores changed. */
+function statusOnly(old: KubeObject, obj: KubeObject): boolean {
+  return (
+    old.metadata.generation !== undefined &&
+    old.metadata.generation === obj.metadata.generation &&
+    old.metadata.deletionTimestamp === obj.metadata.deletionTimestamp
+  );
 }
 
 const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;

@@ -202,6 +202,35 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
   }
   logger.info({ namespaces: opts.namespaces ?? 'all' }, 'caches synced');
 
+  // Extra servers (webhook, config stream) start before the first pass, so they see every compile.
+  const ctx: OperatorContext = {
+    kubeConfig: kc,
+    rest,
+    metrics,
+    logger,
+    bag: () => cache.bag(),
+    lastResult: () => last,
+    onCompiled: (l) => compiledListeners.push(l),
+    setProgrammed: (poolKey, verdict) => {
+      writer.setProgrammed(poolKey, verdict);
+      if (canWrite()) queue.add(poolKey);
+    },
+    isLeader: () => canWrite(),
+  };
+  const extras: ExtraServer[] = [];
+  try {
+    for (const s of opts.extraServers ?? []) {
+      await s.start(ctx);
+      extras.push(s);
+    }
+  } catch (err) {
+    for (const s of extras.reverse()) await s.stop().catch(() => {});
+    await cache.stop();
+    await server?.app.close();
+    await rest.close();
+    throw err;
+  }
+
   let elector: LeaderElector | undefined;
   if (opts.leaderElect) {
     elector = new LeaderElector(rest, {
@@ -244,23 +273,6 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
       else await new Promise((r) => setTimeout(r, 10));
     }
   };
-
-  const ctx: OperatorContext = {
-    kubeConfig: kc,
-    rest,
-    metrics,
-    logger,
-    bag: () => cache.bag(),
-    lastResult: () => last,
-    onCompiled: (l) => compiledListeners.push(l),
-    setProgrammed: (poolKey, verdict) => {
-      writer.setProgrammed(poolKey, verdict);
-      if (canWrite()) queue.add(poolKey);
-    },
-    isLeader: () => canWrite(),
-  };
-  const extras = opts.extraServers ?? [];
-  for (const s of extras) await s.start(ctx);
 
   let stopped: Promise<void> | undefined;
   return {

@@ -5,7 +5,13 @@
 // whose status did not change keeps its lastTransitionTime. A verdict compiled for an older
 // generation than the object now has is dropped: the newer generation's pass will come.
 
-import type { ConditionVerdict, PolicyVerdict, PoolVerdict, RouteVerdict } from '../compiler/conditions.ts';
+import {
+  cond,
+  type ConditionVerdict,
+  type PolicyVerdict,
+  type PoolVerdict,
+  type RouteVerdict,
+} from '../compiler/conditions.ts';
 import { RESOURCES, type ApiResource } from './api-resources.ts';
 import { isConflict, isNotFound, type KubeObject, type KubeRest } from './kube-rest.ts';
 
@@ -75,44 +81,13 @@ export class StatusWriter {
   writePool(key: string, verdict: PoolVerdict, state: PoolLiveState): Promise<boolean> {
     const programmed = this.programmed.get(key);
     return this.write(RESOURCES.IngressPool, key, verdict.observedGeneration, (live) => {
-      const conds: ConditionVerdict[] = [...verdict.conditions];
       const gen = live.metadata.generation;
-      const accepted = verdict.conditions.find((c) => c.type === 'Accepted')?.status === 'True';
-      const version = verdict.configVersion;
-      if (!accepted || !version)
-        conds.push(c('Programmed', 'False', OperatorReason.NotAccepted, 'the pool is not accepted', gen));
-      else if (programmed && programmed.version === version)
-        conds.push(c('Programmed', programmed.status, programmed.reason, programmed.message, gen));
-      else
-        conds.push(
-          c(
-            'Programmed',
-            'False',
-            OperatorReason.Pending,
-            `waiting for data planes to acknowledge ${version}`,
-            gen,
-          ),
-        );
       const { ready, desired, found } = replicasOf(state.workload);
-      conds.push(
-        !found
-          ? c(
-              'Ready',
-              'False',
-              OperatorReason.WorkloadNotFound,
-              'the data-plane workload does not exist yet',
-              gen,
-            )
-          : c(
-              'Ready',
-              desired > 0 && ready >= desired ? 'True' : 'False',
-              desired > 0 && ready >= desired
-                ? OperatorReason.ReplicasReady
-                : OperatorReason.ReplicasNotReady,
-              `${ready}/${desired} replicas ready`,
-              gen,
-            ),
-      );
+      const conds = [
+        ...verdict.conditions,
+        withGen(programmedCondition(verdict, programmed, live), gen),
+        withGen(readyCondition(ready, desired, found), gen),
+      ];
       const status: Record<string, unknown> = {
         observedGeneration: gen,
         conditions: this.stamp(conds, (live.status as { conditions?: Condition[] } | undefined)?.conditions),
@@ -120,7 +95,7 @@ export class StatusWriter {
         attachedRoutes: verdict.attachedRoutes,
         addresses: addressesOf(state.service),
       };
-      if (version) status.configVersion = version;
+      if (verdict.configVersion) status.configVersion = verdict.configVersion;
       return status;
     });
   }
@@ -217,16 +192,54 @@ export class StatusWriter {
   }
 }
 
-function c(
-  type: string,
-  status: ConditionVerdict['status'],
-  reason: string,
-  message: string,
-  gen: number | undefined,
+function withGen(cv: ConditionVerdict, gen: number | undefined): ConditionVerdict {
+  return gen === undefined ? cv : { ...cv, observedGeneration: gen };
+}
+
+function programmedCondition(
+  verdict: PoolVerdict,
+  programmed: ProgrammedVerdict | undefined,
+  live: KubeObject,
 ): ConditionVerdict {
-  const out: ConditionVerdict = { type, status, reason, message };
-  if (gen !== undefined) out.observedGeneration = gen;
-  return out;
+  const version = verdict.configVersion;
+  const accepted = verdict.conditions.some((x) => x.type === 'Accepted' && x.status === 'True');
+  if (!accepted || !version)
+    return cond('Programmed', false, OperatorReason.NotAccepted, 'the pool is not accepted');
+  if (programmed?.version === version) {
+    const { status, reason, message } = programmed;
+    return { type: 'Programmed', status, reason, message };
+  }
+  const kept = programmed ? undefined : liveProgrammed(live, version);
+  return (
+    kept ??
+    cond('Programmed', false, OperatorReason.Pending, `waiting for data planes to acknowledge ${version}`)
+  );
+}
+
+/**
+ * Programmed as the object already says for this very config version, when this instance has heard
+ * nothing yet (a new leader): the data planes acknowledged that version whoever was leading then.
+ */
+function liveProgrammed(live: KubeObject, version: string): ConditionVerdict | undefined {
+  const st = live.status as { configVersion?: string; conditions?: Condition[] } | undefined;
+  if (st?.configVersion !== version) return undefined;
+  const cur = st.conditions?.find((x) => x.type === 'Programmed');
+  if (!cur || cur.reason === OperatorReason.Pending || cur.reason === OperatorReason.NotAccepted)
+    return undefined;
+  return { type: cur.type, status: cur.status, reason: cur.reason, message: cur.message };
+}
+
+function readyCondition(ready: number, desired: number, found: boolean): ConditionVerdict {
+  if (!found)
+    return cond(
+      'Ready',
+      false,
+      OperatorReason.WorkloadNotFound,
+      'the data-plane workload does not exist yet',
+    );
+  const ok = desired > 0 && ready >= desired;
+  const reason = ok ? OperatorReason.ReplicasReady : OperatorReason.ReplicasNotReady;
+  return cond('Ready', ok, reason, `${ready}/${desired} replicas ready`);
 }
 
 export function replicasOf(workload: KubeObject | undefined): {

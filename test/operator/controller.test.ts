@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { request } from 'undici';
 import { bagFromDocuments, compile } from '../../src/compiler/index.ts';
 import { synthesize } from '../../src/synth/index.ts';
-import { startOperator, type OperatorHandle } from '../../src/operator/index.ts';
+import { startOperator, type OperatorContext, type OperatorHandle } from '../../src/operator/index.ts';
 import { startTestCluster, type TestCluster } from '../cluster/harness.ts';
 import {
   apiserverWrites,
@@ -295,6 +295,27 @@ test('a route claiming a pool it may not claim is rejected alone; the pool serve
   assert.is(snapshot.routes.length, 3);
 });
 
+test("setProgrammed (the config stream's hook) sets Programmed for the current config version", async () => {
+  const before = await pool('edge-realtime/realtime');
+  op.setProgrammed('edge-realtime/realtime', {
+    version: before.status.configVersion,
+    status: 'True',
+    reason: 'Programmed',
+    message: `every ready replica acknowledged ${before.status.configVersion}`,
+  });
+  const after = await waitFor('Programmed=True', async () => {
+    const p = await pool('edge-realtime/realtime');
+    return condition(p, 'Programmed').status === 'True' ? p : false;
+  });
+  assert.is(condition(after, 'Programmed').reason, 'Programmed');
+  assert.is(
+    condition(after, 'Accepted').lastTransitionTime,
+    condition(before, 'Accepted').lastTransitionTime,
+  );
+  const table = await kubectlOk(cluster, ['get', 'ingresspool', 'realtime', '-n', 'edge-realtime']);
+  assert.match(table, /realtime\s+realtime\s+0\s+True/);
+});
+
 test('manual deletes and edits of owned objects are repaired', async () => {
   const cm = await getJson(cluster, ['configmap', 'bulkhead-realtime-bootstrap', '-n', 'edge-realtime']);
   await kubectlOk(cluster, ['delete', 'configmap', 'bulkhead-realtime-bootstrap', '-n', 'edge-realtime']);
@@ -328,11 +349,23 @@ test('manual deletes and edits of owned objects are repaired', async () => {
 });
 
 test('a namespace-scoped instance sees only its namespaces, and a converged world costs it no write', async () => {
+  const events: string[] = [];
+  let context: OperatorContext | undefined;
   const scoped = await startOperator({
     kubeconfig: cluster.kubeconfigPath,
     namespaces: ['edge-realtime', 'realtime'],
     metricsAddr: false,
     logger: silentLogger(),
+    extraServers: [
+      {
+        start: async (ctx) => {
+          context = ctx;
+          ctx.onCompiled(() => events.push('compiled'));
+          events.push('start');
+        },
+        stop: async () => void events.push('stop'),
+      },
+    ],
   });
   try {
     await scoped.whenIdle();
@@ -353,9 +386,18 @@ test('a namespace-scoped instance sees only its namespaces, and a converged worl
     assert.equal(Object.keys(scoped.lastResult()!.snapshots), ['edge-realtime/realtime']);
     // a fresh instance has no memory of earlier applies: the hash annotations alone say "up to date"
     assert.is(scoped.rest.writeCount(), 0);
+    // the hook for the webhook and config-stream servers
+    assert.ok(context);
+    assert.equal(
+      context!.bag().ingressPools.map((p) => p.metadata.name),
+      ['realtime'],
+    );
+    assert.is(context!.lastResult(), scoped.lastResult());
+    assert.ok(context!.isLeader());
   } finally {
     await scoped.stop();
   }
+  assert.equal(events.slice(0, 2).concat(events.slice(-1)), ['start', 'compiled', 'stop']);
 });
 
 test('deleting a pool prunes everything it owned; its route reports PoolNotFound', async () => {
