@@ -11,7 +11,8 @@ import http2 from 'node:http2';
 import type { ListenerIR, WebSocketIR } from '../ir/snapshot.ts';
 import { kRuntime, type ProxyRuntime } from './context.ts';
 import { onH2Stream, onHttp1Request, runtimeOf } from './proxy.ts';
-import { kUpgraded, onHttp1Upgrade } from './websocket.ts';
+import { kUpgraded } from './websocket.ts';
+import { onHttp1Upgrade } from './upgrade.ts';
 import { onH2Connect } from './websocket-h2.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
