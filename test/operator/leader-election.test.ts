@@ -3,6 +3,8 @@
 // out); a leader that stops cleanly hands over at once. The first instance starts before the CRDs
 // exist, so its informers fail, back off and recover without crashing anything.
 
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startOperator, type OperatorHandle, type OperatorOptions } from '../../src/operator/index.ts';
@@ -136,6 +138,52 @@ test('a leader that stops cleanly releases the lease and a standby takes over at
   await setWeight(50);
   await waitFor('op-c to apply an edit', () => weightInSnapshot(50));
   assert.ok((await writes(c)) > 0);
+});
+
+test('`bulkhead operator --leader-elect` leads, serves /readyz, and releases its lease on SIGTERM', async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./operator-cli-child.ts', import.meta.url)),
+      'operator',
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--leader-elect',
+      '--lease-namespace',
+      'kube-system',
+      '--namespace',
+      'edge-storefront,storefront',
+      '--metrics-addr',
+      '127.0.0.1:0',
+    ],
+    { env: { ...process.env, POD_NAME: 'op-cli' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await waitFor('the CLI operator to hold its lease', async () => {
+      const r = await cluster.kubectl([
+        'get',
+        'lease',
+        'bulkhead-operator',
+        '-n',
+        'kube-system',
+        '-o',
+        'json',
+      ]);
+      return r.code === 0 && JSON.parse(r.stdout).spec.holderIdentity === 'op-cli';
+    });
+    assert.match(stderr, /"msg":"became leader"/);
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, stderr);
+    const lease = await getJson(cluster, ['lease', 'bulkhead-operator', '-n', 'kube-system']);
+    assert.is(lease.spec.holderIdentity, '', 'released for a fast takeover');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });
 
 test.run();
