@@ -153,7 +153,9 @@ export function commitHealth(plan: HealthPlan): void {
   const h = plan.holder;
   h.list = plan.list;
   if (h.active !== plan.active) {
-    h.active?.stop();
+    // no active check any more: nothing would ever mark an endpoint healthy again, so reset them;
+    // a replacement checker takes over from the current health instead
+    h.active?.stop(plan.active === null ? { resetHealth: true } : undefined);
     plan.active?.start();
   }
   h.active = plan.active;
