@@ -68,9 +68,17 @@ export const TimeoutOverrides = Opt({
   request: Type.Optional(Duration(undefined, 'whole request; 0s = no overall limit')),
 });
 
+/**
+ * YAML 1.1 parsers (kubectl's, Argo CD's) read an unquoted `on:` key as the boolean true, so
+ * `retries: { on: [...] }` reaches the API server as a property named "true". The contract's field
+ * name cannot change; the schema accepts the "true" spelling too and the compiler reads it as `on`.
+ */
+export const RETRY_ON_ALIAS_DOC = 'the key kubectl and Argo CD (YAML 1.1) make of an unquoted `on:`; read as `on`';
+
 export const RetryOverrides = Opt({
   attempts: Type.Optional(Int(0, 10)),
   on: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8 })),
+  true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
   perTryTimeout: Type.Optional(Duration()),
   budgetPercent: Type.Optional(Int(0, 100)),
   minRetriesPerSecond: Type.Optional(Int(0, 10000)),

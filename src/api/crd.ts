@@ -1,6 +1,7 @@
 // CRD generation: turns the TypeBox schemas into apiextensions.k8s.io/v1 CustomResourceDefinitions
 // with structural OpenAPI v3 schemas the API server accepts.
 
+import { stringify } from 'yaml';
 import { API_VERSION, GROUP, KINDS, VERSION, type KindInfo } from './kinds.ts';
 
 /**
@@ -73,20 +74,13 @@ export function crdFor(info: KindInfo): any {
               type: 'object',
               description: info.description,
               required: ['spec'],
-              ...(info.maxNameLength
-                ? {
-                    'x-kubernetes-validations': [
-                      {
-                        rule: `self.metadata.name.size() <= ${info.maxNameLength}`,
-                        message: `${info.kind} names are limited to ${info.maxNameLength} characters (the names of its workloads derive from them)`,
-                      },
-                    ],
-                  }
-                : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
-                metadata: { type: 'object' },
+                // the API server allows constraints on metadata.name only, and reports them on that field
+                metadata: info.maxNameLength
+                  ? { type: 'object', properties: { name: { type: 'string', maxLength: info.maxNameLength } } }
+                  : { type: 'object' },
                 spec: toStructural(info.spec),
                 status: toStructural(info.status),
               },
@@ -100,6 +94,14 @@ export function crdFor(info: KindInfo): any {
 
 export function allCrds(): any[] {
   return KINDS.map(crdFor);
+}
+
+/**
+ * YAML for kubectl and Argo CD. Both parse YAML 1.1, where an unquoted `on:` key is the boolean
+ * true (our `retries.on` would arrive as a property named "true"); writing YAML 1.1 quotes it.
+ */
+export function crdYaml(crd: unknown): string {
+  return stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' });
 }
 
 export { API_VERSION };

@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   Block, Bool, Conditions, Duration, Enum, Int, IntOrString, Label, Name, Obj, Opt, Port, Str, StringMap, rules,
 } from './kit.ts';
-import { LocalRef, RETRY_ON } from './common.ts';
+import { LocalRef, RETRY_ON, RETRY_ON_ALIAS_DOC } from './common.ts';
 
 const Quantity = IntOrString({ pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' });
 const ResourceList = Type.Optional(
@@ -185,6 +185,7 @@ export const IngressPoolSpec = rules(
         on: Type.Optional(
           Type.Array(Enum(RETRY_ON), { maxItems: 8, default: ['connect-failure', 'refused-stream', 'reset', 'unavailable'] }),
         ),
+        true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
         perTryTimeout: Duration('0s'),
         budgetPercent: Int(0, 100, 20, 'retries never exceed this share of active requests'),
         minRetriesPerSecond: Int(0, 10000, 3),

@@ -1,12 +1,11 @@
 // `bulkhead crds`: print the CustomResourceDefinitions (the same bytes as crds/).
 
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { allCrds } from '../api/crd.ts';
+import { allCrds, crdYaml } from '../api/crd.ts';
 
 export function renderCrdsYaml(): string {
   return allCrds()
-    .map((crd) => stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false }))
+    .map(crdYaml)
     .join('---\n');
 }
 

@@ -13,7 +13,8 @@ export interface LoadedDocument {
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
-export function listManifestFiles(path: string): string[] {
+/** Like `kubectl apply -f`: a directory's own files, its subdirectories only with `recursive`. */
+export function listManifestFiles(path: string, recursive = false): string[] {
   const st = statSync(path);
   if (st.isFile()) return [path];
   const out: string[] = [];
@@ -21,8 +22,9 @@ export function listManifestFiles(path: string): string[] {
     if (entry.startsWith('.')) continue;
     const full = join(path, entry);
     const s = statSync(full);
-    if (s.isDirectory()) out.push(...listManifestFiles(full));
-    else if (MANIFEST.test(entry)) out.push(full);
+    if (s.isDirectory()) {
+      if (recursive) out.push(...listManifestFiles(full, true));
+    } else if (MANIFEST.test(entry)) out.push(full);
   }
   return out;
 }
@@ -33,10 +35,10 @@ export class ManifestParseError extends Error {
   }
 }
 
-export function loadDocuments(paths: string[]): LoadedDocument[] {
+export function loadDocuments(paths: string[], recursive = false): LoadedDocument[] {
   const out: LoadedDocument[] = [];
   for (const p of paths) {
-    for (const file of listManifestFiles(p)) {
+    for (const file of listManifestFiles(p, recursive)) {
       const text = readFileSync(file, 'utf8');
       const docs = parseAllDocuments(text);
       docs.forEach((d, index) => {

@@ -12,12 +12,12 @@ export type RenderOutput = 'manifests' | 'snapshots' | 'status';
 
 export class RenderError extends Error {}
 
-export function compileFiles(paths: string[]): CompileResult {
-  return compile(bagFromDocuments(loadDocuments(paths).map((d) => d.doc)));
+export function compileFiles(paths: string[], recursive = false): CompileResult {
+  return compile(bagFromDocuments(loadDocuments(paths, recursive).map((d) => d.doc)));
 }
 
-export function render(paths: string[], output: RenderOutput, pool?: string): string {
-  const result = compileFiles(paths);
+export function render(paths: string[], output: RenderOutput, pool?: string, recursive = false): string {
+  const result = compileFiles(paths, recursive);
   const keys = Object.keys(result.snapshots).sort();
   if (pool !== undefined && !keys.includes(pool)) {
     const why = result.statuses.ingressPools[pool]
@@ -48,9 +48,10 @@ export function registerRenderCommand(program: Command): void {
     .requiredOption('-f, --filename <path...>', 'files or directories of YAML/JSON manifests')
     .option('-o, --output <kind>', 'manifests | snapshots | status', 'manifests')
     .option('--pool <namespace/name>', 'only this pool')
-    .action((opts: { filename: string[]; output: RenderOutput; pool?: string }) => {
+    .option('-R, --recursive', 'also read subdirectories (as kubectl -R)', false)
+    .action((opts: { filename: string[]; output: RenderOutput; pool?: string; recursive: boolean }) => {
       try {
-        process.stdout.write(render(opts.filename, opts.output, opts.pool));
+        process.stdout.write(render(opts.filename, opts.output, opts.pool, opts.recursive));
       } catch (err) {
         if (!(err instanceof RenderError)) throw err;
         process.stderr.write(`bulkhead render: ${err.message}\n`);

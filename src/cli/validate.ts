@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { formatProblem, isBulkheadDocument, validateObject, type Problem } from '../api/validate.ts';
 import { loadDocuments } from './load.ts';
 
-export function validateFiles(paths: string[]): { checked: number; problems: Problem[] } {
+export function validateFiles(paths: string[], recursive = false): { checked: number; problems: Problem[] } {
   let checked = 0;
   const problems: Problem[] = [];
-  for (const { doc } of loadDocuments(paths)) {
+  for (const { doc } of loadDocuments(paths, recursive)) {
     if (!isBulkheadDocument(doc)) continue;
     checked++;
     problems.push(...validateObject(doc));
@@ -21,8 +21,9 @@ export function registerValidateCommand(program: Command): void {
     .command('validate')
     .description('check Bulkhead objects offline against the API schema and its rules (for GitOps CI)')
     .requiredOption('-f, --filename <path...>', 'files or directories of YAML/JSON manifests')
-    .action((opts: { filename: string[] }) => {
-      const { checked, problems } = validateFiles(opts.filename);
+    .option('-R, --recursive', 'also read subdirectories (as kubectl -R)', false)
+    .action((opts: { filename: string[]; recursive: boolean }) => {
+      const { checked, problems } = validateFiles(opts.filename, opts.recursive);
       for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
       const bad = new Set(problems.map((p) => `${p.kind}/${p.namespace}/${p.name}`)).size;
       process.stderr.write(`${checked} Bulkhead object(s) checked, ${bad} invalid\n`);

@@ -51,11 +51,18 @@ export function emptyBag(): ResourceBag {
   return { ingressPools: [], routeSplits: [], rateLimitPolicies: [], services: [], endpointSlices: [], namespaces: [] };
 }
 
-/** Sort any parsed documents into a bag; unknown kinds are ignored. */
+/**
+ * Sort parsed documents into a bag; unknown kinds are ignored. The same object (kind, namespace,
+ * name) given twice counts once, the later document winning, as with `kubectl apply -f`.
+ */
 export function bagFromDocuments(docs: any[]): ResourceBag {
   const bag = emptyBag();
+  const latest = new Map<string, any>();
   for (const d of docs) {
     if (!d || typeof d !== 'object') continue;
+    latest.set(`${d.apiVersion}/${d.kind}/${d.metadata?.namespace ?? 'default'}/${d.metadata?.name}`, d);
+  }
+  for (const d of latest.values()) {
     if (isBulkheadDocument(d)) {
       if (d.kind === 'IngressPool') bag.ingressPools.push(d);
       else if (d.kind === 'RouteSplit') bag.routeSplits.push(d);

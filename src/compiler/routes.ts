@@ -240,8 +240,15 @@ function mergeTimeouts(pool: any, rule: RouteSplitRule): TimeoutsIR {
   return { connectMs: durationMs(t.connect), readMs: durationMs(t.read), requestMs: durationMs(t.request), sendMs: durationMs(t.send) };
 }
 
+/** `"true"` is how a YAML 1.1 client spells an unquoted `on:` (see RETRY_ON_ALIAS_DOC). */
+function withRetryOn(r: any): any {
+  if (!r || r.true === undefined) return r;
+  const { true: on, ...rest } = r;
+  return { ...rest, on };
+}
+
 function mergeRetries(pool: any, rule: RouteSplitRule): RetriesIR {
-  const r = { ...pool.retries, ...(rule.retries ?? {}) };
+  const r = { ...withRetryOn(pool.retries), ...withRetryOn(rule.retries ?? {}) };
   return {
     attempts: r.attempts,
     budgetPercent: r.budgetPercent,

@@ -17,6 +17,12 @@ test('examples/ are valid', () => {
   assert.ok(checked >= 9, `expected the examples to hold at least 9 Bulkhead objects, got ${checked}`);
 });
 
+test('examples/ with subdirectories (-R, the Argo CD GitOps copy) are valid too', () => {
+  const { checked, problems } = validateFiles(['examples'], true);
+  assert.equal(problems.map(formatProblem), []);
+  assert.ok(checked > 9);
+});
+
 test('bulkhead validate -f examples/ exits 0', () => {
   const r = spawnSync(process.execPath, [...CLI, 'validate', '-f', 'examples/'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stdout + r.stderr);
