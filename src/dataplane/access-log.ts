@@ -1,5 +1,5 @@
-// Access logs: one JSON line per sampled request through pino (async destination, stdout by
-// default). `enabled` and `sampleRate` come from the snapshot; the sampling decision is made before
+// Access logs: one JSON line per sampled request to pino's destination (async sonic-boom, stdout by
+// default), shared with the pino logger that writes the process logs. `enabled` and `sampleRate` come from the snapshot; the sampling decision is made before
 // any log object is built, so unsampled requests cost one comparison.
 
 import pino, { type Logger } from 'pino';
@@ -22,13 +22,34 @@ export interface AccessRecord {
   reason: string | null;
 }
 
+const str = JSON.stringify;
+
+function strOrNull(v: string | null): string {
+  return v === null ? 'null' : str(v);
+}
+
+// ISO timestamps cost a Date per call; one per millisecond is enough
+let isoMs = 0;
+let isoText = '';
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 export class AccessLog {
+  /** process logs (snapshot applied/refused, ...) */
   readonly logger: Logger;
   enabled = true;
   sampleRate = 1;
+  private readonly dest: { write(line: string): unknown };
 
   constructor(stream?: NodeJS.WritableStream) {
     const dest = stream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    this.dest = dest as { write(line: string): unknown };
     this.logger = pino(
       { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
       dest as pino.DestinationStream,
@@ -45,8 +66,47 @@ export class AccessLog {
     return this.enabled && (this.sampleRate >= 1 || Math.random() < this.sampleRate);
   }
 
-  write(rec: AccessRecord): void {
-    this.logger.info(rec, 'access');
+  /**
+   * One access line, in the same shape pino's `info(rec, 'access')` gives, to the same destination.
+   * pino's serializer walks any object generically; this record has a fixed shape, so it is written
+   * field by field, which takes a fraction of the time on the request path.
+   */
+  write(r: AccessRecord): void {
+    this.dest.write(
+      '{"level":30,"time":"' +
+        isoNow() +
+        '","requestId":' +
+        str(r.requestId) +
+        ',"protocol":"' +
+        r.protocol +
+        '","method":' +
+        str(r.method) +
+        ',"host":' +
+        str(r.host) +
+        ',"path":' +
+        str(r.path) +
+        ',"route":' +
+        strOrNull(r.route) +
+        ',"cluster":' +
+        strOrNull(r.cluster) +
+        ',"upstream":' +
+        strOrNull(r.upstream) +
+        ',"status":' +
+        r.status +
+        ',"durationMs":' +
+        r.durationMs +
+        ',"upstreamMs":' +
+        r.upstreamMs +
+        ',"bytesIn":' +
+        r.bytesIn +
+        ',"bytesOut":' +
+        r.bytesOut +
+        ',"retries":' +
+        r.retries +
+        ',"reason":' +
+        strOrNull(r.reason) +
+        ',"msg":"access"}\n',
+    );
   }
 
   flush(): void {
