@@ -57,6 +57,8 @@ export interface OperatorOptions {
   maxHoldOffMs?: number;
   /** full resync period; default 10 minutes */
   resyncIntervalMs?: number;
+  /** pools reconciled in parallel within a pass; default 4 */
+  concurrency?: number;
   /** the config stream's address, handed to the synthesizer for the pods */
   controlPlaneAddress?: string;
   extraServers?: ExtraServer[];
@@ -128,6 +130,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
           metrics,
           canWrite,
           controlPlaneAddress: opts.controlPlaneAddress,
+          concurrency: opts.concurrency,
           applied,
           onError: (scope, key, err) => logger.warn({ scope, key, err: String(err) }, 'reconcile error'),
         });

@@ -30,6 +30,8 @@ export interface ReconcileDeps {
   /** what we last applied per object: its hash and the generation (or resourceVersion) we left it at */
   applied: Map<string, { hash: string; marker: string }>;
   onError?(scope: string, key: string, err: unknown): void;
+  /** pools reconciled at once (statuses: twice as many); requests, not CPU, are the bottleneck */
+  concurrency?: number;
 }
 
 /** Reconciles `keys`; returns the keys that failed (to be retried) with their errors. */
@@ -39,30 +41,28 @@ export async function reconcilePass(
   deps: ReconcileDeps,
 ): Promise<Map<string, unknown>> {
   const failed = new Map<string, unknown>();
-  for (const key of keys) {
-    if (key === STATUS_ONLY_KEY) continue;
-    try {
-      await reconcilePool(key, result, deps);
-    } catch (err) {
-      if (err instanceof LeadershipLostError) throw err;
-      failed.set(key, err);
-    }
-  }
+  const limit = deps.concurrency ?? 4;
+  await inParallel(
+    keys.filter((k) => k !== STATUS_ONLY_KEY),
+    limit,
+    async (key) => {
+      try {
+        await reconcilePool(key, result, deps);
+      } catch (err) {
+        if (err instanceof LeadershipLostError) throw err;
+        failed.set(key, err);
+      }
+    },
+  );
   // Route and policy statuses are compared with the cache for every object (no request when equal),
   // so an object whose pool does not exist still gets its PoolNotFound verdict.
-  for (const [key, verdict] of Object.entries(result.statuses.routeSplits)) {
-    await guarded(
-      deps,
-      'status',
-      key,
-      failed,
-      verdict.parents[0] ? refKey(verdict.parents[0].poolRef) : key,
-      () => deps.writer.writeRoute(key, verdict),
-    );
-  }
-  for (const [key, verdict] of Object.entries(result.statuses.rateLimitPolicies)) {
-    await guarded(deps, 'status', key, failed, key, () => deps.writer.writePolicy(key, verdict));
-  }
+  await inParallel(Object.entries(result.statuses.routeSplits), limit * 2, ([key, verdict]) => {
+    const retryKey = verdict.parents[0] ? refKey(verdict.parents[0].poolRef) : key;
+    return guarded(deps, 'status', key, failed, retryKey, () => deps.writer.writeRoute(key, verdict));
+  });
+  await inParallel(Object.entries(result.statuses.rateLimitPolicies), limit * 2, ([key, verdict]) =>
+    guarded(deps, 'status', key, failed, key, () => deps.writer.writePolicy(key, verdict)),
+  );
   return failed;
 }
 
@@ -221,6 +221,27 @@ async function prune(o: KubeObject, deps: ReconcileDeps): Promise<void> {
     throw err;
   }
   deps.applied.delete(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`);
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight. The first error stops the hand-out of
+ * further items and is rethrown once the running ones have settled.
+ */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 function throwAll(key: string, errors: unknown[]): void {
