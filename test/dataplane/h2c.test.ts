@@ -163,6 +163,39 @@ test('request bodies cross protocols: h2 client → HTTP/1.1 backend, HTTP/1.1 c
   }
 });
 
+test('h2c upstream session is replaced after GOAWAY / close', async () => {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const server = http2.createServer();
+  server.on('session', (sess) => sessions.add(sess));
+  server.on('stream', (stream, headers) => {
+    stream.respond({ ':status': 200 });
+    stream.end('ok:' + headers[':path']);
+    if (headers[':path'] === '/bye') {
+      const sess = stream.session!;
+      stream.on('close', () => sess.close()); // GOAWAY, then close
+    }
+  });
+  const be = await listen(server);
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/h2/main', 'team/h2:80')],
+      clusters: [cluster('team/h2:80', [be.port], { protocol: 'H2C' })],
+    }),
+  );
+  try {
+    assert.is((await request(dp.port, { path: '/a' })).body, 'ok:/a');
+    assert.is((await request(dp.port, { path: '/bye' })).body, 'ok:/bye');
+    await delay(50); // let the GOAWAY arrive (a request racing it is the refused-stream retry case)
+    for (let i = 0; i < 5; i++)
+      assert.is((await request(dp.port, { path: '/after' + i })).body, 'ok:/after' + i);
+    assert.is(sessions.size, 2, 'a second session was opened after the first went away');
+  } finally {
+    await dp.close();
+    for (const sess of sessions) sess.destroy();
+    await closeServer(be);
+  }
+});
+
 test('h2 preface split across packets is still detected', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
   const dp = await startProxy(
