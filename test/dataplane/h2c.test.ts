@@ -8,6 +8,7 @@ import { request as undiciRequest, Client } from 'undici';
 import {
   cluster,
   closeServer,
+  delay,
   httpBackend,
   listen,
   request,
