@@ -195,8 +195,10 @@ export class ClusterCache {
   private readonly listeners: CacheListener[] = [];
   /** bumps on every change of a compiler input; an unchanged value means the last compile still holds */
   inputsVersion = 0;
+  private readonly onListenerError: ClusterCacheOptions['onError'];
 
   constructor(rest: KubeRest, opts: ClusterCacheOptions = {}) {
+    this.onListenerError = opts.onError;
     const scopes: (string | undefined)[] = opts.namespaces?.length ? [...opts.namespaces] : [undefined];
     const add = (kind: ResourceKind, namespace: string | undefined, labelSelector?: string) => {
       const list = this.reflectors.get(kind) ?? [];
@@ -292,7 +294,14 @@ export class ClusterCache {
     // compiler reads, and reacting to them would recompile the world after every status write.
     if (type === 'update' && old && BULKHEAD_KINDS.has(kind) && statusOnly(old, obj)) return;
     if ((INPUT_KINDS as readonly string[]).includes(kind) || kind === 'Namespace') this.inputsVersion++;
-    for (const l of this.listeners) l(kind, type, obj, old);
+    for (const l of this.listeners) {
+      // A listener's bug must not look like a watch failure (the event would be lost on re-watch).
+      try {
+        l(kind, type, obj, old);
+      } catch (err) {
+        this.onListenerError?.(kind, err);
+      }
+    }
   }
 }
 

@@ -138,7 +138,10 @@ export class KubeRest {
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData['body']> {
     const path = resourcePath(res, namespace);
-    const r = await this.send('GET', path, { query: { ...query, watch: true }, signal });
+    // A silently dead connection must not hang the informer: the server ends a watch after
+    // timeoutSeconds, so no byte for that long plus a margin means the connection is gone.
+    const idleMs = (Number(query?.timeoutSeconds ?? 300) + 30) * 1000;
+    const r = await this.send('GET', path, { query: { ...query, watch: true }, signal }, idleMs);
     this.count('watch', res.plural, r.statusCode);
     if (r.statusCode !== 200) throw await toError(r, 'GET', path);
     return r.body;
@@ -172,6 +175,7 @@ export class KubeRest {
     method: Dispatcher.HttpMethod,
     path: string,
     opts: CallOptions,
+    bodyTimeoutMs = 60_000,
   ): Promise<Dispatcher.ResponseData> {
     // Auth headers are asked for on every request: exec plugins and projected token files rotate.
     const auth: {
@@ -208,7 +212,8 @@ export class KubeRest {
       body,
       signal: opts.signal,
       dispatcher: this.dispatcher,
-      bodyTimeout: 0,
+      headersTimeout: 60_000,
+      bodyTimeout: bodyTimeoutMs,
     });
   }
 }

@@ -1,21 +1,18 @@
-// The controller: informers feed a work queue keyed by pool; the leader drains it in passes of
-// compile (once, reused while no input changed) → reconcile the due pools → statuses. Standbys keep
-// warm caches and take over with a full resync. Other servers (admission webhook, config stream)
-// plug in through `extraServers` and get the caches, the last compile and `setProgrammed`.
+// startOperator: wires the operator together — kubeconfig → REST client → informers → pool
+// controller, the metrics/health server, leader election, and other servers (admission webhook,
+// config stream) plugged in through `extraServers`, which get the caches, the last compile and
+// `setProgrammed`. Standbys keep warm caches and take over with a full resync.
 
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { compile, type CompileResult, type ResourceBag } from '../compiler/index.ts';
-import { LABEL_MANAGED_BY, LABEL_POOL } from '../synth/identity.ts';
-import { affectedPools } from './affected-pools.ts';
+import type { CompileResult, ResourceBag } from '../compiler/index.ts';
+import { PoolController } from './controller.ts';
 import { ClusterCache } from './informers.ts';
 import { KubeRest } from './kube-rest.ts';
 import { LeaderElector } from './leader-election.ts';
 import { OperatorMetrics, startMetricsServer } from './metrics.ts';
-import { reconcilePass, STATUS_ONLY_KEY } from './reconcile.ts';
-import { LeadershipLostError, StatusWriter, type ProgrammedVerdict } from './status-writer.ts';
-import { WorkQueue } from './work-queue.ts';
+import type { ProgrammedVerdict } from './status-writer.ts';
 
 export interface OperatorContext {
   kubeConfig: KubeConfig;
@@ -91,119 +88,29 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
 
   let leading = !opts.leaderElect;
   let stopping = false;
-  let last: CompileResult | undefined;
-  let lastInputs = -1;
-  const compiledListeners: ((r: CompileResult) => void)[] = [];
-  const applied = new Map<string, { hash: string; marker: string }>();
   const canWrite = () => leading && !stopping;
-  const writer = new StatusWriter(rest, {
+  const controller = new PoolController({
+    rest,
+    cache,
+    metrics,
+    logger,
     canWrite,
-    cached: (res, ns, name) => cache.get(res.kind as never, ns, name),
-    onWrite: (kind) => metrics.statusWrites.inc({ kind }),
+    holdOffMs: opts.holdOffMs,
+    maxHoldOffMs: opts.maxHoldOffMs,
+    concurrency: opts.concurrency,
+    controlPlaneAddress: opts.controlPlaneAddress,
   });
 
-  const queue = new WorkQueue({ holdOffMs: opts.holdOffMs, maxHoldOffMs: opts.maxHoldOffMs });
-  let busy: Promise<void> | undefined;
-  const kick = () => {
-    if (busy || !canWrite()) return;
-    busy = drain().finally(() => {
-      busy = undefined;
-      metrics.queueDepth.set(queue.depth);
-    });
-  };
-  queue.onReady = kick;
-
-  const drain = async () => {
-    for (let keys = queue.takeDue(); keys.length && canWrite(); keys = queue.takeDue()) {
-      metrics.queueDepth.set(queue.depth);
-      const end = metrics.reconcileDuration.startTimer();
-      try {
-        if (!last || cache.inputsVersion !== lastInputs) {
-          lastInputs = cache.inputsVersion;
-          last = compile(cache.bag());
-          for (const l of compiledListeners) l(last);
-        }
-        const failed = await reconcilePass(keys, last, {
-          rest,
-          cache,
-          writer,
-          metrics,
-          canWrite,
-          controlPlaneAddress: opts.controlPlaneAddress,
-          concurrency: opts.concurrency,
-          applied,
-          onError: (scope, key, err) => logger.warn({ scope, key, err: String(err) }, 'reconcile error'),
-        });
-        for (const k of keys) if (!failed.has(k)) queue.forget(k);
-        for (const [k, err] of failed) {
-          const delay = queue.retry(k);
-          logger.warn({ pool: k, err: String(err), retryInMs: delay }, 'pool reconcile failed');
-        }
-      } catch (err) {
-        if (err instanceof LeadershipLostError) return;
-        metrics.reconcileErrors.inc({ kind: 'compile' });
-        logger.error({ err: String(err) }, 'reconcile pass failed');
-        for (const k of keys) queue.retry(k);
-      } finally {
-        end();
-      }
-    }
-  };
-
-  cache.onEvent((kind, type, obj, old) => {
-    if (!canWrite()) return; // a new leader starts with a full resync anyway
-    const keys =
-      type === 'delete' ? affectedPools(kind, undefined, obj, idx) : affectedPools(kind, obj, old, idx);
-    for (const k of keys) queue.add(k);
-    metrics.queueDepth.set(queue.depth);
-  });
-  const idx = {
-    pools: () => cache.list('IngressPool'),
-    routes: () => cache.list('RouteSplit'),
-    route: (ns: string, name: string) => cache.get('RouteSplit', ns, name),
-  };
-
-  /** every pool there is, plus pools that only their leftovers remember (deleted while we were down) */
-  const allKeys = () => {
-    const keys = new Set<string>();
-    for (const p of cache.list('IngressPool')) keys.add(`${p.metadata.namespace}/${p.metadata.name}`);
-    for (const kind of [
-      'ConfigMap',
-      'ServiceAccount',
-      'Deployment',
-      'DaemonSet',
-      'HorizontalPodAutoscaler',
-      'PodDisruptionBudget',
-      'Service',
-    ] as const) {
-      for (const o of cache.list(kind)) {
-        const l = o.metadata.labels ?? {};
-        if (l[LABEL_MANAGED_BY] === 'bulkhead' && l[LABEL_POOL])
-          keys.add(`${o.metadata.namespace}/${l[LABEL_POOL]}`);
-      }
-    }
-    return keys;
-  };
-  const resyncAll = () => {
-    for (const k of allKeys()) queue.addNow(k);
-    // route/policy statuses ride on any pass; make sure one runs even with no pool at all
-    if (queue.depth === 0) queue.addNow(STATUS_ONLY_KEY);
-    kick();
-  };
-
-  cache.start();
   let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
-  const metricsAddr = opts.metricsAddr ?? ':8081';
-  try {
-    if (metricsAddr !== false) server = await startMetricsServer(metricsAddr, metrics, () => cache.synced);
-    await cache.whenSynced();
-  } catch (err) {
+  const extras: ExtraServer[] = [];
+  const closeAll = async () => {
+    for (const s of extras.splice(0).reverse()) {
+      await s.stop().catch((err) => logger.warn({ err: String(err) }, 'extra server stop failed'));
+    }
     await cache.stop();
     await server?.app.close();
     await rest.close();
-    throw err;
-  }
-  logger.info({ namespaces: opts.namespaces ?? 'all' }, 'caches synced');
+  };
 
   // Extra servers (webhook, config stream) start before the first pass, so they see every compile.
   const ctx: OperatorContext = {
@@ -212,25 +119,23 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
     metrics,
     logger,
     bag: () => cache.bag(),
-    lastResult: () => last,
-    onCompiled: (l) => compiledListeners.push(l),
-    setProgrammed: (poolKey, verdict) => {
-      writer.setProgrammed(poolKey, verdict);
-      if (canWrite()) queue.add(poolKey);
-    },
+    lastResult: () => controller.last,
+    onCompiled: (l) => controller.onCompiled(l),
+    setProgrammed: (poolKey, verdict) => controller.setProgrammed(poolKey, verdict),
     isLeader: () => canWrite(),
   };
-  const extras: ExtraServer[] = [];
+  cache.start();
   try {
+    const metricsAddr = opts.metricsAddr ?? ':8081';
+    if (metricsAddr !== false) server = await startMetricsServer(metricsAddr, metrics, () => cache.synced);
+    await cache.whenSynced();
+    logger.info({ namespaces: opts.namespaces ?? 'all' }, 'caches synced');
     for (const s of opts.extraServers ?? []) {
       await s.start(ctx);
       extras.push(s);
     }
   } catch (err) {
-    for (const s of extras.reverse()) await s.stop().catch(() => {});
-    await cache.stop();
-    await server?.app.close();
-    await rest.close();
+    await closeAll();
     throw err;
   }
 
@@ -247,7 +152,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
         leading = true;
         metrics.leader.set(1);
         logger.info('became leader');
-        resyncAll();
+        controller.resyncAll();
       },
       onStoppedLeading: () => {
         leading = false; // canWrite() turns false: the running pass stops at its next write
@@ -259,45 +164,31 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
     elector.start();
   } else {
     metrics.leader.set(1);
-    resyncAll();
+    controller.resyncAll();
   }
 
-  const resyncTimer = setInterval(() => canWrite() && resyncAll(), opts.resyncIntervalMs ?? 600_000);
+  const resyncTimer = setInterval(
+    () => canWrite() && controller.resyncAll(),
+    opts.resyncIntervalMs ?? 600_000,
+  );
   resyncTimer.unref();
-
-  const whenIdle = async (timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (busy || queue.depth > 0) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `BH_ERR_OPERATOR_BUSY: queue not drained after ${timeoutMs} ms (depth ${queue.depth})`,
-        );
-      if (busy) await busy;
-      else await new Promise((r) => setTimeout(r, 10));
-    }
-  };
 
   let stopped: Promise<void> | undefined;
   return {
     ...ctx,
     metricsPort: server?.port,
-    whenIdle,
+    whenIdle: (timeoutMs) => controller.whenIdle(timeoutMs),
     resync: async (timeoutMs) => {
-      resyncAll();
-      await whenIdle(timeoutMs);
+      controller.resyncAll();
+      await controller.whenIdle(timeoutMs);
     },
     stop: (stopOpts) =>
       (stopped ??= (async () => {
         stopping = true;
         clearInterval(resyncTimer);
-        queue.shutdown();
-        await busy;
-        for (const s of [...extras].reverse())
-          await s.stop().catch((err) => logger.warn({ err: String(err) }, 'extra server stop failed'));
+        await controller.shutdown();
         await elector?.stop(stopOpts?.releaseLease ?? true);
-        await cache.stop();
-        await server?.app.close();
-        await rest.close();
+        await closeAll();
         metrics.leader.set(0);
       })()),
   };
