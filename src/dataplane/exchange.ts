@@ -76,6 +76,8 @@ export class Exchange {
     readonly host: string,
     /** path + query as sent upstream (rewritten) */
     readonly path: string,
+    /** request target as the client sent it, for the access log */
+    readonly url: string,
     readonly authority: string,
     readonly headers: OutgoingHeaders,
     readonly requestId: string,
@@ -301,10 +303,10 @@ export class Exchange {
         protocol: this.res !== null ? 'http1' : 'h2',
         method: this.method,
         host: this.host,
-        path: this.path,
+        path: this.url,
         route: this.ctx.id,
         cluster: this.cluster.name,
-        upstream: this.ep === null ? null : `${this.ep.address}:${this.ep.port}`,
+        upstream: this.ep === null ? null : this.ep.key,
         status: this.status,
         durationMs: Math.round(ms * 1000) / 1000,
         upstreamMs: Math.round(this.upstreamMs * 1000) / 1000,
