@@ -52,7 +52,9 @@ export interface ForwardInfo {
 
 /**
  * Request headers for the upstream: everything the client sent minus hop-by-hop and pseudo headers,
- * `te: trailers` kept (gRPC needs it), forwarding headers added. Host goes separately (`host` for
+ * `te: trailers` kept (gRPC needs it), forwarding headers added. X-Forwarded-For is appended to (the
+ * client's chain stays, rate limiting decides how many hops to trust); X-Forwarded-Proto and -Host are
+ * set from this listener, since the data plane is the edge that saw the connection. Host goes separately (`host` for
  * HTTP/1.1 upstreams, `:authority` for h2c) and is not in the result.
  */
 export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInfo): OutgoingHeaders {
