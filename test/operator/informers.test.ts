@@ -97,15 +97,13 @@ test('a failing list keeps retrying with back-off until stopped, never throwing'
   let calls = 0;
   const server = createServer((_req, res) => {
     calls++;
-    res
-      .writeHead(404, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          kind: 'Status',
-          reason: 'NotFound',
-          message: 'the server could not find the requested resource',
-        }),
-      );
+    res.writeHead(404, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        kind: 'Status',
+        reason: 'NotFound',
+        message: 'the server could not find the requested resource',
+      }),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const kc = new KubeConfig();
