@@ -144,18 +144,21 @@ export class StatusWriter {
       if (verdictGen !== undefined && gen !== undefined && gen > verdictGen) return null;
       return build(live);
     };
-    const cached = this.opts.cached(res, namespace, name);
-    if (cached) {
-      const desired = guarded(cached);
-      if (!desired || sameJson(desired, cached.status)) return false;
-    }
+    // The cached object is the first candidate (its resourceVersion guards the write); a fresh GET
+    // only follows a 409, i.e. when the cache was behind.
+    let candidate = this.opts.cached(res, namespace, name);
     for (let attempt = 0; attempt < 5; attempt++) {
       let live: KubeObject;
-      try {
-        live = await this.rest.get(res, namespace, name);
-      } catch (err) {
-        if (isNotFound(err)) return false;
-        throw err;
+      if (candidate) {
+        live = candidate;
+        candidate = undefined;
+      } else {
+        try {
+          live = await this.rest.get(res, namespace, name);
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
       }
       const desired = guarded(live);
       if (!desired || sameJson(desired, live.status)) return false;
