@@ -19,6 +19,9 @@ import { Fail, startAttempt, type Attempt } from './attempt.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
 
+/** request bodies up to this size can be replayed by a retry */
+export const REPLAY_MAX = 64 * 1024;
+
 const FAIL_COND = [
   0,
   RetryCond.connectFailure,
@@ -59,6 +62,13 @@ export class Exchange {
   /** armed while a streamed request body is being sent; refreshed by every chunk */
   private sendTimer: NodeJS.Timeout | null = null;
   private timerErr: ProxyError = Errors.requestTimeout;
+  /**
+   * copy of a streamed request body of unknown length, kept (up to REPLAY_MAX) on routes with
+   * retries: gRPC clients send no content-length, and a retry needs the body again
+   */
+  private replay: Buffer[] | null = null;
+  private replayBytes = 0;
+  private replayDone = false;
   private retryHeld = false;
   private budgetRefused = false;
   private drainHooked = false;
@@ -208,7 +218,8 @@ export class Exchange {
   private canRetry(cond: number): boolean {
     const p = this.ctx.retry;
     if (p === null || cond === 0 || (p.on & cond) === 0 || this.attempts > p.attempts) return false;
-    if (this.body !== null && !Buffer.isBuffer(this.body)) return false;
+    if (this.body !== null && !Buffer.isBuffer(this.body) && (this.replay === null || !this.replayDone))
+      return false;
     if (this.retryHeld) return true; // one budget slot covers all retries of this request
     if (!this.rt.budget.tryAcquire(p, Date.now(), this.rt.overload.active)) {
       this.ctx.metrics.retry(false);
@@ -221,7 +232,28 @@ export class Exchange {
 
   private retry(): void {
     this.ctx.metrics.retry(true);
+    if (this.replay !== null) {
+      this.body = this.replay.length === 1 ? this.replay[0]! : Buffer.concat(this.replay);
+      this.replay = null;
+    }
     this.next();
+  }
+
+  /** Keep copies of the body chunks the first attempt streams (see `replay`). */
+  startReplay(): void {
+    this.replay = [];
+  }
+
+  replayChunk(chunk: Buffer): void {
+    if (this.replay === null) return;
+    this.replayBytes += chunk.length;
+    if (this.replayBytes > REPLAY_MAX)
+      this.replay = null; // too big to keep: this request is not retried
+    else this.replay.push(chunk);
+  }
+
+  replayEnd(): void {
+    this.replayDone = true;
   }
 
   private endAttempt(a: Attempt, ok: boolean): void {

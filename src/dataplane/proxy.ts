@@ -7,16 +7,14 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { kRuntime, type ProxyRuntime } from './context.ts';
 import { Errors, type ProxyError } from './errors.ts';
-import { Exchange } from './exchange.ts';
+import { Exchange, REPLAY_MAX } from './exchange.ts';
+import { PassThrough } from 'node:stream';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
 import { answerH1, answerH2, isGrpc, parseGrpcTimeout } from './respond.ts';
 import { hashKeyFor } from './balancer/index.ts';
 import type { RouteContext, RuntimeConfig } from './runtime-config.ts';
 import type { CompiledRoute } from './router/route-table.ts';
 import type { RouteMetrics } from './metrics.ts';
-
-/** bodies up to this size are buffered when the route retries, so a retry can replay them */
-const REPLAY_BUFFER_MAX = 64 * 1024;
 
 export function runtimeOf(x: object): ProxyRuntime {
   return (x as Record<symbol, ProxyRuntime>)[kRuntime]!;
@@ -160,8 +158,11 @@ function startExchange(
     grpc ? parseGrpcTimeout(headers['grpc-timeout']) : 0,
   );
   if (body === null) return ex.next();
-  if (ctx.retry !== null && contentLength >= 0 && contentLength <= REPLAY_BUFFER_MAX)
-    return bufferBody(ex, body);
+  if (ctx.retry !== null) {
+    // known small length: collect it first; unknown length (gRPC, chunked): stream it and keep a copy
+    if (contentLength >= 0 && contentLength <= REPLAY_MAX) return bufferBody(ex, body);
+    if (contentLength < 0) return teeBody(ex, body);
+  }
   ex.body = body;
   ex.next();
 }
@@ -186,6 +187,23 @@ function collectEnd(this: Readable): void {
   c.ex.body = buf;
   c.ex.onBodyBytes(buf.length);
   c.ex.next();
+}
+
+// ---- bodies of unknown length on retrying routes: streamed through a PassThrough, copied aside ----
+const kTee = Symbol('bulkhead.bodyTee');
+function teeBody(ex: Exchange, body: Readable): void {
+  (body as unknown as Record<symbol, Exchange>)[kTee] = ex;
+  ex.startReplay();
+  body.on('data', teeChunk);
+  body.once('end', teeEnd);
+  ex.body = body.pipe(new PassThrough());
+  ex.next();
+}
+function teeChunk(this: Readable, chunk: Buffer): void {
+  (this as unknown as Record<symbol, Exchange>)[kTee]!.replayChunk(chunk);
+}
+function teeEnd(this: Readable): void {
+  (this as unknown as Record<symbol, Exchange>)[kTee]!.replayEnd();
 }
 
 // ---- HTTP/1.1 ----

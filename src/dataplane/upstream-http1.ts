@@ -49,8 +49,7 @@ export class Http1Attempt {
     let body = ex.body;
     // undici destroys a stream body once sent; an h2 server stream is also the response's way out,
     // so it reaches undici through a PassThrough
-    if (body !== null && !Buffer.isBuffer(body) && ex.stream !== null)
-      body = ex.stream.pipe(new PassThrough());
+    if (body !== null && body === ex.stream) body = ex.stream.pipe(new PassThrough());
     const readMs = ex.ctx.readMs;
     const opts: Dispatcher.DispatchOptions = {
       path: ex.path,

@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
+import http from 'node:http';
 import {
   cluster,
   closeServer,
@@ -121,6 +122,24 @@ test('retry on 503 responses with a small buffered body replayed', async () => {
     assert.is(res.status, 200);
     assert.is(res.body, 'call2');
     assert.equal(bodies, ['payload', 'payload']);
+    // a chunked body (no content-length) is streamed to the first try and replayed from a copy
+    calls = 0;
+    bodies.length = 0;
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: dp.port, path: '/', method: 'POST', agent: false },
+        (r) => {
+          let b = '';
+          r.on('data', (c) => (b += c));
+          r.on('end', () => resolve(`${r.statusCode}:${b}`));
+        },
+      );
+      req.on('error', reject);
+      req.write('part1-');
+      setTimeout(() => req.end('part2'), 20);
+    });
+    assert.is(chunked, '200:call2');
+    assert.equal(bodies, ['part1-part2', 'part1-part2']);
   } finally {
     await dp.close();
     await closeServer(be);
