@@ -18,6 +18,7 @@ import { onH2Connect } from './websocket-h2.ts';
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
 const kSniffed = Symbol('bulkhead.sniffed');
+const HEADER_CHECK_MS = 1000;
 
 export class Listener {
   readonly server: net.Server;
@@ -55,12 +56,17 @@ export class Listener {
       // the body's pace is governed by the route's send timeout, not by a whole-request limit
       requestTimeout: 0,
       keepAliveTimeout: l.keepAliveTimeoutMs,
+      // how often expired header timeouts are looked for (Node's default is 30 s)
+      connectionsCheckingInterval: HEADER_CHECK_MS,
       noDelay: true,
     });
     s.maxRequestsPerSocket = l.maxRequestsPerConnection;
     (s as unknown as Record<symbol, unknown>)[kRuntime] = this.rt;
     s.on('request', onHttp1Request);
     s.on('upgrade', onHttp1Upgrade);
+    // this server never listens itself (connections arrive from the sniffer), but Node arms the
+    // header-timeout checker on 'listening': without it a slow client could hold headers open forever
+    s.emit('listening');
     this.http1Servers.add(s);
     return s;
   }
@@ -129,7 +135,10 @@ export class Listener {
     this.draining = true;
     for (const sock of this.h1Sockets) sock.destroy();
     for (const sess of this.h2Sessions) sess.destroy();
-    for (const s of this.http1Servers) s.closeAllConnections();
+    for (const s of this.http1Servers) {
+      s.closeAllConnections();
+      s.close(); // stops the header-timeout checker
+    }
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());

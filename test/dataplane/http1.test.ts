@@ -183,4 +183,32 @@ test('Upgrade: h2c is answered as plain HTTP/1.1, never forwarded as an upgrade'
   }
 });
 
+test('requestHeaderTimeout: a client that never finishes its headers gets 408 and is cut', async () => {
+  const be = await httpBackend((_req, res) => res.end('ok'));
+  const s = snapshot({
+    routes: [route('team/web/main', 'team/web:80')],
+    clusters: [cluster('team/web:80', [be.port])],
+    over: { listener: { requestHeaderTimeoutMs: 300 } },
+  });
+  const dp = await startProxy(s);
+  try {
+    const started = Date.now();
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(dp.port, '127.0.0.1', () =>
+        sock.write('GET / HTTP/1.1\r\nHost: a\r\nX-Slow: '),
+      );
+      let out = '';
+      sock.on('data', (c) => (out += c.toString()));
+      sock.on('close', () => resolve(out));
+      sock.on('error', reject);
+      setTimeout(() => sock.destroy(), 5000).unref();
+    });
+    assert.match(raw, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - started < 4000);
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test.run();
