@@ -92,7 +92,10 @@ export class SnapshotStore extends EventEmitter {
     prev: RuntimeConfig | null,
   ): { cfg: RuntimeConfig; plans: HealthPlan[] } {
     const pool = `${snapshot.pool.namespace}/${snapshot.pool.name}`;
-    this.opts.metrics.setPool(pool);
+    // a data plane serves one pool for life: another pool's snapshot is a misdelivery, never a swap
+    if (prev !== null && prev.pool !== pool)
+      throw new Error(`pool: snapshot is for ${pool}, this data plane serves ${prev.pool}`);
+    if (prev === null) this.opts.metrics.setPool(pool);
     const table = buildRouteTable(snapshot);
     const clusters = new Map<string, ClusterRuntime>();
     const plans: HealthPlan[] = [];

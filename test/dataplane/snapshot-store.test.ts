@@ -55,13 +55,20 @@ test('invalid snapshots are refused while the last good one keeps serving', asyn
     assert.is(r3.ok, false);
     assert.match(r3.ok ? '' : r3.error, /listener\.port/);
     assert.is(dp.apply(null as unknown as typeof good).ok, false);
+    const otherPool = snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [a.port])],
+      over: { pool: { name: 'someone-else' } },
+    });
+    const r4 = dp.apply(otherPool);
+    assert.match(r4.ok ? '' : r4.error, /snapshot is for edge\/someone-else/);
     assert.is((await request(dp.port, { path: '/' })).body, 'a', 'the good snapshot still serves');
     const cfg = (await (await fetch(`http://127.0.0.1:${dp.adminPort}/config`)).json()) as {
       version: string;
     };
     assert.is(cfg.version, good.version);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(metrics, /bulkhead_snapshots_rejected_total\{pool="edge\/pool"\} 4/);
+    assert.match(metrics, /bulkhead_snapshots_rejected_total\{pool="edge\/pool"\} 5/);
     assert.ok(
       dp.logs.records().some((r) => r.msg === 'snapshot refused'),
       'refusals are logged',
