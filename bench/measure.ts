@@ -54,6 +54,8 @@ export interface Target {
   port: number;
   /** process whose CPU is reported (the proxy; the backend for "direct") */
   pid: number | null;
+  /** the core that process is pinned to, or null when unpinned */
+  core: number | null;
 }
 
 function row(
@@ -67,6 +69,7 @@ function row(
   return {
     suite: t.suite,
     peer: t.peer,
+    peerCore: t.core,
     connections,
     streams,
     rps: r.rps,
@@ -94,6 +97,7 @@ export function failedRow(
   return {
     suite,
     peer,
+    peerCore: null,
     connections,
     streams,
     rps: null,

@@ -22,6 +22,8 @@ export interface Row {
   peerCpuPct: number | null;
   /** busy % of each core over the run (other users' work on the machine included) */
   coreBusyPct: number[];
+  /** the core the measured process was pinned to (null: unpinned) */
+  peerCore: number | null;
   loadAvg1: number;
   /** gRPC: calls the backend answered minus the load tool's succeeded count (>= 0 when honest) */
   backendSurplus: number | null;
@@ -144,6 +146,16 @@ export function perCore(row: Row): number | null {
     : row.rps / (row.peerCpuPct / 100);
 }
 
+/**
+ * Busy share of the peer's own core not used by the peer: other processes of this shared machine
+ * taking the core the peer was meant to have alone. Large values make that row's req/s a low bound.
+ */
+export function othersOnPeerCore(row: Row): number | null {
+  if (row.peerCore === null || row.peerCpuPct === null) return null;
+  const busy = row.coreBusyPct[row.peerCore];
+  return busy === undefined ? null : Math.max(0, busy - row.peerCpuPct);
+}
+
 export function markdown(r: RunReport): string {
   const lines: string[] = [];
   lines.push(
@@ -161,19 +173,19 @@ export function markdown(r: RunReport): string {
   );
   lines.push('');
   lines.push(
-    '| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | load1 |',
+    '| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | others on peer core % | load1 |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const row of r.rows) {
     const conns = row.suite === 'grpc' ? `${row.connections}×${row.streams}` : String(row.connections);
     if (row.error !== null) {
       lines.push(
-        `| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | |`,
+        `| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | | |`,
       );
       continue;
     }
     lines.push(
-      `| ${row.suite} | ${row.peer} | ${conns} | ${fmtInt(row.rps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.meanMs)} | ${row.errors ?? '-'} | ${fmt(row.peerCpuPct, 0)} | ${fmtInt(perCore(row))} | ${row.coreBusyPct.map((v) => v.toFixed(0)).join(' / ')} | ${row.loadAvg1.toFixed(2)} |`,
+      `| ${row.suite} | ${row.peer} | ${conns} | ${fmtInt(row.rps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.meanMs)} | ${row.errors ?? '-'} | ${fmt(row.peerCpuPct, 0)} | ${fmtInt(perCore(row))} | ${row.coreBusyPct.map((v) => v.toFixed(0)).join(' / ')} | ${fmt(othersOnPeerCore(row), 0)} | ${row.loadAvg1.toFixed(2)} |`,
     );
   }
   lines.push('');

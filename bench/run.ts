@@ -165,6 +165,11 @@ async function main(): Promise<number> {
     await checkGrpc(grpcBackend.port);
     const bodyFile = path.join(workDir, 'health-check.grpc');
     writeFileSync(bodyFile, grpcFrame(HEALTH_REQUEST));
+    // The measured process's core: the proxy's, or the backend's when measured directly.
+    const peerCore = (peer: string): number | null => {
+      const c = peer === 'direct' ? cores.backend : cores.proxy;
+      return c === null ? null : Number(c);
+    };
     const backends = { httpPort: httpBackend.port, grpcPort: grpcBackend.port };
 
     const startHttpPeer = (peer: string): Promise<peers.Started | null> => {
@@ -191,6 +196,7 @@ async function main(): Promise<number> {
               peer,
               port: started?.port ?? httpBackend.port,
               pid: started?.proc.pid ?? httpBackend.proc.pid,
+              core: peerCore(peer),
             };
             await checkHttp(t.port);
             for (const c of HTTP_CONNS) {
@@ -225,6 +231,7 @@ async function main(): Promise<number> {
               peer,
               port: started?.port ?? grpcBackend.port,
               pid: started?.proc.pid ?? grpcBackend.proc.pid,
+              core: peerCore(peer),
             };
             await checkGrpc(t.port);
             log(`round ${round} grpc ${peer} c=${GRPC_CONNS}x${GRPC_STREAMS}`);
