@@ -5,13 +5,7 @@
 
 import type { ResourceBag } from '../compiler/index.ts';
 import { LABEL_MANAGED_BY, LABEL_POOL } from '../synth/identity.ts';
-import {
-  OWNED_KINDS,
-  RESOURCES,
-  type ApiResource,
-  type OwnedKind,
-  type ResourceKind,
-} from './api-resources.ts';
+import { OWNED_KINDS, RESOURCES, type ApiResource, type ResourceKind } from './api-resources.ts';
 import { KubeApiError, type KubeObject, type KubeRest } from './kube-rest.ts';
 
 export type EventType = 'add' | 'update' | 'delete';
@@ -196,6 +190,8 @@ export class ClusterCache {
   /** bumps on every change of a compiler input; an unchanged value means the last compile still holds */
   inputsVersion = 0;
   private readonly onListenerError: ClusterCacheOptions['onError'];
+  /** pool key → `<kind>/<name>` → owned object: a pass looks up its pool's objects without a scan */
+  private readonly owned = new Map<string, Map<string, KubeObject>>();
 
   constructor(rest: KubeRest, opts: ClusterCacheOptions = {}) {
     this.onListenerError = opts.onError;
@@ -256,25 +252,7 @@ export class ClusterCache {
 
   /** The owned objects of one pool, by label, in the pool's namespace. */
   ownedBy(namespace: string, pool: string): KubeObject[] {
-    const out: KubeObject[] = [];
-    for (const kind of OWNED_KINDS) {
-      for (const r of this.reflectors.get(kind) ?? []) {
-        for (const o of r.items.values()) {
-          const l = o.metadata.labels ?? {};
-          if (
-            o.metadata.namespace === namespace &&
-            l[LABEL_POOL] === pool &&
-            l[LABEL_MANAGED_BY] === 'bulkhead'
-          )
-            out.push(o);
-        }
-      }
-    }
-    return out;
-  }
-
-  getOwned(kind: OwnedKind, namespace: string, name: string): KubeObject | undefined {
-    return this.get(kind, namespace, name);
+    return [...(this.owned.get(`${namespace}/${pool}`)?.values() ?? [])];
   }
 
   /** The compiler's input, straight from the caches (objects are shared, not copied: read-only). */
@@ -289,7 +267,29 @@ export class ClusterCache {
     };
   }
 
+  private indexOwned(
+    kind: ResourceKind,
+    type: EventType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ): void {
+    const id = `${kind}/${obj.metadata.name}`;
+    const before = ownerPoolKey(old);
+    const after = type === 'delete' ? undefined : ownerPoolKey(obj);
+    if (before && before !== after) {
+      const m = this.owned.get(before);
+      m?.delete(id);
+      if (m?.size === 0) this.owned.delete(before);
+    }
+    if (after) {
+      let m = this.owned.get(after);
+      if (!m) this.owned.set(after, (m = new Map()));
+      m.set(id, obj);
+    }
+  }
+
   private emit(kind: ResourceKind, type: EventType, obj: KubeObject, old: KubeObject | undefined): void {
+    if ((OWNED_KINDS as readonly string[]).includes(kind)) this.indexOwned(kind, type, obj, old);
     // Our own status writes come back as updates of the Bulkhead kinds; they change nothing the
     // compiler reads, and reacting to them would recompile the world after every status write.
     if (type === 'update' && old && BULKHEAD_KINDS.has(kind) && statusOnly(old, obj)) return;
@@ -303,6 +303,13 @@ export class ClusterCache {
       }
     }
   }
+}
+
+/** pool key of an object the operator owns (by its labels), if it is one */
+function ownerPoolKey(o: KubeObject | undefined): string | undefined {
+  const l = o?.metadata.labels;
+  if (!l || l[LABEL_MANAGED_BY] !== 'bulkhead' || !l[LABEL_POOL]) return undefined;
+  return `${o!.metadata.namespace}/${l[LABEL_POOL]}`;
 }
 
 const BULKHEAD_KINDS: ReadonlySet<ResourceKind> = new Set(['IngressPool', 'RouteSplit', 'RateLimitPolicy']);
