@@ -19,6 +19,8 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
 const kSniffed = Symbol('bulkhead.sniffed');
 const HEADER_CHECK_MS = 1000;
+const kOpenStreams = Symbol('bulkhead.openStreams');
+const kSessionOf = Symbol('bulkhead.sessionOf');
 
 export class Listener {
   readonly server: net.Server;
@@ -29,6 +31,8 @@ export class Listener {
   readonly h1Sockets = new Set<net.Socket>();
   readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private draining = false;
+  /** h2 sessions with no open stream for this long get GOAWAY (the listener's keep-alive timeout) */
+  h2IdleMs: number;
 
   constructor(
     readonly rt: ProxyRuntime,
@@ -36,6 +40,7 @@ export class Listener {
     ws: WebSocketIR,
   ) {
     this.maxHeaderBytes = l.maxHeaderBytes;
+    this.h2IdleMs = l.keepAliveTimeoutMs;
     this.http1 = this.newHttp1(l);
     this.h2 = http2.createServer({
       settings: { enableConnectProtocol: ws.http2, maxHeaderListSize: l.maxHeaderBytes },
@@ -93,6 +98,7 @@ export class Listener {
       s.maxRequestsPerSocket = l.maxRequestsPerConnection;
     }
     this.h2.updateSettings({ enableConnectProtocol: ws.http2, maxHeaderListSize: l.maxHeaderBytes });
+    this.h2IdleMs = l.keepAliveTimeoutMs;
   }
 
   route(socket: net.Socket, h2: boolean): void {
@@ -194,6 +200,19 @@ function onSession(this: http2.Http2Server, session: http2.ServerHttp2Session): 
   (session as unknown as Record<symbol, unknown>)[kListener] = l;
   session.on('close', onSessionClose);
   session.on('error', ignoreSocketError);
+  (session as unknown as Record<symbol, number>)[kOpenStreams] = 0;
+  if (l.h2IdleMs > 0) session.setTimeout(l.h2IdleMs, onSessionIdle);
+}
+
+// A session's timer fires after keepAliveTimeout without any frame. With streams still open (a quiet
+// gRPC stream) that is not idleness and the session stays; without any, it gets GOAWAY.
+function onSessionIdle(this: http2.ServerHttp2Session): void {
+  if ((this as unknown as Record<symbol, number>)[kOpenStreams] === 0 && !this.closed) this.close();
+}
+
+function onStreamClosed(this: http2.ServerHttp2Stream): void {
+  const s = (this as unknown as Record<symbol, http2.Http2Session>)[kSessionOf];
+  (s as unknown as Record<symbol, number>)[kOpenStreams]!--;
 }
 
 function onSessionClose(this: http2.ServerHttp2Session): void {
@@ -206,6 +225,10 @@ function onStream(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
 ): void {
+  const session = stream.session!;
+  (session as unknown as Record<symbol, number>)[kOpenStreams]!++;
+  (stream as unknown as Record<symbol, http2.Http2Session>)[kSessionOf] = session;
+  stream.once('close', onStreamClosed);
   if (headers[':method'] === 'CONNECT') {
     stream.on('error', ignoreSocketError);
     return onH2Connect(runtimeOf(this), stream, headers);

@@ -197,6 +197,50 @@ test('h2c upstream session is replaced after GOAWAY / close', async () => {
   }
 });
 
+test('idle h2 sessions get GOAWAY after the keep-alive timeout; a session with an open stream stays', async () => {
+  const be = await httpBackend((req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end('slow'), 700);
+    else res.end('ok');
+  });
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { keepAliveTimeoutMs: 200 } },
+    }),
+  );
+  try {
+    const idle = http2.connect(`http://127.0.0.1:${dp.port}`);
+    const busy = http2.connect(`http://127.0.0.1:${dp.port}`);
+    let idleGoaway = false;
+    let busyGoawayEarly = false;
+    idle.on('goaway', () => (idleGoaway = true));
+    await h2GetOn(idle, '/');
+    const slow = h2GetOn(busy, '/slow');
+    busy.on('goaway', () => (busyGoawayEarly = true));
+    await delay(500);
+    assert.ok(idleGoaway, 'the idle session got GOAWAY');
+    assert.is(busyGoawayEarly, false, 'the session with a request in flight did not');
+    assert.is(await slow, 'slow');
+    idle.destroy();
+    busy.destroy();
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+function h2GetOn(session: http2.ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':path': path });
+    let b = '';
+    req.on('data', (c: Buffer) => (b += c));
+    req.on('end', () => resolve(b));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 test('h2 preface split across packets is still detected', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
   const dp = await startProxy(
