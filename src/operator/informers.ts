@@ -95,12 +95,14 @@ export class Reflector {
     const fresh = new Map<string, KubeObject>();
     let cont: string | undefined;
     let rv = '';
+    this.abort = new AbortController(); // stop() must not wait for a slow list
     do {
-      const page = await this.rest.list(this.res, this.opts.namespace, {
-        labelSelector: this.opts.labelSelector,
-        limit: 500,
-        continue: cont,
-      });
+      const page = await this.rest.list(
+        this.res,
+        this.opts.namespace,
+        { labelSelector: this.opts.labelSelector, limit: 500, continue: cont },
+        this.abort.signal,
+      );
       for (const item of page.items) fresh.set(keyOf(item), withKind(item, this.res));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';

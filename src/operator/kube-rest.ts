@@ -91,8 +91,13 @@ export class KubeRest {
     return this.call('get', res, 'GET', resourcePath(res, namespace, name, sub));
   }
 
-  list(res: ApiResource, namespace: string | undefined, query: CallOptions['query'] = {}): Promise<KubeList> {
-    return this.call('list', res, 'GET', resourcePath(res, namespace), { query });
+  list(
+    res: ApiResource,
+    namespace: string | undefined,
+    query: CallOptions['query'] = {},
+    signal?: AbortSignal,
+  ): Promise<KubeList> {
+    return this.call('list', res, 'GET', resourcePath(res, namespace), { query, signal });
   }
 
   create<T = KubeObject>(res: ApiResource, obj: KubeObject): Promise<T> {
