@@ -37,6 +37,9 @@ export function registerOperatorCommand(program: Command): void {
           .filter(Boolean),
         metricsAddr: o.metricsAddr,
         identity: process.env.POD_NAME || undefined,
+      }).catch((err: Error) => {
+        process.stderr.write(`bulkhead operator: ${err.message}\n`);
+        process.exit(1);
       });
       let exiting = false;
       const shutdown = (signal: string) => {

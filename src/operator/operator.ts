@@ -197,7 +197,18 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
 export function loadKubeConfig(src: string | KubeConfig | undefined): KubeConfig {
   if (src instanceof KubeConfig) return src;
   const kc = new KubeConfig();
-  if (src) kc.loadFromFile(src);
-  else kc.loadFromDefault();
+  try {
+    if (src) kc.loadFromFile(src);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new Error(
+      `BH_ERR_OPERATOR_KUBECONFIG: cannot load ${src ? `kubeconfig ${src}` : 'the default kubeconfig'}: ${(err as Error).message}; pass --kubeconfig <file>, set KUBECONFIG, or run inside a cluster`,
+    );
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new Error(
+      `BH_ERR_OPERATOR_KUBECONFIG: ${src ?? 'the default kubeconfig'} has no current cluster; set current-context`,
+    );
+  }
   return kc;
 }
