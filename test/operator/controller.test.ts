@@ -400,6 +400,133 @@ test('a namespace-scoped instance sees only its namespaces, and a converged worl
   assert.equal(events.slice(0, 2).concat(events.slice(-1)), ['start', 'compiled', 'stop']);
 });
 
+test('a namespace losing its label loses its claim on the pool, and gets it back', async () => {
+  await kubectlOk(cluster, ['label', 'namespace', 'storefront', 'product-line-']);
+  await waitFor('the shop route to be refused', async () => {
+    const r = await getJson(cluster, ['routesplit', 'shop', '-n', 'storefront']);
+    return condition(r.status.parents[0], 'Accepted')?.reason === 'NotAllowedByPool';
+  });
+  await op.whenIdle();
+  assert.equal((await snapshotOf('edge-storefront', 'storefront')).routes, []);
+  assert.is((await pool('edge-storefront/storefront')).status.attachedRoutes, 0);
+  await kubectlOk(cluster, ['label', 'namespace', 'storefront', 'product-line=storefront']);
+  await waitFor('the shop route to be accepted again', async () => {
+    const r = await getJson(cluster, ['routesplit', 'shop', '-n', 'storefront']);
+    return condition(r.status.parents[0], 'Accepted')?.status === 'True';
+  });
+  await op.whenIdle();
+  assert.is((await snapshotOf('edge-storefront', 'storefront')).routes.length, 3);
+});
+
+test("one object the API server refuses blocks neither its pool's other objects nor other pools; retried until it goes through", async () => {
+  // A ValidatingAdmissionPolicy refuses exactly one ConfigMap: the bootstrap of pool "broken".
+  await applyDocs(cluster, [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'refuse-broken-bootstrap' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: [''],
+              apiVersions: ['v1'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['configmaps'],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression: "object.metadata.name != 'bulkhead-broken-bootstrap'",
+            message: 'refused by the test policy',
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: 'refuse-broken-bootstrap' },
+      spec: { policyName: 'refuse-broken-bootstrap', validationActions: ['Deny'] },
+    },
+  ]);
+  const probe = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'bulkhead-broken-bootstrap', namespace: 'edge-realtime' },
+  });
+  await waitFor(
+    'the policy to be in force',
+    async () => (await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], probe)).code !== 0,
+  );
+  const errorsBefore =
+    (await op.metrics.reconcileErrors.get()).values.find((v) => v.labels.kind === 'apply')?.value ?? 0;
+  await applyDocs(cluster, [
+    {
+      apiVersion: 'bulkhead.dev/v1alpha1',
+      kind: 'IngressPool',
+      metadata: { name: 'broken', namespace: 'edge-realtime' },
+      spec: { productLine: 'broken', replicas: 1, service: { type: 'ClusterIP' } },
+    },
+  ]);
+  await waitFor('the rest of the broken pool to be applied', async () => {
+    const r = await cluster.kubectl(['get', 'deployment', 'bulkhead-broken', '-n', 'edge-realtime']);
+    return r.code === 0;
+  });
+  await waitFor('the refused apply to be retried', async () => {
+    const v =
+      (await op.metrics.reconcileErrors.get()).values.find((x) => x.labels.kind === 'apply')?.value ?? 0;
+    return v >= errorsBefore + 2;
+  });
+  const missing = await cluster.kubectl([
+    'get',
+    'configmap',
+    'bulkhead-broken-bootstrap',
+    '-n',
+    'edge-realtime',
+  ]);
+  assert.is.not(missing.code, 0, 'the refused ConfigMap does not exist');
+  const broken = await pool('edge-realtime/broken');
+  assert.is(condition(broken, 'Accepted').status, 'True', 'its status is written all the same');
+  // the neighbour in the same namespace is untouched and still converged
+  assert.ok(
+    (await getJson(cluster, ['configmap', 'bulkhead-realtime-bootstrap', '-n', 'edge-realtime'])).data,
+  );
+
+  await kubectlOk(cluster, [
+    'delete',
+    'validatingadmissionpolicybinding,validatingadmissionpolicy',
+    'refuse-broken-bootstrap',
+  ]);
+  await waitFor(
+    'the retry to go through once the policy is gone',
+    async () => {
+      const r = await cluster.kubectl([
+        'get',
+        'configmap',
+        'bulkhead-broken-bootstrap',
+        '-n',
+        'edge-realtime',
+      ]);
+      return r.code === 0;
+    },
+    30_000,
+  );
+  await kubectlOk(cluster, ['delete', 'ingresspool', 'broken', '-n', 'edge-realtime']);
+  await waitFor('the broken pool to be pruned', async () => {
+    const left = await getJson(cluster, [
+      'deployments,configmaps',
+      '-n',
+      'edge-realtime',
+      '-l',
+      'bulkhead.dev/pool=broken',
+    ]);
+    return left.items.length === 0;
+  });
+});
+
 test('deleting a pool prunes everything it owned; its route reports PoolNotFound', async () => {
   const prunedBefore = await op.metrics.total(op.metrics.prunes);
   await kubectlOk(cluster, ['delete', 'ingresspool', 'payments', '-n', 'edge-payments']);
@@ -426,7 +553,7 @@ test('deleting a pool prunes everything it owned; its route reports PoolNotFound
 
   const base = `http://127.0.0.1:${op.metricsPort}`;
   const metrics = await (await request(`${base}/metrics`)).body.text();
-  assert.match(metrics, /bulkhead_operator_prune_total\{kind="Deployment"\} 1/);
+  assert.match(metrics, /bulkhead_operator_prune_total\{kind="Deployment"\} 2/); // broken + payments
   assert.match(
     metrics,
     /bulkhead_operator_snapshot_info\{pool="edge-storefront\/storefront",version="sha256:[0-9a-f]{64}"\} 1/,
