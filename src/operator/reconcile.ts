@@ -55,32 +55,30 @@ export async function reconcilePass(
     },
   );
   // Route and policy statuses are compared with the cache for every object (no request when equal),
-  // so an object whose pool does not exist still gets its PoolNotFound verdict.
-  await inParallel(Object.entries(result.statuses.routeSplits), limit * 2, ([key, verdict]) => {
-    const retryKey = verdict.parents[0] ? refKey(verdict.parents[0].poolRef) : key;
-    return guarded(deps, 'status', key, failed, retryKey, () => deps.writer.writeRoute(key, verdict));
-  });
+  // so an object whose pool does not exist still gets its PoolNotFound verdict. Any later pass
+  // writes them all again, so a failed one is retried under the status-only key.
+  await inParallel(Object.entries(result.statuses.routeSplits), limit * 2, ([key, verdict]) =>
+    guarded(deps, key, failed, () => deps.writer.writeRoute(key, verdict)),
+  );
   await inParallel(Object.entries(result.statuses.rateLimitPolicies), limit * 2, ([key, verdict]) =>
-    guarded(deps, 'status', key, failed, key, () => deps.writer.writePolicy(key, verdict)),
+    guarded(deps, key, failed, () => deps.writer.writePolicy(key, verdict)),
   );
   return failed;
 }
 
 async function guarded(
   deps: ReconcileDeps,
-  scope: string,
   key: string,
   failed: Map<string, unknown>,
-  retryKey: string,
   fn: () => Promise<unknown>,
 ): Promise<void> {
   try {
     await fn();
   } catch (err) {
     if (err instanceof LeadershipLostError) throw err;
-    deps.metrics.reconcileErrors.inc({ kind: scope });
-    deps.onError?.(scope, key, err);
-    failed.set(retryKey, err);
+    deps.metrics.reconcileErrors.inc({ kind: 'status' });
+    deps.onError?.('status', key, err);
+    failed.set(STATUS_ONLY_KEY, err);
   }
 }
 
@@ -249,5 +247,3 @@ function throwAll(key: string, errors: unknown[]): void {
   if (errors.length === 1) throw errors[0];
   throw new AggregateError(errors, `pool ${key}: ${errors.length} errors`);
 }
-
-const refKey = (r: { name: string; namespace: string }) => `${r.namespace}/${r.name}`;
