@@ -5,9 +5,14 @@
 
 import type { Command } from 'commander';
 import { startDataplane, type Dataplane } from '../dataplane/index.ts';
+import type { ConfigStreamClient } from '../xds/client.ts';
+import { linkToControlPlane } from '../xds/dataplane-link.ts';
 
 interface DataplaneCliOptions {
   snapshot: string;
+  controlPlane?: string;
+  pool?: string;
+  credential?: string;
   port?: string;
   adminPort?: string;
   host?: string;
@@ -40,7 +45,15 @@ export function registerDataplaneCommand(program: Command): void {
       '--workers <n>',
       "worker processes (overrides the snapshot's workers; default from the CPU limit)",
     )
+    .option('--control-plane <addr>', "the operator's config stream (host:port); the snapshot file is the bootstrap")
+    .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
+    .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
     .action(async (opts: DataplaneCliOptions) => {
+      if (opts.controlPlane && (!opts.pool || !opts.credential)) {
+        process.stderr.write('bulkhead dataplane: --control-plane needs --pool <namespace>/<name> and --credential <file>\n');
+        process.exitCode = 1;
+        return;
+      }
       let dp: Dataplane;
       try {
         dp = await startDataplane({
@@ -56,6 +69,22 @@ export function registerDataplaneCommand(program: Command): void {
         return;
       }
       process.stderr.write(`bulkhead dataplane: serving on port ${dp.port}, admin on ${dp.adminPort}\n`);
+      let stream: ConfigStreamClient | null = null;
+      if (opts.controlPlane) {
+        try {
+          stream = linkToControlPlane(
+            { apply: (s) => dp.apply(s), version: () => dp.store.peek()?.version ?? null },
+            { address: opts.controlPlane, pool: opts.pool!, credentialFile: opts.credential! },
+          );
+        } catch (err) {
+          process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);
+          await dp.close();
+          process.exitCode = 1;
+          return;
+        }
+        stream.on('connected', () => process.stderr.write(`bulkhead dataplane: following ${opts.pool} on ${opts.controlPlane}\n`));
+        stream.on('refused', (v: string, e: string) => process.stderr.write(`bulkhead dataplane: refused ${v}: ${e}\n`));
+      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -64,6 +93,7 @@ export function registerDataplaneCommand(program: Command): void {
           return;
         }
         stopping = true;
+        stream?.stop();
         process.stderr.write(`bulkhead dataplane: ${signal}, draining\n`);
         void dp.drain().then(() => process.exit(0));
       };

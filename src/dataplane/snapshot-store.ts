@@ -17,7 +17,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { PoolSnapshot } from '../ir/snapshot.ts';
-import { checkSnapshotShape } from './snapshot-validate.ts';
+import { checkSnapshotShape } from '../ir/snapshot-validate.ts';
+import { unsupportedFeature } from './capabilities.ts';
 import {
   buildCluster,
   buildRouteContext,
@@ -77,7 +78,7 @@ export class SnapshotStore extends EventEmitter {
       return { ok: true };
     let built: { cfg: RuntimeConfig; plans: HealthPlan[] };
     try {
-      const problem = checkSnapshotShape(snapshot);
+      const problem = checkSnapshotShape(snapshot) ?? unsupportedFeature(snapshot);
       if (problem !== null) return this.refuse(problem, snapshot);
       built = this.build(snapshot, prev);
     } catch (err) {

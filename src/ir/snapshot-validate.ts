@@ -3,7 +3,7 @@
 // the network, so a wrong type or a dangling cluster reference must be a refusal (NACK), never a
 // crash or a half-applied config. Returns the first problem as `<field.path>: <message>`.
 
-import { SNAPSHOT_API, type PoolSnapshot } from '../ir/snapshot.ts';
+import { SNAPSHOT_API, type PoolSnapshot } from './snapshot.ts';
 
 const RETRY_ON = new Set([
   'connect-failure',

@@ -1,7 +1,7 @@
 // The PoolSnapshot IR: what the compiler produces for one IngressPool and what every data-plane
 // replica of that pool loads. Plain serializable data (JSON), durations in milliseconds, every list
 // sorted by the compiler so that the same inputs give byte-identical JSON and the same version hash.
-// `validateSnapshot()` is the guard both the publisher and the data plane run before using one.
+// `checkSnapshotShape()` (snapshot-validate.ts) is the guard both the publisher and the data plane run.
 
 export const SNAPSHOT_API = 'bulkhead.dev/snapshot/v1' as const;
 

@@ -58,7 +58,7 @@ test('render --output snapshots --pool prints the snapshot JSON the data plane l
   const snap = JSON.parse(render(['examples'], 'snapshots', 'edge-storefront/storefront'));
   assert.is(snap.pool.name, 'storefront');
   assert.match(snap.version, /^sha256:[0-9a-f]{64}$/);
-  const { checkSnapshotShape } = await import('../../src/dataplane/snapshot-validate.ts');
+  const { checkSnapshotShape } = await import('../../src/ir/snapshot-validate.ts');
   assert.is(checkSnapshotShape(snap), null);
   assert.not.equal(checkSnapshotShape({ ...snap, routes: 'nope' }), null);
 });
