@@ -29,6 +29,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 
 export interface ConfigStreamServerOptions {
   credentials: PoolCredentials;
+  /** false = refuse new streams with UNAVAILABLE (an operator standby: data planes retry elsewhere) */
+  accepting?: () => boolean;
   registry?: Registry;
   log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
@@ -104,7 +106,16 @@ export class ConfigStreamServer extends EventEmitter {
     return programmedVerdict(this.currentVersion(poolKey), this.replicasOf(poolKey));
   }
 
+  /** End every open stream (leadership lost): data planes keep serving and reconnect elsewhere. */
+  disconnectAll(reason: string): void {
+    for (const set of this.replicas.values()) for (const r of set) fail(r.call, grpc.status.UNAVAILABLE, reason);
+  }
+
   private accept(call: Call): void {
+    if (this.opts.accepting && !this.opts.accepting()) {
+      this.metrics.refused.inc({ reason: 'standby' });
+      return fail(call, grpc.status.UNAVAILABLE, 'BH_ERR_NOT_LEADER: this operator replica is a standby; retry');
+    }
     const md = call.metadata;
     const pool = String(md.get('x-bulkhead-pool')[0] ?? '');
     const auth = String(md.get('authorization')[0] ?? '');
