@@ -7,6 +7,9 @@ export const IMAGE = 'ghcr.io/bulkhead-dev/bulkhead:0.1.0';
 
 export const METRICS_PORT = 8081;
 export const WEBHOOK_PORT = 9443;
+/** the data planes' config stream (gRPC, h2c); only the leader accepts streams */
+export const CONFIG_STREAM_PORT = 18000;
+export const CONFIG_STREAM_SERVICE = 'bulkhead-config';
 
 export const WEBHOOK_SERVICE = 'bulkhead-webhook';
 export const METRICS_SERVICE = 'bulkhead-operator-metrics';

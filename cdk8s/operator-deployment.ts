@@ -16,6 +16,8 @@ import {
   WEBHOOK_PORT,
   WEBHOOK_SERVICE,
   WEBHOOK_TLS_SECRET,
+  CONFIG_STREAM_PORT,
+  CONFIG_STREAM_SERVICE,
 } from './names.ts';
 
 export interface OperatorDeploymentProps {
@@ -42,6 +44,10 @@ export function operatorArgs(): string[] {
     WEBHOOK_SERVICE,
     '--webhook-config',
     WEBHOOK_CONFIG,
+    '--config-stream-addr',
+    `:${CONFIG_STREAM_PORT}`,
+    '--control-plane-address',
+    `${CONFIG_STREAM_SERVICE}.${NAMESPACE}.svc:${CONFIG_STREAM_PORT}`,
   ];
 }
 
@@ -94,6 +100,7 @@ export class OperatorDeployment extends Construct {
                 ports: [
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                   { name: 'webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' },
+                  { name: 'config-stream', containerPort: CONFIG_STREAM_PORT, protocol: 'TCP' },
                 ],
                 startupProbe: probe('/healthz', 2, 30),
                 livenessProbe: probe('/healthz', 10, 3),

@@ -1,9 +1,10 @@
 // The webhook Service (443 → the pods' webhook port; the API server dials it by its .svc name,
-// which the serving certificate names) and the metrics Service Prometheus scrapes.
+// which the serving certificate names), the data planes' config-stream Service, and the metrics
+// Service Prometheus scrapes.
 
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { LABELS, METRICS_PORT, METRICS_SERVICE, NAMESPACE, SELECTOR, WEBHOOK_SERVICE } from './names.ts';
+import { CONFIG_STREAM_PORT, CONFIG_STREAM_SERVICE, LABELS, METRICS_PORT, METRICS_SERVICE, NAMESPACE, SELECTOR, WEBHOOK_SERVICE } from './names.ts';
 
 export class OperatorServices extends Construct {
   constructor(scope: Construct, id: string) {
@@ -24,6 +25,8 @@ export class OperatorServices extends Construct {
       },
     });
     new ApiObject(this, 'Webhook', service(WEBHOOK_SERVICE, 443, 'webhook'));
+    // data planes connect here; standbys refuse streams, so the jittered reconnects land on the leader
+    new ApiObject(this, 'ConfigStream', service(CONFIG_STREAM_SERVICE, CONFIG_STREAM_PORT, 'config-stream'));
     new ApiObject(
       this,
       'Metrics',

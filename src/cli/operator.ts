@@ -2,7 +2,9 @@
 // credentials) until SIGTERM/SIGINT, then releases the leader lease and exits.
 
 import type { Command } from 'commander';
-import { startOperator, type OperatorHandle, type OperatorOptions } from '../operator/index.ts';
+import { startOperator, type ExtraServer, type OperatorHandle, type OperatorOptions } from '../operator/index.ts';
+import { webhookExtraServer } from '../operator/webhook/extra-server.ts';
+import { configStreamExtraServer } from '../xds/operator-stream.ts';
 
 export { startOperator };
 export type { OperatorOptions, OperatorHandle };
@@ -13,6 +15,13 @@ interface CliOptions {
   leaseNamespace?: string;
   namespace?: string;
   metricsAddr: string;
+  webhookAddr?: string;
+  webhookCertDir?: string;
+  webhookSecret: string;
+  webhookService: string;
+  webhookConfig: string;
+  configStreamAddr?: string;
+  controlPlaneAddress?: string;
 }
 
 export function registerOperatorCommand(program: Command): void {
@@ -26,8 +35,35 @@ export function registerOperatorCommand(program: Command): void {
     .option('--lease-namespace <ns>', 'namespace of the leader Lease', process.env.POD_NAMESPACE || 'default')
     .option('--namespace <list>', 'comma-separated namespaces to watch (default: all)')
     .option('--metrics-addr <addr>', 'address of /metrics, /healthz and /readyz', ':8081')
+    .option('--webhook-addr <addr>', 'serve the validating admission webhook (HTTPS) on [host]:port')
+    .option('--webhook-cert-dir <dir>', 'mounted webhook TLS Secret (tls.crt, tls.key, ca.crt)')
+    .option('--webhook-secret <name>', 'Secret holding the webhook certificate (made when missing)', 'bulkhead-webhook-tls')
+    .option('--webhook-service <name>', 'Service the API server calls the webhook through', 'bulkhead-webhook')
+    .option('--webhook-config <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'bulkhead')
+    .option('--config-stream-addr <addr>', "serve the data planes' config stream (gRPC) on [host]:port")
+    .option('--control-plane-address <host:port>', 'the config-stream address data-plane pods dial (a Service name)')
     .action(async (o: CliOptions) => {
+      const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
+      const extraServers: ExtraServer[] = [];
+      if (o.webhookAddr) {
+        extraServers.push(
+          webhookExtraServer({
+            addr: o.webhookAddr,
+            namespace,
+            secretName: o.webhookSecret,
+            serviceName: o.webhookService,
+            webhookConfigName: o.webhookConfig,
+            certDir: o.webhookCertDir,
+          }),
+        );
+      }
+      if (o.configStreamAddr) {
+        const addr = o.configStreamAddr.startsWith(':') ? `0.0.0.0${o.configStreamAddr}` : o.configStreamAddr;
+        extraServers.push(configStreamExtraServer({ addr, namespace }));
+      }
       const handle = await startOperator({
+        extraServers,
+        controlPlaneAddress: o.controlPlaneAddress,
         kubeconfig: o.kubeconfig,
         leaderElect: o.leaderElect,
         leaseNamespace: o.leaseNamespace,

@@ -25,7 +25,7 @@ test('install.yaml reads back (as YAML 1.1, like kubectl) to exactly the synthes
   assert.equal(docs, JSON.parse(JSON.stringify(objects)));
 });
 
-test('contents: namespace, 3 CRDs, RBAC, two Services, a 2-replica Deployment, the webhook configuration', () => {
+test('contents: namespace, 3 CRDs, RBAC, three Services (webhook, config stream, metrics), a 2-replica Deployment, the webhook configuration', () => {
   assert.equal(
     objects.map((o) => o.kind),
     [
@@ -38,6 +38,7 @@ test('contents: namespace, 3 CRDs, RBAC, two Services, a 2-replica Deployment, t
       'ClusterRoleBinding',
       'Role',
       'RoleBinding',
+      'Service',
       'Service',
       'Service',
       'Deployment',
