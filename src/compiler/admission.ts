@@ -23,8 +23,9 @@ export interface AdmissionResult {
 /** Reasons that deny admission; everything else the compiler reports becomes a warning. */
 const DENY = new Set<string>([Reason.Conflict, Reason.NotAllowedByPool]);
 
-// A CREATE may reach us before the API server stamped creationTimestamp; the new object is then
-// the newest one, so it loses every host+path tie exactly as it will once it is stored.
+// On CREATE the object is the newest one by definition, so it loses every tie. Its own
+// creationTimestamp cannot say so: the API server stamps it with one-second resolution, so an
+// object created in the same second as the one it conflicts with would tie and win by name.
 const NEWEST = '9999-12-31T23:59:59Z';
 
 export function admissionProblems(
@@ -35,8 +36,7 @@ export function admissionProblems(
   const { problems } = analyzeObject(obj);
   if (problems.length > 0) return { problems, warnings: [] };
   const incoming = structuredClone(obj);
-  if (operation === 'CREATE' && !incoming.metadata.creationTimestamp)
-    incoming.metadata.creationTimestamp = NEWEST;
+  if (operation === 'CREATE') incoming.metadata.creationTimestamp = NEWEST;
   const at = { kind: incoming.kind, namespace: nsOf(incoming), name: incoming.metadata.name };
   const out: AdmissionResult = { problems: [], warnings: [] };
   const report = (reason: string, path: string, message: string) =>

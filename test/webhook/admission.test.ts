@@ -30,6 +30,15 @@ test('a CREATE without creationTimestamp is the newest object and loses the tie'
   assert.is(admissionProblems(r, sampleWorld(), 'CREATE').problems[0]?.message.includes('team-a/shop'), true);
 });
 
+test('a CREATE stamped in the same second as the holder still loses the tie (timestamps have 1 s resolution)', () => {
+  const world = sampleWorld();
+  const holder = world.routeSplits.find((x) => x.metadata.name === 'shop')!;
+  const r = route('team-b', 'aaa-first-by-name', { created: holder.metadata.creationTimestamp });
+  assert.match(admissionProblems(r, world, 'CREATE').problems[0]?.message ?? '', /team-a\/shop/);
+  const p = policy('team-a', 'aaa-second', { kind: 'RouteSplit', name: 'shop' }, world.rateLimitPolicies[0]!.metadata.creationTimestamp);
+  assert.is(admissionProblems(p, world, 'CREATE').problems.length, 1);
+});
+
 test('the same namespace may share host+path; another path is fine', () => {
   assert.equal(
     admissionProblems(route('team-a', 'second', { created: '2026-05-01T00:00:00Z' }), sampleWorld(), 'CREATE')
