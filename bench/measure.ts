@@ -9,16 +9,17 @@ import { runH2load, runWrk, type LoadResult } from './load.ts';
 import { cpuSeconds, type Cores } from './procs.ts';
 import type { Row, Suite } from './report.ts';
 
-/** [busy, total] jiffies per core from /proc/stat. */
-function coreTimes(): [number, number][] {
-  const out: [number, number][] = [];
+/** [busy, total, irq + softirq] jiffies per core from /proc/stat. */
+function coreTimes(): [number, number, number][] {
+  const out: [number, number, number][] = [];
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
     const m = line.match(/^cpu\d+\s+(.*)$/);
     if (!m) continue;
     const v = m[1]!.trim().split(/\s+/).map(Number);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
     const idle = v[3]! + v[4]!; // idle + iowait
-    out.push([total - idle, total]);
+    // Loopback TCP work runs largely in softirq context, charged to the core rather than the process.
+    out.push([total - idle, total, v[5]! + v[6]!]);
   }
   return out;
 }
@@ -26,7 +27,7 @@ function coreTimes(): [number, number][] {
 interface Sample {
   at: number;
   cpu: number;
-  cores: [number, number][];
+  cores: [number, number, number][];
 }
 
 function sample(pid: number | null): Sample {
@@ -37,14 +38,16 @@ function usage(
   a: Sample,
   b: Sample,
   pid: number | null,
-): { peerCpuPct: number | null; coreBusyPct: number[] } {
+): { peerCpuPct: number | null; coreBusyPct: number[]; coreIrqPct: number[] } {
   const wall = (b.at - a.at) / 1000;
+  const share = (i: number, field: 0 | 2): number => {
+    const dt = b.cores[i]![1] - a.cores[i]![1];
+    return dt > 0 ? ((b.cores[i]![field] - a.cores[i]![field]) / dt) * 100 : 0;
+  };
   return {
     peerCpuPct: pid === null || wall <= 0 ? null : ((b.cpu - a.cpu) / wall) * 100,
-    coreBusyPct: b.cores.map(([busy, total], i) => {
-      const dt = total - a.cores[i]![1];
-      return dt > 0 ? ((busy - a.cores[i]![0]) / dt) * 100 : 0;
-    }),
+    coreBusyPct: b.cores.map((_, i) => share(i, 0)),
+    coreIrqPct: b.cores.map((_, i) => share(i, 2)),
   };
 }
 
@@ -109,6 +112,7 @@ export function failedRow(
     errors: null,
     peerCpuPct: null,
     coreBusyPct: [],
+    coreIrqPct: [],
     loadAvg1: loadavg()[0]!,
     backendSurplus: null,
     detail: '',

@@ -22,6 +22,8 @@ export interface Row {
   peerCpuPct: number | null;
   /** busy % of each core over the run (other users' work on the machine included) */
   coreBusyPct: number[];
+  /** irq + softirq share of each core (kernel network work, mostly loopback TCP) */
+  coreIrqPct: number[];
   /** the core the measured process was pinned to (null: unpinned) */
   peerCore: number | null;
   loadAvg1: number;
@@ -153,7 +155,8 @@ export function perCore(row: Row): number | null {
 export function othersOnPeerCore(row: Row): number | null {
   if (row.peerCore === null || row.peerCpuPct === null) return null;
   const busy = row.coreBusyPct[row.peerCore];
-  return busy === undefined ? null : Math.max(0, busy - row.peerCpuPct);
+  const irq = row.coreIrqPct?.[row.peerCore] ?? 0;
+  return busy === undefined ? null : Math.max(0, busy - irq - row.peerCpuPct);
 }
 
 export function markdown(r: RunReport): string {
@@ -173,19 +176,19 @@ export function markdown(r: RunReport): string {
   );
   lines.push('');
   lines.push(
-    '| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | others on peer core % | load1 |',
+    '| suite | peer | conns | req/s | p50 ms | p99 ms | mean ms | errors | peer CPU % | req/s per peer core | core busy % (0 / 1) | softirq % (0 / 1) | others on peer core % | load1 |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|');
   for (const row of r.rows) {
     const conns = row.suite === 'grpc' ? `${row.connections}×${row.streams}` : String(row.connections);
     if (row.error !== null) {
       lines.push(
-        `| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | | |`,
+        `| ${row.suite} | ${row.peer} | ${conns} | FAILED: ${row.error.split('\n')[0]!.replace(/\|/g, '/')} | | | | | | | | | | |`,
       );
       continue;
     }
     lines.push(
-      `| ${row.suite} | ${row.peer} | ${conns} | ${fmtInt(row.rps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.meanMs)} | ${row.errors ?? '-'} | ${fmt(row.peerCpuPct, 0)} | ${fmtInt(perCore(row))} | ${row.coreBusyPct.map((v) => v.toFixed(0)).join(' / ')} | ${fmt(othersOnPeerCore(row), 0)} | ${row.loadAvg1.toFixed(2)} |`,
+      `| ${row.suite} | ${row.peer} | ${conns} | ${fmtInt(row.rps)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.meanMs)} | ${row.errors ?? '-'} | ${fmt(row.peerCpuPct, 0)} | ${fmtInt(perCore(row))} | ${row.coreBusyPct.map((v) => v.toFixed(0)).join(' / ')} | ${(row.coreIrqPct ?? []).map((v) => v.toFixed(0)).join(' / ')} | ${fmt(othersOnPeerCore(row), 0)} | ${row.loadAvg1.toFixed(2)} |`,
     );
   }
   lines.push('');
