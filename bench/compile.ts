@@ -6,10 +6,21 @@ import { performance } from 'node:perf_hooks';
 import { compile, type ResourceBag } from '../src/compiler/index.ts';
 
 function world(pools: number, routesPerPool: number, endpoints: number): ResourceBag {
-  const bag: ResourceBag = { ingressPools: [], routeSplits: [], rateLimitPolicies: [], services: [], endpointSlices: [], namespaces: [] };
+  const bag: ResourceBag = {
+    ingressPools: [],
+    routeSplits: [],
+    rateLimitPolicies: [],
+    services: [],
+    endpointSlices: [],
+    namespaces: [],
+  };
   for (let p = 0; p < pools; p++) {
     const ns = `team-${p}`;
-    bag.namespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'product-line': `pl-${p}` } } });
+    bag.namespaces.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { 'product-line': `pl-${p}` } },
+    });
     bag.ingressPools.push({
       apiVersion: 'bulkhead.dev/v1alpha1',
       kind: 'IngressPool',
@@ -18,29 +29,54 @@ function world(pools: number, routesPerPool: number, endpoints: number): Resourc
     });
     for (let r = 0; r < routesPerPool; r++) {
       const svc = `svc-${r}`;
-      bag.services.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc, namespace: ns }, spec: { ports: [{ name: 'http', port: 8080 }] } });
+      bag.services.push({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: svc, namespace: ns },
+        spec: { ports: [{ name: 'http', port: 8080 }] },
+      });
       bag.endpointSlices.push({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
         metadata: { name: `${svc}-a`, namespace: ns, labels: { 'kubernetes.io/service-name': svc } },
         addressType: 'IPv4',
         ports: [{ name: 'http', port: 8080 }],
-        endpoints: Array.from({ length: endpoints }, (_, e) => ({ addresses: [`10.${p % 250}.${r % 250}.${e + 1}`], conditions: { ready: true } })),
+        endpoints: Array.from({ length: endpoints }, (_, e) => ({
+          addresses: [`10.${p % 250}.${r % 250}.${e + 1}`],
+          conditions: { ready: true },
+        })),
       });
       bag.routeSplits.push({
         apiVersion: 'bulkhead.dev/v1alpha1',
         kind: 'RouteSplit',
-        metadata: { name: `route-${r}`, namespace: ns, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' },
+        metadata: {
+          name: `route-${r}`,
+          namespace: ns,
+          generation: 1,
+          creationTimestamp: '2026-01-01T00:00:00Z',
+        },
         spec: {
           poolRef: { name: `pool-${p}` },
           hostnames: [`r${r}.pl-${p}.example.com`],
           rules: [
             {
               name: 'canary',
-              matches: [{ path: { type: 'PathPrefix', value: `/api/${r}` }, headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }] }],
+              matches: [
+                {
+                  path: { type: 'PathPrefix', value: `/api/${r}` },
+                  headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }],
+                },
+              ],
               backends: [{ name: svc, port: 8080 }],
             },
-            { name: 'main', matches: [{ path: { type: 'PathPrefix', value: `/api/${r}` } }], backends: [{ name: svc, port: 8080, weight: 90 }, { name: svc, port: 8080, weight: 10 }] },
+            {
+              name: 'main',
+              matches: [{ path: { type: 'PathPrefix', value: `/api/${r}` } }],
+              backends: [
+                { name: svc, port: 8080, weight: 90 },
+                { name: svc, port: 8080, weight: 10 },
+              ],
+            },
           ],
         } as any,
       });
@@ -61,7 +97,9 @@ function measure(name: string, bag: ResourceBag, runs: number) {
   }
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
-  console.log(`| ${name} | ${bag.routeSplits.length} | ${snapshots} | ${median.toFixed(0)} ms | ${times[0]!.toFixed(0)} ms | ${times[times.length - 1]!.toFixed(0)} ms |`);
+  console.log(
+    `| ${name} | ${bag.routeSplits.length} | ${snapshots} | ${median.toFixed(0)} ms | ${times[0]!.toFixed(0)} ms | ${times[times.length - 1]!.toFixed(0)} ms |`,
+  );
   return median;
 }
 

@@ -4,7 +4,16 @@
 
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CONFIG_STREAM_PORT, CONFIG_STREAM_SERVICE, LABELS, METRICS_PORT, METRICS_SERVICE, NAMESPACE, SELECTOR, WEBHOOK_SERVICE } from './names.ts';
+import {
+  CONFIG_STREAM_PORT,
+  CONFIG_STREAM_SERVICE,
+  LABELS,
+  METRICS_PORT,
+  METRICS_SERVICE,
+  NAMESPACE,
+  SELECTOR,
+  WEBHOOK_SERVICE,
+} from './names.ts';
 
 export class OperatorServices extends Construct {
   constructor(scope: Construct, id: string) {

@@ -13,8 +13,8 @@ echo "== system tools"
 bash scripts/setup-system.sh
 echo "== kube-apiserver and etcd (built once from Go modules, cached)"
 bash scripts/setup-k8s-tools.sh
-echo "== typecheck"
-npx tsc -p tsconfig.json
+echo "== typecheck and format (npm run lint)"
+npm run -s lint
 echo "== tests"
 out=$(mktemp)
 status=0

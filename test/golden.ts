@@ -18,7 +18,9 @@ export function goldenCases(dir: string): GoldenCase[] {
   const files = readdirSync(dir);
   const cases = files.filter((f) => f.endsWith('.in.yaml')).sort();
   if (UPDATE) {
-    for (const f of files) if (f.endsWith('.out.yaml') && !files.includes(f.replace('.out.yaml', '.in.yaml'))) rmSync(join(dir, f));
+    for (const f of files)
+      if (f.endsWith('.out.yaml') && !files.includes(f.replace('.out.yaml', '.in.yaml')))
+        rmSync(join(dir, f));
   }
   return cases.map((f) => ({
     name: f.replace('.in.yaml', ''),

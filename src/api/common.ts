@@ -3,8 +3,27 @@
 import { Type } from '@sinclair/typebox';
 import { Bool, Duration, Enum, Int, Name, Obj, Opt, Str, rules } from './kit.ts';
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
-export const RETRY_ON = ['connect-failure', 'refused-stream', 'reset', 'unavailable', '502', '503', '504', 'gateway-error'] as const;
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+] as const;
+export const RETRY_ON = [
+  'connect-failure',
+  'refused-stream',
+  'reset',
+  'unavailable',
+  '502',
+  '503',
+  '504',
+  'gateway-error',
+] as const;
 
 /** Characters that only make sense in a regular expression; a plain path containing them is a mistake. */
 const REGEX_META = /[*^$[\]|\\(){}?]/;
@@ -41,7 +60,10 @@ export const HeaderMatch = Obj({
   value: Str(4096),
 });
 
-export const CookieMatch = Obj({ name: Str(256, { minLength: 1, pattern: '^[^\\s;=,]+$' }), value: Str(4096) });
+export const CookieMatch = Obj({
+  name: Str(256, { minLength: 1, pattern: '^[^\\s;=,]+$' }),
+  value: Str(4096),
+});
 
 export const QueryParamMatch = Obj({
   name: Str(256, { minLength: 1 }),
@@ -73,7 +95,8 @@ export const TimeoutOverrides = Opt({
  * `retries: { on: [...] }` reaches the API server as a property named "true". The contract's field
  * name cannot change; the schema accepts the "true" spelling too and the compiler reads it as `on`.
  */
-export const RETRY_ON_ALIAS_DOC = 'the key kubectl and Argo CD (YAML 1.1) make of an unquoted `on:`; read as `on`';
+export const RETRY_ON_ALIAS_DOC =
+  'the key kubectl and Argo CD (YAML 1.1) make of an unquoted `on:`; read as `on`';
 
 export const RetryOverrides = Opt({
   attempts: Type.Optional(Int(0, 10)),

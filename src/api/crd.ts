@@ -33,7 +33,8 @@ function clean(node: any): any {
     }
     out[key] = clean(node[key]);
   }
-  if (out.type === 'object' && out.properties && Object.keys(out.properties).length === 0) delete out.properties;
+  if (out.type === 'object' && out.properties && Object.keys(out.properties).length === 0)
+    delete out.properties;
   return out;
 }
 
@@ -79,7 +80,10 @@ export function crdFor(info: KindInfo): any {
                 kind: { type: 'string' },
                 // the API server allows constraints on metadata.name only, and reports them on that field
                 metadata: info.maxNameLength
-                  ? { type: 'object', properties: { name: { type: 'string', maxLength: info.maxNameLength } } }
+                  ? {
+                      type: 'object',
+                      properties: { name: { type: 'string', maxLength: info.maxNameLength } },
+                    }
                   : { type: 'object' },
                 spec: toStructural(info.spec),
                 status: toStructural(info.status),

@@ -3,13 +3,30 @@
 
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  Block, Bool, Conditions, Duration, Enum, Int, IntOrString, Label, Name, Obj, Opt, Port, Str, StringMap, rules,
+  Block,
+  Bool,
+  Conditions,
+  Duration,
+  Enum,
+  Int,
+  IntOrString,
+  Label,
+  Name,
+  Obj,
+  Opt,
+  Port,
+  Str,
+  StringMap,
+  rules,
 } from './kit.ts';
 import { LocalRef, RETRY_ON, RETRY_ON_ALIAS_DOC } from './common.ts';
 
 const Quantity = IntOrString({ pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' });
 const ResourceList = Type.Optional(
-  Type.Object({ cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity) }, { additionalProperties: false }),
+  Type.Object(
+    { cpu: Type.Optional(Quantity), memory: Type.Optional(Quantity) },
+    { additionalProperties: false },
+  ),
 );
 
 const Toleration = Obj({
@@ -60,11 +77,16 @@ const Deployment = rules(
       mode: Enum(['Deployment', 'DaemonSet'] as const, 'Deployment'),
       hostNetwork: Bool(false, 'true only with mode DaemonSet'),
       image: Str(512, { default: '', description: "empty = the operator's own data-plane image" }),
-      resources: Type.Optional(Obj({ requests: ResourceList, limits: ResourceList }, undefined, { default: {} })),
+      resources: Type.Optional(
+        Obj({ requests: ResourceList, limits: ResourceList }, undefined, { default: {} }),
+      ),
       nodeSelector: Type.Optional(StringMap()),
       tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 32 })),
       workers: Type.Optional(
-        IntOrString({ default: 'auto', description: 'auto (from the container CPU limit) or a number of worker processes' }),
+        IntOrString({
+          default: 'auto',
+          description: 'auto (from the container CPU limit) or a number of worker processes',
+        }),
       ),
     },
     undefined,
@@ -82,16 +104,22 @@ const Deployment = rules(
       message: "must be 'auto' or an integer from 1 to 64",
       fieldPath: '.workers',
       check: (s) =>
-        s.workers === undefined || s.workers === 'auto' || (Number.isInteger(s.workers) && s.workers >= 1 && s.workers <= 64),
+        s.workers === undefined ||
+        s.workers === 'auto' ||
+        (Number.isInteger(s.workers) && s.workers >= 1 && s.workers <= 64),
     },
   ],
 );
 
-const ConsistentHash = Obj({
-  header: Str(256, { default: '' }),
-  cookie: Str(256, { default: '' }),
-  clientIP: Bool(false),
-}, undefined, { default: {} });
+const ConsistentHash = Obj(
+  {
+    header: Str(256, { default: '' }),
+    cookie: Str(256, { default: '' }),
+    clientIP: Bool(false),
+  },
+  undefined,
+  { default: {} },
+);
 
 const LoadBalancer = rules(
   Obj(
@@ -109,7 +137,8 @@ const LoadBalancer = rules(
         "((has(self.consistentHash.header) && self.consistentHash.header != '') ? 1 : 0) + " +
         "((has(self.consistentHash.cookie) && self.consistentHash.cookie != '') ? 1 : 0) + " +
         '((has(self.consistentHash.clientIP) && self.consistentHash.clientIP) ? 1 : 0) == 1)',
-      message: 'ConsistentHash needs exactly one of consistentHash.header, consistentHash.cookie or consistentHash.clientIP',
+      message:
+        'ConsistentHash needs exactly one of consistentHash.header, consistentHash.cookie or consistentHash.clientIP',
       fieldPath: '.consistentHash',
       check: (s) => {
         if (s.algorithm !== 'ConsistentHash') return true;
@@ -183,7 +212,10 @@ export const IngressPoolSpec = rules(
       retries: Block({
         attempts: Int(0, 10, 0, 'off by default'),
         on: Type.Optional(
-          Type.Array(Enum(RETRY_ON), { maxItems: 8, default: ['connect-failure', 'refused-stream', 'reset', 'unavailable'] }),
+          Type.Array(Enum(RETRY_ON), {
+            maxItems: 8,
+            default: ['connect-failure', 'refused-stream', 'reset', 'unavailable'],
+          }),
         ),
         true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
         perTryTimeout: Duration('0s'),
@@ -241,7 +273,8 @@ export const IngressPoolSpec = rules(
       rule: "!has(self.allowedRoutes) || !has(self.allowedRoutes.namespaces) || !has(self.allowedRoutes.namespaces.from) || self.allowedRoutes.namespaces.from != 'Selector' || has(self.allowedRoutes.namespaces.selector)",
       message: 'from: Selector needs a selector',
       fieldPath: '.allowedRoutes.namespaces.selector',
-      check: (s) => s.allowedRoutes?.namespaces?.from !== 'Selector' || s.allowedRoutes.namespaces.selector !== undefined,
+      check: (s) =>
+        s.allowedRoutes?.namespaces?.from !== 'Selector' || s.allowedRoutes.namespaces.selector !== undefined,
     },
     {
       rule: "!has(self.autoscaling) || !has(self.deployment) || !has(self.deployment.mode) || self.deployment.mode == 'Deployment'",

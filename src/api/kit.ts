@@ -57,10 +57,20 @@ export const Label = (description?: string) =>
   });
 
 export const Port = (def?: number, description?: string) =>
-  Type.Integer({ minimum: 1, maximum: 65535, ...(def !== undefined ? { default: def } : {}), ...(description ? { description } : {}) });
+  Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    ...(def !== undefined ? { default: def } : {}),
+    ...(description ? { description } : {}),
+  });
 
 export const Int = (min: number, max: number, def?: number, description?: string) =>
-  Type.Integer({ minimum: min, maximum: max, ...(def !== undefined ? { default: def } : {}), ...(description ? { description } : {}) });
+  Type.Integer({
+    minimum: min,
+    maximum: max,
+    ...(def !== undefined ? { default: def } : {}),
+    ...(description ? { description } : {}),
+  });
 
 export const Bool = (def: boolean, description?: string) =>
   Type.Boolean({ default: def, ...(description ? { description } : {}) });
@@ -78,7 +88,11 @@ export const Str = (maxLength = 1024, opts: SchemaOptions = {}) => Type.String({
 
 /** Kubernetes int-or-string (resource quantities, `workers: auto | 4`). */
 export const IntOrString = (opts: SchemaOptions = {}) =>
-  Type.Unsafe<number | string>({ 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }], ...opts });
+  Type.Unsafe<number | string>({
+    'x-kubernetes-int-or-string': true,
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    ...opts,
+  });
 
 export const StringMap = (description?: string) =>
   Type.Record(Type.String(), Type.String({ maxLength: 1024 }), {
@@ -90,22 +104,38 @@ export const StringMap = (description?: string) =>
  * A closed object. A property with a default is never `required` (the API server fills it in), so
  * the static type describes the object after defaulting, which is what the compiler works with.
  */
-export const Obj = <P extends Record<string, TSchema>>(props: P, description?: string, extra: SchemaOptions = {}) => {
-  const schema = Type.Object(props, { additionalProperties: false, ...(description ? { description } : {}), ...extra });
+export const Obj = <P extends Record<string, TSchema>>(
+  props: P,
+  description?: string,
+  extra: SchemaOptions = {},
+) => {
+  const schema = Type.Object(props, {
+    additionalProperties: false,
+    ...(description ? { description } : {}),
+    ...extra,
+  });
   const node = schema as { required?: string[] };
-  const required = (node.required ?? []).filter((k) => (props[k] as { default?: unknown }).default === undefined);
+  const required = (node.required ?? []).filter(
+    (k) => (props[k] as { default?: unknown }).default === undefined,
+  );
   if (required.length > 0) node.required = required;
   else delete node.required;
   return schema;
 };
 
 /** An object block whose fields all have defaults: `default: {}` makes the API server fill it in. */
-export const Block = <P extends Record<string, TSchema>>(props: P, description?: string, extra: SchemaOptions = {}) =>
-  Type.Optional(Obj(props, description, { default: {}, ...extra }));
+export const Block = <P extends Record<string, TSchema>>(
+  props: P,
+  description?: string,
+  extra: SchemaOptions = {},
+) => Type.Optional(Obj(props, description, { default: {}, ...extra }));
 
 /** An optional object that is absent unless the user writes it (presence means "on"). */
-export const Opt = <P extends Record<string, TSchema>>(props: P, description?: string, extra: SchemaOptions = {}) =>
-  Type.Optional(Obj(props, description, extra));
+export const Opt = <P extends Record<string, TSchema>>(
+  props: P,
+  description?: string,
+  extra: SchemaOptions = {},
+) => Type.Optional(Obj(props, description, extra));
 
 export const Condition = Type.Object(
   {

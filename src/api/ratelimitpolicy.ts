@@ -30,7 +30,9 @@ const KeyPart = rules(
 const LimitRule = Obj({
   name: Str(63, { minLength: 1, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
   match: Type.Optional(Match),
-  key: Type.Optional(Type.Array(KeyPart, { maxItems: 8, description: "the counter's key; empty = one shared counter" })),
+  key: Type.Optional(
+    Type.Array(KeyPart, { maxItems: 8, description: "the counter's key; empty = one shared counter" }),
+  ),
   limit: Obj({
     requests: Int(1, 1000000000),
     period: Duration(undefined, 'e.g. 1s, 1m'),

@@ -16,8 +16,10 @@ function typeOf(s: any): string {
 function bounds(s: any): string {
   const out: string[] = [];
   if (s.minimum !== undefined || s.maximum !== undefined) out.push(`${s.minimum ?? '…'}–${s.maximum ?? '…'}`);
-  if (s.minItems !== undefined || s.maxItems !== undefined) out.push(`${s.minItems ?? 0}..${s.maxItems ?? '∞'} items`);
-  if (s.pattern && s['x-bulkhead-format'] !== 'duration') out.push(`pattern \`${s.pattern.replace(/\|/g, '\\|')}\``);
+  if (s.minItems !== undefined || s.maxItems !== undefined)
+    out.push(`${s.minItems ?? 0}..${s.maxItems ?? '∞'} items`);
+  if (s.pattern && s['x-bulkhead-format'] !== 'duration')
+    out.push(`pattern \`${s.pattern.replace(/\|/g, '\\|')}\``);
   return out.join(', ');
 }
 
@@ -28,7 +30,9 @@ function walk(s: any, path: string, required: boolean, rows: string[], rules: st
   if (path !== 'spec') {
     const def = s.default === undefined ? '' : `\`${JSON.stringify(s.default)}\``;
     const desc = (s.description ?? '').replace(/\|/g, '\\|');
-    rows.push(`| \`${path}\` | ${isObject ? 'object' : typeOf(s)} | ${required ? 'yes' : ''} | ${def} | ${[bounds(s), desc].filter(Boolean).join('; ')} |`);
+    rows.push(
+      `| \`${path}\` | ${isObject ? 'object' : typeOf(s)} | ${required ? 'yes' : ''} | ${def} | ${[bounds(s), desc].filter(Boolean).join('; ')} |`,
+    );
   }
   if (isObject) {
     const req = new Set<string>(s.required ?? []);
@@ -41,7 +45,8 @@ function walk(s: any, path: string, required: boolean, rows: string[], rules: st
 export function apiReferenceMarkdown(): string {
   let md = `# Bulkhead API reference (${API_VERSION})\n\n`;
   md += 'Generated from `src/api/` by `npm run gen`; a test fails when this file is stale. ';
-  md += 'Durations use the Gateway API form (`250ms`, `1s`, `1m30s`). Fields with a default are filled in by the API server.\n';
+  md +=
+    'Durations use the Gateway API form (`250ms`, `1s`, `1m30s`). Fields with a default are filled in by the API server.\n';
   for (const k of KINDS) {
     const rows: string[] = [];
     const rules: string[] = [];
@@ -50,7 +55,8 @@ export function apiReferenceMarkdown(): string {
     md += `\`kubectl get ${k.plural}\` (short name${k.shortNames.length > 1 ? 's' : ''} ${k.shortNames.map((n) => `\`${n}\``).join(', ')}, category \`bulkhead\`)`;
     md += k.maxNameLength ? `; names up to ${k.maxNameLength} characters.\n\n` : '.\n\n';
     md += '| field | type | required | default | notes |\n|---|---|---|---|---|\n' + rows.join('\n') + '\n';
-    if (rules.length) md += `\nRules checked by the API server (CEL) and by \`bulkhead validate\`:\n\n${rules.join('\n')}\n`;
+    if (rules.length)
+      md += `\nRules checked by the API server (CEL) and by \`bulkhead validate\`:\n\n${rules.join('\n')}\n`;
   }
   return md;
 }

@@ -20,7 +20,11 @@ const Backend = Obj({
   name: Name('a Service in the route namespace'),
   port: Port(),
   weight: Int(0, 1000000, 1),
-  protocol: Enum(['Auto', 'HTTP1', 'H2C'] as const, 'Auto', "Auto: from the Service port's appProtocol (kubernetes.io/h2c → H2C)"),
+  protocol: Enum(
+    ['Auto', 'HTTP1', 'H2C'] as const,
+    'Auto',
+    "Auto: from the Service port's appProtocol (kubernetes.io/h2c → H2C)",
+  ),
   tls: Opt(
     {
       serverName: Type.Optional(Str(253)),
@@ -42,7 +46,9 @@ const Auth = Opt(
         secretRef: Type.Optional(SecretKeyRef),
       }),
       claimToHeaders: Type.Optional(
-        Type.Array(Obj({ claim: Str(256, { minLength: 1 }), header: Str(256, { minLength: 1 }) }), { maxItems: 16 }),
+        Type.Array(Obj({ claim: Str(256, { minLength: 1 }), header: Str(256, { minLength: 1 }) }), {
+          maxItems: 16,
+        }),
       ),
       forwardToken: Bool(true),
     }),
@@ -60,7 +66,9 @@ const Auth = Opt(
 export const Rule = rules(
   Obj({
     name: Type.Optional(Label('unique within the route; used by policies and metrics')),
-    matches: Type.Optional(Type.Array(Match, { maxItems: 8, description: 'any one match selects the rule; empty = everything' })),
+    matches: Type.Optional(
+      Type.Array(Match, { maxItems: 8, description: 'any one match selects the rule; empty = everything' }),
+    ),
     backends: Type.Array(Backend, { minItems: 1, maxItems: 16 }),
     sessionAffinity: Opt({
       cookie: Obj({ name: Str(256, { minLength: 1, pattern: '^[^\\s;=,]+$' }), ttl: Duration('24h') }),
@@ -71,7 +79,10 @@ export const Rule = rules(
     }),
     timeouts: TimeoutOverrides,
     retries: RetryOverrides,
-    websocket: Opt({ idleTimeout: Type.Optional(Duration()), maxConnectionDuration: Type.Optional(Duration()) }),
+    websocket: Opt({
+      idleTimeout: Type.Optional(Duration()),
+      maxConnectionDuration: Type.Optional(Duration()),
+    }),
     auth: Auth,
   }),
   [
@@ -82,8 +93,7 @@ export const Rule = rules(
       check: (s) => (s.backends ?? []).some((b: any) => (b.weight ?? 1) > 0),
     },
     {
-      rule:
-        "!has(self.rewrite) || !has(self.rewrite.replacePrefix) || (has(self.matches) && size(self.matches) > 0 && self.matches.all(m, has(m.path) && m.path.type == 'PathPrefix'))",
+      rule: "!has(self.rewrite) || !has(self.rewrite.replacePrefix) || (has(self.matches) && size(self.matches) > 0 && self.matches.all(m, has(m.path) && m.path.type == 'PathPrefix'))",
       message: 'replacePrefix needs every match of the rule to use a PathPrefix path',
       fieldPath: '.rewrite.replacePrefix',
       check: (s) =>

@@ -80,11 +80,22 @@ export function analyzeObject(doc: any): Analysis {
     return { problems, spec: null };
   }
   if (typeof doc.metadata?.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(doc.metadata.name)) {
-    add('metadata.name', 'is required and must be a DNS subdomain name (lower case letters, digits, - and .)');
+    add(
+      'metadata.name',
+      'is required and must be a DNS subdomain name (lower case letters, digits, - and .)',
+    );
   } else if (info.maxNameLength && doc.metadata.name.length > info.maxNameLength) {
-    add('metadata.name', `${kind} names are limited to ${info.maxNameLength} characters (the names of its workloads derive from them)`);
+    add(
+      'metadata.name',
+      `${kind} names are limited to ${info.maxNameLength} characters (the names of its workloads derive from them)`,
+    );
   }
-  if (doc.spec === undefined || doc.spec === null || typeof doc.spec !== 'object' || Array.isArray(doc.spec)) {
+  if (
+    doc.spec === undefined ||
+    doc.spec === null ||
+    typeof doc.spec !== 'object' ||
+    Array.isArray(doc.spec)
+  ) {
     add('spec', 'is required');
     return { problems, spec: null };
   }
@@ -103,7 +114,8 @@ export function analyzeObject(doc: any): Analysis {
   } catch {
     spec = structuredClone(doc.spec);
   }
-  const tainted = (path: string) => schemaPaths.some((p) => p === path || p.startsWith(path + '.') || p.startsWith(path + '['));
+  const tainted = (path: string) =>
+    schemaPaths.some((p) => p === path || p.startsWith(path + '.') || p.startsWith(path + '['));
   walkRules(info.spec, spec, 'spec', (p, m, at) => {
     if (!tainted(at)) add(p, m);
   });
@@ -113,7 +125,12 @@ export function analyzeObject(doc: any): Analysis {
   return { problems, spec };
 }
 
-function walkRules(schema: any, value: any, path: string, add: (p: string, m: string, at: string) => void): void {
+function walkRules(
+  schema: any,
+  value: any,
+  path: string,
+  add: (p: string, m: string, at: string) => void,
+): void {
   if (value === undefined || value === null || schema === undefined) return;
   const checks: CelRule[] | undefined = schema[kChecks];
   if (checks) {
@@ -130,7 +147,8 @@ function walkRules(schema: any, value: any, path: string, add: (p: string, m: st
   if (Array.isArray(value) && schema.items) {
     value.forEach((item, i) => walkRules(schema.items, item, `${path}[${i}]`, add));
   } else if (typeof value === 'object' && schema.properties) {
-    for (const key of Object.keys(schema.properties)) walkRules(schema.properties[key], value[key], `${path}.${key}`, add);
+    for (const key of Object.keys(schema.properties))
+      walkRules(schema.properties[key], value[key], `${path}.${key}`, add);
   }
 }
 
@@ -155,7 +173,9 @@ function walkRegexes(kind: string, spec: any, add: (p: string, m: string) => voi
       (r.matches ?? []).forEach((m: any, j: number) => checkMatch(m, `spec.rules[${i}].matches[${j}]`)),
     );
   } else if (kind === 'RateLimitPolicy') {
-    (spec.rules ?? []).forEach((r: any, i: number) => r.match && checkMatch(r.match, `spec.rules[${i}].match`));
+    (spec.rules ?? []).forEach(
+      (r: any, i: number) => r.match && checkMatch(r.match, `spec.rules[${i}].match`),
+    );
   }
 }
 

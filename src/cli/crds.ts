@@ -4,9 +4,7 @@ import type { Command } from 'commander';
 import { allCrds, crdYaml } from '../api/crd.ts';
 
 export function renderCrdsYaml(): string {
-  return allCrds()
-    .map(crdYaml)
-    .join('---\n');
+  return allCrds().map(crdYaml).join('---\n');
 }
 
 export function registerCrdsCommand(program: Command): void {

@@ -45,12 +45,17 @@ export function registerDataplaneCommand(program: Command): void {
       '--workers <n>',
       "worker processes (overrides the snapshot's workers; default from the CPU limit)",
     )
-    .option('--control-plane <addr>', "the operator's config stream (host:port); the snapshot file is the bootstrap")
+    .option(
+      '--control-plane <addr>',
+      "the operator's config stream (host:port); the snapshot file is the bootstrap",
+    )
     .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
     .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
     .action(async (opts: DataplaneCliOptions) => {
       if (opts.controlPlane && (!opts.pool || !opts.credential)) {
-        process.stderr.write('bulkhead dataplane: --control-plane needs --pool <namespace>/<name> and --credential <file>\n');
+        process.stderr.write(
+          'bulkhead dataplane: --control-plane needs --pool <namespace>/<name> and --credential <file>\n',
+        );
         process.exitCode = 1;
         return;
       }
@@ -82,8 +87,12 @@ export function registerDataplaneCommand(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        stream.on('connected', () => process.stderr.write(`bulkhead dataplane: following ${opts.pool} on ${opts.controlPlane}\n`));
-        stream.on('refused', (v: string, e: string) => process.stderr.write(`bulkhead dataplane: refused ${v}: ${e}\n`));
+        stream.on('connected', () =>
+          process.stderr.write(`bulkhead dataplane: following ${opts.pool} on ${opts.controlPlane}\n`),
+        );
+        stream.on('refused', (v: string, e: string) =>
+          process.stderr.write(`bulkhead dataplane: refused ${v}: ${e}\n`),
+        );
       }
       let stopping = false;
       const stop = (signal: string): void => {

@@ -13,8 +13,13 @@ export function registerDemoCommand(program: Command): void {
       const d = await startDemo({ examples: opts.examples });
       const out = process.stdout;
       out.write('\nBulkhead demo: the examples/ pools are serving on this machine.\n\n');
-      for (const p of d.pools) out.write(`  pool ${p.key.padEnd(28)} traffic 127.0.0.1:${p.port}  admin 127.0.0.1:${p.adminPort}  ${p.version.slice(0, 19)}…\n`);
-      out.write(`\n  ${d.backends.length} demo backends stand in for the example Services; access logs go to ${d.accessLog}\n\nTry:\n`);
+      for (const p of d.pools)
+        out.write(
+          `  pool ${p.key.padEnd(28)} traffic 127.0.0.1:${p.port}  admin 127.0.0.1:${p.adminPort}  ${p.version.slice(0, 19)}…\n`,
+        );
+      out.write(
+        `\n  ${d.backends.length} demo backends stand in for the example Services; access logs go to ${d.accessLog}\n\nTry:\n`,
+      );
       for (const t of d.tryIt) out.write(`\n  # ${t.title}\n  $ ${t.command}\n`);
       out.write('\nCtrl-C stops everything.\n');
       const stop = async () => {

@@ -30,7 +30,10 @@ export function listManifestFiles(path: string, recursive = false): string[] {
 }
 
 export class ManifestParseError extends Error {
-  constructor(readonly source: string, message: string) {
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
     super(`${source}: ${message}`);
   }
 }

@@ -10,7 +10,10 @@ import { registerDataplaneCommand } from './dataplane.ts';
 import { registerOperatorCommand } from './operator.ts';
 
 const program = new Command();
-program.name('bulkhead').description('Kubernetes gateway operator: isolated proxy pools per product line').version('0.1.0');
+program
+  .name('bulkhead')
+  .description('Kubernetes gateway operator: isolated proxy pools per product line')
+  .version('0.1.0');
 registerValidateCommand(program);
 registerCrdsCommand(program);
 registerRenderCommand(program);

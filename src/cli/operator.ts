@@ -2,7 +2,12 @@
 // credentials) until SIGTERM/SIGINT, then releases the leader lease and exits.
 
 import type { Command } from 'commander';
-import { startOperator, type ExtraServer, type OperatorHandle, type OperatorOptions } from '../operator/index.ts';
+import {
+  startOperator,
+  type ExtraServer,
+  type OperatorHandle,
+  type OperatorOptions,
+} from '../operator/index.ts';
 import { webhookExtraServer } from '../operator/webhook/extra-server.ts';
 import { configStreamExtraServer } from '../xds/operator-stream.ts';
 
@@ -37,11 +42,26 @@ export function registerOperatorCommand(program: Command): void {
     .option('--metrics-addr <addr>', 'address of /metrics, /healthz and /readyz', ':8081')
     .option('--webhook-addr <addr>', 'serve the validating admission webhook (HTTPS) on [host]:port')
     .option('--webhook-cert-dir <dir>', 'mounted webhook TLS Secret (tls.crt, tls.key, ca.crt)')
-    .option('--webhook-secret <name>', 'Secret holding the webhook certificate (made when missing)', 'bulkhead-webhook-tls')
-    .option('--webhook-service <name>', 'Service the API server calls the webhook through', 'bulkhead-webhook')
-    .option('--webhook-config <name>', 'ValidatingWebhookConfiguration whose caBundle is kept current', 'bulkhead')
+    .option(
+      '--webhook-secret <name>',
+      'Secret holding the webhook certificate (made when missing)',
+      'bulkhead-webhook-tls',
+    )
+    .option(
+      '--webhook-service <name>',
+      'Service the API server calls the webhook through',
+      'bulkhead-webhook',
+    )
+    .option(
+      '--webhook-config <name>',
+      'ValidatingWebhookConfiguration whose caBundle is kept current',
+      'bulkhead',
+    )
     .option('--config-stream-addr <addr>', "serve the data planes' config stream (gRPC) on [host]:port")
-    .option('--control-plane-address <host:port>', 'the config-stream address data-plane pods dial (a Service name)')
+    .option(
+      '--control-plane-address <host:port>',
+      'the config-stream address data-plane pods dial (a Service name)',
+    )
     .action(async (o: CliOptions) => {
       const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
       const extraServers: ExtraServer[] = [];

@@ -30,7 +30,9 @@ export function render(paths: string[], output: RenderOutput, pool?: string, rec
     case 'snapshots':
       // One pool: exactly the JSON `bulkhead dataplane --snapshot` loads. Several: a map by pool.
       if (pool !== undefined) return JSON.stringify(result.snapshots[pool], null, 2) + '\n';
-      return JSON.stringify(Object.fromEntries(selected.map((k) => [k, result.snapshots[k]])), null, 2) + '\n';
+      return (
+        JSON.stringify(Object.fromEntries(selected.map((k) => [k, result.snapshots[k]])), null, 2) + '\n'
+      );
     case 'status':
       return stringify(result.statuses, { lineWidth: 0 });
     case 'manifests': {

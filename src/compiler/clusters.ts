@@ -33,7 +33,10 @@ export class ServiceIndex {
   endpoints(namespace: string, svc: Service, port: ServicePort): EndpointIR[] {
     if (!this.sorted) {
       // an address in two slices takes its zone from the first by name, whatever the input order
-      for (const list of this.slices.values()) list.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+      for (const list of this.slices.values())
+        list.sort((a, b) =>
+          a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0,
+        );
       this.sorted = true;
     }
     const seen = new Map<string, EndpointIR>();
@@ -70,7 +73,12 @@ export function protocolFor(requested: 'Auto' | 'HTTP1' | 'H2C', port: ServicePo
 }
 
 /** `<ns>/<svc>:<port>`, with a `~h2c`/`~http1` suffix only when a route overrides the Service's own protocol. */
-export function clusterName(namespace: string, svc: string, port: ServicePort, protocol: BackendProtocol): string {
+export function clusterName(
+  namespace: string,
+  svc: string,
+  port: ServicePort,
+  protocol: BackendProtocol,
+): string {
   const base = `${namespace}/${svc}:${port.port}`;
   return protocol === protocolFor('Auto', port) ? base : `${base}~${protocol.toLowerCase()}`;
 }

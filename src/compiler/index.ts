@@ -37,7 +37,10 @@ export function compile(bag: ResourceBag): CompileResult {
   }
 
   const accepted = new Map<string, AttachedRoute>();
-  const perPool = new Map<string, { ranked: (RankedRoute & { ir: RouteIR })[]; clusters: Map<string, ClusterIR> }>();
+  const perPool = new Map<
+    string,
+    { ranked: (RankedRoute & { ir: RouteIR })[]; clusters: Map<string, ClusterIR> }
+  >();
   for (const [poolKey, list] of byPool) {
     rejectConflicts(list);
     const ranked: (RankedRoute & { ir: RouteIR })[] = [];
@@ -50,7 +53,13 @@ export function compile(bag: ResourceBag): CompileResult {
       o.conditions = [
         a.droppedRules.length === 0
           ? cond(ConditionType.Accepted, true, Reason.Accepted, `attached to IngressPool ${poolKey}`, gen)
-          : cond(ConditionType.Accepted, true, Reason.PartiallyInvalid, `invalid rules dropped, the others serve: ${a.droppedRules.join('; ')}`, gen),
+          : cond(
+              ConditionType.Accepted,
+              true,
+              Reason.PartiallyInvalid,
+              `invalid rules dropped, the others serve: ${a.droppedRules.join('; ')}`,
+              gen,
+            ),
         resolved,
       ];
       accepted.set(a.key, a);
@@ -77,12 +86,19 @@ export function compile(bag: ResourceBag): CompileResult {
     const routes = ranked.map(({ ir }) => {
       const routeKey = `${ir.route.namespace}/${ir.route.name}`;
       const ids = rateLimits
-        .filter((a) => a.routeKey === null || (a.routeKey === routeKey && (a.rule === null || a.rule === ir.rule)))
+        .filter(
+          (a) => a.routeKey === null || (a.routeKey === routeKey && (a.rule === null || a.rule === ir.rule)),
+        )
         .sort((x, y) => (x.routeKey === null ? 0 : 1) - (y.routeKey === null ? 0 : 1))
         .flatMap((a) => a.limits.map((l) => l.id));
       return ids.length ? { ...ir, rateLimits: ids } : ir;
     });
-    const snapshot = assembleSnapshot(ctx, routes, clusters, rateLimits.flatMap((a) => a.limits));
+    const snapshot = assembleSnapshot(
+      ctx,
+      routes,
+      clusters,
+      rateLimits.flatMap((a) => a.limits),
+    );
     snapshots[key] = snapshot;
     infra[key] = buildInfra(ctx, snapshot);
     statuses.ingressPools[key] = {
@@ -95,7 +111,10 @@ export function compile(bag: ResourceBag): CompileResult {
 
   const routeStatus = new Map<string, RouteVerdict>();
   for (const o of outcomes) {
-    routeStatus.set(o.key, { observedGeneration: o.generation, parents: [{ poolRef: o.poolRef, conditions: o.conditions }] });
+    routeStatus.set(o.key, {
+      observedGeneration: o.generation,
+      parents: [{ poolRef: o.poolRef, conditions: o.conditions }],
+    });
   }
   for (const k of [...routeStatus.keys()].sort()) statuses.routeSplits[k] = routeStatus.get(k)!;
   for (const k of [...policyVerdicts.keys()].sort()) statuses.rateLimitPolicies[k] = policyVerdicts.get(k)!;
@@ -155,9 +174,14 @@ function assembleSnapshot(
       requestHeaderTimeoutMs: durationMs(ds.requestHeaderTimeout),
       tls: tls
         ? {
-            certificates: tls.certificates.map((c) => ({ secretRef: { name: c.secretRef.name, namespace: ctx.namespace } })),
+            certificates: tls.certificates.map((c) => ({
+              secretRef: { name: c.secretRef.name, namespace: ctx.namespace },
+            })),
             clientAuth: tls.clientAuth
-              ? { caSecretRef: { name: tls.clientAuth.caSecretRef.name, namespace: ctx.namespace }, mode: tls.clientAuth.mode }
+              ? {
+                  caSecretRef: { name: tls.clientAuth.caSecretRef.name, namespace: ctx.namespace },
+                  mode: tls.clientAuth.mode,
+                }
               : null,
             minVersion: tls.minVersion,
             port: tls.port,
@@ -165,11 +189,18 @@ function assembleSnapshot(
           }
         : null,
     },
-    overload: { maxConcurrentRequests: s.overload!.maxConcurrentRequests, maxEventLoopDelayMs: durationMs(s.overload!.maxEventLoopDelay) },
+    overload: {
+      maxConcurrentRequests: s.overload!.maxConcurrentRequests,
+      maxEventLoopDelayMs: durationMs(s.overload!.maxEventLoopDelay),
+    },
     pool: { name: ctx.pool.metadata.name, namespace: ctx.namespace, productLine: s.productLine },
     rateLimits: [...rateLimits].sort((a, b) => (a.id < b.id ? -1 : 1)),
     routes,
-    upstream: { idleTimeoutMs: durationMs(us.idleTimeout), maxIdlePerEndpoint: us.maxIdlePerEndpoint, maxRequestsPerConnection: us.maxRequestsPerConnection },
+    upstream: {
+      idleTimeoutMs: durationMs(us.idleTimeout),
+      maxIdlePerEndpoint: us.maxIdlePerEndpoint,
+      maxRequestsPerConnection: us.maxRequestsPerConnection,
+    },
     websocket: {
       drainPeriodMs: durationMs(ws.drainPeriod),
       enabled: ws.enabled,
@@ -181,8 +212,33 @@ function assembleSnapshot(
     workers: workersOf(s),
   };
   const version = hashJson(JSON.stringify(body));
-  const { accessLog, apiVersion, clusters: c, listener, overload, pool, rateLimits: rl, routes: r, upstream, websocket, workers } = body;
-  return { accessLog, apiVersion, clusters: c, listener, overload, pool, rateLimits: rl, routes: r, upstream, version, websocket, workers };
+  const {
+    accessLog,
+    apiVersion,
+    clusters: c,
+    listener,
+    overload,
+    pool,
+    rateLimits: rl,
+    routes: r,
+    upstream,
+    websocket,
+    workers,
+  } = body;
+  return {
+    accessLog,
+    apiVersion,
+    clusters: c,
+    listener,
+    overload,
+    pool,
+    rateLimits: rl,
+    routes: r,
+    upstream,
+    version,
+    websocket,
+    workers,
+  };
 }
 
 function workersOf(s: IngressPoolSpec): 'auto' | number {
@@ -201,7 +257,12 @@ function buildInfra(ctx: PoolContext, snapshot: PoolSnapshot): PoolInfra {
     return out;
   };
   return {
-    pool: { namespace: ctx.namespace, name: ctx.pool.metadata.name, uid: ctx.pool.metadata.uid ?? '', productLine: s.productLine },
+    pool: {
+      namespace: ctx.namespace,
+      name: ctx.pool.metadata.name,
+      uid: ctx.pool.metadata.uid ?? '',
+      productLine: s.productLine,
+    },
     replicas: s.replicas ?? 2,
     autoscaling: s.autoscaling
       ? {
@@ -220,10 +281,23 @@ function buildInfra(ctx: PoolContext, snapshot: PoolSnapshot): PoolInfra {
       tolerations: canonicalize(d.tolerations ?? []) as PoolInfra['deployment']['tolerations'],
       workers: workersOf(s),
     },
-    service: { type: s.service!.type, annotations: canonicalize(s.service!.annotations ?? {}), externalTrafficPolicy: s.service!.externalTrafficPolicy },
-    listener: { port: s.listener!.port, adminPort: s.listener!.adminPort, tlsPort: s.listener!.tls?.port ?? null },
+    service: {
+      type: s.service!.type,
+      annotations: canonicalize(s.service!.annotations ?? {}),
+      externalTrafficPolicy: s.service!.externalTrafficPolicy,
+    },
+    listener: {
+      port: s.listener!.port,
+      adminPort: s.listener!.adminPort,
+      tlsPort: s.listener!.tls?.port ?? null,
+    },
     drainSeconds: Math.ceil(durationMs(s.websocket!.drainPeriod) / 1000),
-    kernel: { enabled: s.kernel!.enabled, somaxconn: s.kernel!.somaxconn, ipLocalPortRange: s.kernel!.ipLocalPortRange, tcpTwReuse: s.kernel!.tcpTwReuse },
+    kernel: {
+      enabled: s.kernel!.enabled,
+      somaxconn: s.kernel!.somaxconn,
+      ipLocalPortRange: s.kernel!.ipLocalPortRange,
+      tcpTwReuse: s.kernel!.tcpTwReuse,
+    },
     bootstrapSnapshot: JSON.stringify(snapshot),
     snapshotVersion: snapshot.version,
   };

@@ -30,7 +30,13 @@ export function processPools(pools: IngressPool[]): Map<string, PoolContext> {
       spec: ok ? (spec as IngressPoolSpec) : null,
       accepted: ok
         ? cond(ConditionType.Accepted, true, Reason.Accepted, 'pool accepted', gen)
-        : cond(ConditionType.Accepted, false, Reason.Invalid, summarize(problems.map((p) => `${p.path}: ${p.message}`)), gen),
+        : cond(
+            ConditionType.Accepted,
+            false,
+            Reason.Invalid,
+            summarize(problems.map((p) => `${p.path}: ${p.message}`)),
+            gen,
+          ),
     });
   }
   return out;
@@ -62,7 +68,10 @@ export function allowsNamespace(
 }
 
 export function selectorMatches(
-  sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+  sel: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  },
   labels: Record<string, string>,
 ): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;

@@ -36,7 +36,10 @@ export function processPolicies(
     const ns = nsOf(policy);
     const gen = policy.metadata.generation;
     const verdict = (ok: boolean, reason: string, message: string) =>
-      verdicts.set(key, { observedGeneration: gen, conditions: [cond(ConditionType.Accepted, ok, reason, message, gen)] });
+      verdicts.set(key, {
+        observedGeneration: gen,
+        conditions: [cond(ConditionType.Accepted, ok, reason, message, gen)],
+      });
 
     const { problems, spec } = analyzeObject(policy);
     if (problems.length > 0 || !spec) {
@@ -50,14 +53,22 @@ export function processPolicies(
     if (t.kind === 'IngressPool') {
       const pool = pools.get(`${ns}/${t.name}`);
       if (!pool?.spec) {
-        verdict(false, Reason.TargetNotFound, `IngressPool ${ns}/${t.name} ${pool ? 'is not accepted' : 'not found'}`);
+        verdict(
+          false,
+          Reason.TargetNotFound,
+          `IngressPool ${ns}/${t.name} ${pool ? 'is not accepted' : 'not found'}`,
+        );
         continue;
       }
       poolKey = pool.key;
     } else {
       const route = acceptedRoutes.get(`${ns}/${t.name}`);
       if (!route) {
-        verdict(false, Reason.TargetNotFound, `RouteSplit ${ns}/${t.name} not found or not accepted by its pool`);
+        verdict(
+          false,
+          Reason.TargetNotFound,
+          `RouteSplit ${ns}/${t.name} not found or not accepted by its pool`,
+        );
         continue;
       }
       if (t.rule !== undefined && !route.rules.some((r) => r.name === t.rule)) {
@@ -70,12 +81,21 @@ export function processPolicies(
     const targetKey = `${t.kind}/${ns}/${t.name}#${t.rule ?? '*'}`;
     const holder = claimed.get(targetKey);
     if (holder) {
-      verdict(false, Reason.Conflict, `${t.kind} ${ns}/${t.name}${t.rule ? ` rule ${t.rule}` : ''} already has RateLimitPolicy ${holder}`);
+      verdict(
+        false,
+        Reason.Conflict,
+        `${t.kind} ${ns}/${t.name}${t.rule ? ` rule ${t.rule}` : ''} already has RateLimitPolicy ${holder}`,
+      );
       continue;
     }
     claimed.set(targetKey, key);
     const pool = pools.get(poolKey)!;
-    attachments.push({ poolKey, routeKey, rule: t.rule ?? null, limits: s.rules.map((r) => compileRule(policy, s, r, pool)) });
+    attachments.push({
+      poolKey,
+      routeKey,
+      rule: t.rule ?? null,
+      limits: s.rules.map((r) => compileRule(policy, s, r, pool)),
+    });
     verdict(true, Reason.Accepted, `attached to ${t.kind} ${ns}/${t.name}${t.rule ? ` rule ${t.rule}` : ''}`);
   }
   return { verdicts, attachments };
@@ -89,7 +109,12 @@ export function replicasOf(pool: PoolContext): number {
   return Math.max(1, spec.autoscaling ? spec.autoscaling.minReplicas : (spec.replicas ?? 2));
 }
 
-function compileRule(policy: RateLimitPolicy, s: RateLimitPolicySpec, r: RateLimitPolicySpec['rules'][number], pool: PoolContext): RateLimitIR {
+function compileRule(
+  policy: RateLimitPolicy,
+  s: RateLimitPolicySpec,
+  r: RateLimitPolicySpec['rules'][number],
+  pool: PoolContext,
+): RateLimitIR {
   const ns = nsOf(policy);
   const split = s.mode === 'Local' && s.distribution === 'SplitAcrossReplicas' ? replicasOf(pool) : 1;
   // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
@@ -99,7 +124,11 @@ function compileRule(policy: RateLimitPolicy, s: RateLimitPolicySpec, r: RateLim
       s.mode === 'Global' && s.global
         ? {
             failureMode: s.global.failureMode,
-            redisSecretRef: { key: s.global.redis.secretRef.key, name: s.global.redis.secretRef.name, namespace: ns },
+            redisSecretRef: {
+              key: s.global.redis.secretRef.key,
+              name: s.global.redis.secretRef.name,
+              namespace: ns,
+            },
             timeoutMs: durationMs(s.global.timeout),
           }
         : null,

@@ -48,7 +48,14 @@ export interface ResourceBag {
 }
 
 export function emptyBag(): ResourceBag {
-  return { ingressPools: [], routeSplits: [], rateLimitPolicies: [], services: [], endpointSlices: [], namespaces: [] };
+  return {
+    ingressPools: [],
+    routeSplits: [],
+    rateLimitPolicies: [],
+    services: [],
+    endpointSlices: [],
+    namespaces: [],
+  };
 }
 
 /**

@@ -6,7 +6,14 @@
 import type { RouteSplit } from '../api/kinds.ts';
 import type { RouteSplitRule, RouteSplitSpec } from '../api/routesplit.ts';
 import { analyzeObject, type Problem } from '../api/validate.ts';
-import type { ClusterIR, MatchIR, RetriesIR, RouteIR, TimeoutsIR, WeightedBackendIR } from '../ir/snapshot.ts';
+import type {
+  ClusterIR,
+  MatchIR,
+  RetriesIR,
+  RouteIR,
+  TimeoutsIR,
+  WeightedBackendIR,
+} from '../ir/snapshot.ts';
 import { canonicalize, contentHash } from './canonical.ts';
 import { buildCluster, clusterName, protocolFor, type ServiceIndex } from './clusters.ts';
 import { cond, ConditionType, Reason, type ConditionVerdict } from './conditions.ts';
@@ -67,15 +74,28 @@ export function attachRoute(
   }
   if (spec !== null && Array.isArray(spec.rules) && !byRule.size && duplicateRuleNames(spec.rules)) {
     // the CRD's CEL rule sees explicit names only; a default name (rule-<index>) can collide too
-    global.push({ kind: 'RouteSplit', namespace, name: route.metadata.name, path: 'spec.rules', message: 'rule names must be unique within the route' });
+    global.push({
+      kind: 'RouteSplit',
+      namespace,
+      name: route.metadata.name,
+      path: 'spec.rules',
+      message: 'rule names must be unique within the route',
+    });
   }
   if (global.length > 0 || spec === null || !Array.isArray(spec.rules)) {
-    return reject(Reason.Invalid, summarize((global.length ? global : problems).map((p) => `${p.path}: ${p.message}`)));
+    return reject(
+      Reason.Invalid,
+      summarize((global.length ? global : problems).map((p) => `${p.path}: ${p.message}`)),
+    );
   }
 
   const pool = pools.get(`${poolRef.namespace}/${poolRef.name}`);
   if (!pool) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} not found`);
-  if (!pool.spec) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (invalid spec)`);
+  if (!pool.spec)
+    return reject(
+      Reason.PoolNotFound,
+      `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (invalid spec)`,
+    );
   if (!allowsNamespace(pool, namespace, nsLabels)) {
     const from = pool.spec.allowedRoutes!.namespaces!.from;
     return reject(
@@ -89,7 +109,13 @@ export function attachRoute(
   (spec.rules as RouteSplitRule[]).forEach((rule, index) => {
     const name = rule.name ?? `rule-${index}`;
     const bad = byRule.get(index);
-    if (bad) droppedRules.push(`${name} (${summarize(bad.map((p) => `${p.path}: ${p.message}`), 2)})`);
+    if (bad)
+      droppedRules.push(
+        `${name} (${summarize(
+          bad.map((p) => `${p.path}: ${p.message}`),
+          2,
+        )})`,
+      );
     else rules.push({ rule, index, name });
   });
   if (rules.length === 0) return reject(Reason.Invalid, `every rule is invalid: ${droppedRules.join('; ')}`);
@@ -113,7 +139,8 @@ export function claimsOf(a: AttachedRoute): string[] {
   const paths = new Set<string>();
   for (const { rule } of a.rules) {
     const matches = rule.matches?.length ? rule.matches : [{}];
-    for (const m of matches as any[]) paths.add(m.path ? `${m.path.type} ${normalizePrefix(m.path.type, m.path.value)}` : 'PathPrefix /');
+    for (const m of matches as any[])
+      paths.add(m.path ? `${m.path.type} ${normalizePrefix(m.path.type, m.path.value)}` : 'PathPrefix /');
   }
   const out: string[] = [];
   for (const h of hosts) for (const p of paths) out.push(`${h} ${p}`);
@@ -143,19 +170,33 @@ export function compileRouteRules(
     for (const b of rule.backends) {
       const svc = services.service(a.namespace, b.name);
       if (!svc) {
-        unresolved.push({ reason: Reason.BackendNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} not found` });
+        unresolved.push({
+          reason: Reason.BackendNotFound,
+          message: `rule ${name}: Service ${a.namespace}/${b.name} not found`,
+        });
         continue;
       }
       const port = (svc.spec?.ports ?? []).find((p) => p.port === b.port && (p.protocol ?? 'TCP') === 'TCP');
       if (!port) {
-        unresolved.push({ reason: Reason.PortNotFound, message: `rule ${name}: Service ${a.namespace}/${b.name} has no port ${b.port}` });
+        unresolved.push({
+          reason: Reason.PortNotFound,
+          message: `rule ${name}: Service ${a.namespace}/${b.name} has no port ${b.port}`,
+        });
         continue;
       }
       const protocol = protocolFor(b.protocol ?? 'Auto', port);
       let cname = clusterName(a.namespace, b.name, port, protocol);
       if (b.tls) cname += `~tls-${contentHash(b.tls).slice(7, 15)}`;
       if (!clusters.has(cname)) {
-        const c = buildCluster(cname, a.namespace, svc, port, protocol, services.endpoints(a.namespace, svc, port), pool);
+        const c = buildCluster(
+          cname,
+          a.namespace,
+          svc,
+          port,
+          protocol,
+          services.endpoints(a.namespace, svc, port),
+          pool,
+        );
         if (b.tls) c.tls = canonicalize(b.tls);
         clusters.set(cname, c);
       }
@@ -187,19 +228,33 @@ export function compileRouteRules(
         route: { name: a.route.metadata.name, namespace: a.namespace },
         rule: name,
         sessionAffinity: rule.sessionAffinity
-          ? { cookie: { name: rule.sessionAffinity.cookie.name, ttlMs: durationMs(rule.sessionAffinity.cookie.ttl) } }
+          ? {
+              cookie: {
+                name: rule.sessionAffinity.cookie.name,
+                ttlMs: durationMs(rule.sessionAffinity.cookie.ttl),
+              },
+            }
           : null,
         timeouts: mergeTimeouts(pool, rule),
         websocket: {
           idleTimeoutMs: durationMs(rule.websocket?.idleTimeout ?? pool.websocket!.idleTimeout),
-          maxConnectionDurationMs: durationMs(rule.websocket?.maxConnectionDuration ?? pool.websocket!.maxConnectionDuration),
+          maxConnectionDurationMs: durationMs(
+            rule.websocket?.maxConnectionDuration ?? pool.websocket!.maxConnectionDuration,
+          ),
         },
       };
       out.push({ match, namesHost: hostnames.length > 0, routeOrder, ruleIndex: index, matchIndex, ir });
     });
   }
 
-  if (unresolved.length === 0) return cond(ConditionType.ResolvedRefs, true, Reason.ResolvedRefs, 'all backends resolved', a.route.metadata.generation);
+  if (unresolved.length === 0)
+    return cond(
+      ConditionType.ResolvedRefs,
+      true,
+      Reason.ResolvedRefs,
+      'all backends resolved',
+      a.route.metadata.generation,
+    );
   return cond(
     ConditionType.ResolvedRefs,
     false,
@@ -210,15 +265,21 @@ export function compileRouteRules(
 }
 
 /** 503 with a reason when nothing can serve the rule; the data plane never sees an empty pick. */
-function pickDirectResponse(backends: WeightedBackendIR[], tried: string[], clusters: Map<string, ClusterIR>) {
+function pickDirectResponse(
+  backends: WeightedBackendIR[],
+  tried: string[],
+  clusters: Map<string, ClusterIR>,
+) {
   if (tried.length === 0) return { reason: 'backend-not-found', status: 503 };
   if (backends.length === 0) return { reason: 'no-backend-weight', status: 503 };
-  if (backends.every((b) => clusters.get(b.cluster)!.endpoints.length === 0)) return { reason: 'no-ready-endpoints', status: 503 };
+  if (backends.every((b) => clusters.get(b.cluster)!.endpoints.length === 0))
+    return { reason: 'no-ready-endpoints', status: 503 };
   return null;
 }
 
 export function toMatch(m: any): MatchIR {
-  const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+  const byName = (x: { name: string }, y: { name: string }) =>
+    x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
   return {
     cookies: (m.cookies ?? []).map((c: any) => ({ name: c.name, value: c.value })).sort(byName),
     headers: (m.headers ?? [])
@@ -226,7 +287,9 @@ export function toMatch(m: any): MatchIR {
       .sort(byName),
     method: m.method ?? null,
     path: m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null,
-    queryParams: (m.queryParams ?? []).map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value })).sort(byName),
+    queryParams: (m.queryParams ?? [])
+      .map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value }))
+      .sort(byName),
   };
 }
 
@@ -237,7 +300,12 @@ function normalizePrefix(type: string, value: string): string {
 
 function mergeTimeouts(pool: any, rule: RouteSplitRule): TimeoutsIR {
   const t = { ...pool.timeouts, ...(rule.timeouts ?? {}) };
-  return { connectMs: durationMs(t.connect), readMs: durationMs(t.read), requestMs: durationMs(t.request), sendMs: durationMs(t.send) };
+  return {
+    connectMs: durationMs(t.connect),
+    readMs: durationMs(t.read),
+    requestMs: durationMs(t.request),
+    sendMs: durationMs(t.send),
+  };
 }
 
 /** `"true"` is how a YAML 1.1 client spells an unquoted `on:` (see RETRY_ON_ALIAS_DOC). */

@@ -7,14 +7,16 @@
 import type { PoolSnapshot } from '../ir/snapshot.ts';
 
 export function unsupportedFeature(s: PoolSnapshot): string | null {
-  if (s.listener.tls !== null) return 'listener.tls: the HTTPS listener is not supported by this data plane version';
+  if (s.listener.tls !== null)
+    return 'listener.tls: the HTTPS listener is not supported by this data plane version';
   for (let i = 0; i < s.clusters.length; i++) {
     if (s.clusters[i]!.tls !== null) {
       return `clusters[${i}].tls: upstream TLS (${s.clusters[i]!.name}) is not supported by this data plane version`;
     }
   }
   for (let i = 0; i < s.routes.length; i++) {
-    if (s.routes[i]!.auth !== null) return `routes[${i}].auth: route authentication (${s.routes[i]!.id}) is not supported by this data plane version`;
+    if (s.routes[i]!.auth !== null)
+      return `routes[${i}].auth: route authentication (${s.routes[i]!.id}) is not supported by this data plane version`;
   }
   return null;
 }

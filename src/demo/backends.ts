@@ -24,7 +24,9 @@ export function paymentsDefinition(): any {
 }
 
 function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 /** HTTP echo (JSON describing the request it saw) that also accepts WebSocket upgrades and echoes messages. */
@@ -69,8 +71,13 @@ export async function paymentsGrpc(service: string): Promise<DemoBackend> {
   let n = 0;
   server.addService(paymentsDefinition().service, {
     charge: (call: any, cb: any) => {
-      if (!call.request.account) return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'account is required' });
-      cb(null, { id: `ch_${++n}`, status: `charged ${call.request.amountCents} cents to ${call.request.account}`, servedBy: service });
+      if (!call.request.account)
+        return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'account is required' });
+      cb(null, {
+        id: `ch_${++n}`,
+        status: `charged ${call.request.amountCents} cents to ${call.request.account}`,
+        servedBy: service,
+      });
     },
     settlements: (call: any) => {
       for (let i = 1; i <= Math.min(call.request.count || 3, 100); i++) call.write({ seq: i });
@@ -78,7 +85,9 @@ export async function paymentsGrpc(service: string): Promise<DemoBackend> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
   );
   return { service, kind: 'grpc', port, close: () => new Promise((r) => server.tryShutdown(() => r())) };
 }

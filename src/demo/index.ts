@@ -50,7 +50,11 @@ export async function startDemo(opts: { examples?: string; cli?: string } = {}):
       docs.push({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: { name: `${svc.metadata.name}-demo`, namespace: svc.metadata.namespace, labels: { 'kubernetes.io/service-name': svc.metadata.name } },
+        metadata: {
+          name: `${svc.metadata.name}-demo`,
+          namespace: svc.metadata.namespace,
+          labels: { 'kubernetes.io/service-name': svc.metadata.name },
+        },
         addressType: 'IPv4',
         ports: svc.spec.ports.map((p: any) => ({ name: p.name, port: backend.port, protocol: 'TCP' })),
         endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
@@ -67,7 +71,14 @@ export async function startDemo(opts: { examples?: string; cli?: string } = {}):
         dp = await startDataplane({ snapshot, port, adminPort, host: '127.0.0.1', workers: 1, logStream });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        dp = await startDataplane({ snapshot, port: 0, adminPort: 0, host: '127.0.0.1', workers: 1, logStream });
+        dp = await startDataplane({
+          snapshot,
+          port: 0,
+          adminPort: 0,
+          host: '127.0.0.1',
+          workers: 1,
+          logStream,
+        });
       }
       dataplanes.push(dp);
       pools.push({ key, port: dp.port, adminPort: dp.adminPort, version: snapshot.version });
@@ -86,7 +97,11 @@ function tryIt(pools: DemoPool[], cli: string): Demo['tryIt'] {
   const live = p('edge-realtime/realtime');
   const url = `http://127.0.0.1:${shop.port}`;
   return [
-    { title: 'storefront web (HTTP/1.1)', command: `curl -s -H 'Host: shop.example.com' ${url}/`, expect: /"service":"storefront\/shop-web"/ },
+    {
+      title: 'storefront web (HTTP/1.1)',
+      command: `curl -s -H 'Host: shop.example.com' ${url}/`,
+      expect: /"service":"storefront\/shop-web"/,
+    },
     {
       title: 'shop API: a sticky 90/10 split between v1 and v2 (look at the bh-split cookie)',
       command: `curl -s -i -H 'Host: shop.example.com' ${url}/api/orders`,
@@ -102,7 +117,11 @@ function tryIt(pools: DemoPool[], cli: string): Demo['tryIt'] {
       command: `curl -s --http2-prior-knowledge -H 'Host: shop.example.com' ${url}/api/orders -o /dev/null -w '%{http_version} %{http_code}\\n'`,
       expect: /^2 200/,
     },
-    { title: 'no route for this host: 404', command: `curl -s -o /dev/null -w '%{http_code}\\n' -H 'Host: nope.example.com' ${url}/`, expect: /^404/ },
+    {
+      title: 'no route for this host: 404',
+      command: `curl -s -o /dev/null -w '%{http_code}\\n' -H 'Host: nope.example.com' ${url}/`,
+      expect: /^404/,
+    },
     {
       title: 'payments: a gRPC unary call over h2c through the gateway',
       command: `${cli} demo grpc 127.0.0.1:${pay.port} --authority payments.example.com`,
@@ -118,7 +137,11 @@ function tryIt(pools: DemoPool[], cli: string): Demo['tryIt'] {
       command: `curl -s http://127.0.0.1:${shop.adminPort}/metrics | grep -m3 '^bulkhead_'`,
       expect: /^bulkhead_/m,
     },
-    { title: 'the snapshot the storefront pool serves', command: `curl -s http://127.0.0.1:${shop.adminPort}/config | head -c 120; echo`, expect: /sha256:/ },
+    {
+      title: 'the snapshot the storefront pool serves',
+      command: `curl -s http://127.0.0.1:${shop.adminPort}/config | head -c 120; echo`,
+      expect: /sha256:/,
+    },
   ];
 }
 
@@ -129,7 +152,11 @@ export async function demoGrpcCall(addr: string, authority: string): Promise<str
   const client = new Client(addr, grpc.credentials.createInsecure(), { 'grpc.default_authority': authority });
   try {
     const reply: any = await new Promise((resolve, reject) =>
-      client.charge({ account: 'acct-1', amountCents: 4200 }, { deadline: Date.now() + 5000 }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))),
+      client.charge(
+        { account: 'acct-1', amountCents: 4200 },
+        { deadline: Date.now() + 5000 },
+        (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r)),
+      ),
     );
     const seqs: number[] = [];
     await new Promise<void>((resolve, reject) => {

@@ -10,14 +10,7 @@ export type StringMatchType = 'Exact' | 'RegularExpression';
 export type BackendProtocol = 'HTTP1' | 'H2C';
 export type LbAlgorithm = 'PeakEWMA' | 'LeastRequest' | 'RoundRobin' | 'ConsistentHash';
 export type RetryOn =
-  | 'connect-failure'
-  | 'refused-stream'
-  | 'reset'
-  | 'unavailable'
-  | '502'
-  | '503'
-  | '504'
-  | 'gateway-error';
+  'connect-failure' | 'refused-stream' | 'reset' | 'unavailable' | '502' | '503' | '504' | 'gateway-error';
 
 export interface ObjectRef {
   namespace: string;
@@ -181,7 +174,11 @@ export interface RateLimitIR {
   /** per replica for Local (already divided by ready replicas for SplitAcrossReplicas) */
   limit: { requests: number; periodMs: number; burst: number };
   cost: number;
-  global: { redisSecretRef: { name: string; key: string; namespace: string }; timeoutMs: number; failureMode: 'Open' | 'Closed' } | null;
+  global: {
+    redisSecretRef: { name: string; key: string; namespace: string };
+    timeoutMs: number;
+    failureMode: 'Open' | 'Closed';
+  } | null;
 }
 
 export interface PoolSnapshot {

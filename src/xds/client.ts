@@ -66,7 +66,13 @@ export class ConfigStreamClient extends EventEmitter {
       md,
     ) as grpc.ClientDuplexStream<DataPlaneMsg, ConfigMsg>;
     this.call = call;
-    call.write({ hello: { pool: this.opts.pool, replica: this.opts.replica, appliedVersion: this.opts.appliedVersion() ?? '' } });
+    call.write({
+      hello: {
+        pool: this.opts.pool,
+        replica: this.opts.replica,
+        appliedVersion: this.opts.appliedVersion() ?? '',
+      },
+    });
     call.on('data', (m: ConfigMsg) => this.onSnapshot(call, m));
     // the server sends headers only once it accepted the credential and the Hello
     call.on('metadata', () => {
@@ -101,7 +107,10 @@ export class ConfigStreamClient extends EventEmitter {
     const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 250, maxMs: 30_000 };
     const ceiling = FATAL.has(code) ? maxMs : Math.min(maxMs, baseMs * 2 ** this.attempt++);
     const delay = Math.round(Math.random() * ceiling);
-    this.opts.log?.warn({ pool: this.opts.pool, error: this.lastError, retryInMs: delay }, 'config stream lost; serving the last good snapshot');
+    this.opts.log?.warn(
+      { pool: this.opts.pool, error: this.lastError, retryInMs: delay },
+      'config stream lost; serving the last good snapshot',
+    );
     this.emit('retrying', delay, this.lastError);
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -112,7 +121,8 @@ export class ConfigStreamClient extends EventEmitter {
 }
 
 // proto-loader's generated serializers, looked up once from the service definition
-const method = () => configStreamDefinition().service['Stream'] as grpc.MethodDefinition<DataPlaneMsg, ConfigMsg>;
+const method = () =>
+  configStreamDefinition().service['Stream'] as grpc.MethodDefinition<DataPlaneMsg, ConfigMsg>;
 function serialize(m: DataPlaneMsg): Buffer {
   return method().requestSerialize(m);
 }

@@ -7,7 +7,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export class PoolCredentials {
   constructor(private readonly masterKey: Buffer) {
-    if (masterKey.length < 32) throw new Error('BH_ERR_CREDENTIAL_KEY: the master key needs at least 32 bytes');
+    if (masterKey.length < 32)
+      throw new Error('BH_ERR_CREDENTIAL_KEY: the master key needs at least 32 bytes');
   }
 
   static generateKey(): Buffer {

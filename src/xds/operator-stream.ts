@@ -71,7 +71,8 @@ export class OperatorConfigStream implements ExtraServer {
 
   private watchLeadership(): void {
     const leader = this.ctx!.isLeader();
-    if (this.wasLeader && !leader) this.server?.disconnectAll('BH_ERR_NOT_LEADER: leadership moved to another operator replica');
+    if (this.wasLeader && !leader)
+      this.server?.disconnectAll('BH_ERR_NOT_LEADER: leadership moved to another operator replica');
     if (!this.wasLeader && leader) {
       const last = this.ctx!.lastResult();
       if (last) void this.sync(last);
@@ -88,7 +89,10 @@ export class OperatorConfigStream implements ExtraServer {
       // the IR guards itself: a snapshot that fails its own check is never published
       const problem = checkSnapshotShape(snapshot);
       if (problem !== null) {
-        this.ctx!.logger.error({ pool, version: snapshot.version, problem }, 'compiled snapshot refused by its own check; keeping the last one');
+        this.ctx!.logger.error(
+          { pool, version: snapshot.version, problem },
+          'compiled snapshot refused by its own check; keeping the last one',
+        );
         continue;
       }
       if (this.compiled.get(pool) !== snapshot.version) {
@@ -104,11 +108,20 @@ export class OperatorConfigStream implements ExtraServer {
     }
     this.published = pools;
     if (!this.ctx!.isLeader()) return;
-    for (const pool of pools) await this.ensureCredential(pool, result).catch((err) => this.ctx!.logger.warn({ pool, err: String(err) }, 'credential Secret'));
+    for (const pool of pools)
+      await this.ensureCredential(pool, result).catch((err) =>
+        this.ctx!.logger.warn({ pool, err: String(err) }, 'credential Secret'),
+      );
     for (const pool of [...this.credentialsWritten.keys()]) {
-      if (pools.has(pool) || this.ctx!.bag().ingressPools.some((p) => `${p.metadata.namespace}/${p.metadata.name}` === pool)) continue;
+      if (
+        pools.has(pool) ||
+        this.ctx!.bag().ingressPools.some((p) => `${p.metadata.namespace}/${p.metadata.name}` === pool)
+      )
+        continue;
       const [ns, name] = pool.split('/') as [string, string];
-      await this.ctx!.rest.delete(SECRET, ns, credentialSecretName(name)).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      await this.ctx!.rest.delete(SECRET, ns, credentialSecretName(name)).catch((e) =>
+        isNotFound(e) ? undefined : Promise.reject(e),
+      );
       this.credentialsWritten.delete(pool);
     }
   }
@@ -135,14 +148,29 @@ export class OperatorConfigStream implements ExtraServer {
         namespace,
         labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.dev/pool': name },
         ...(uid
-          ? { ownerReferences: [{ apiVersion: 'bulkhead.dev/v1alpha1', kind: 'IngressPool', name, uid, controller: true, blockOwnerDeletion: true }] }
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: 'bulkhead.dev/v1alpha1',
+                  kind: 'IngressPool',
+                  name,
+                  uid,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            }
           : {}),
       },
       type: 'Opaque',
       data: { token: Buffer.from(token).toString('base64') },
     };
     try {
-      const live = await this.ctx!.rest.get<{ data?: { token?: string } }>(SECRET, namespace, secret.metadata.name);
+      const live = await this.ctx!.rest.get<{ data?: { token?: string } }>(
+        SECRET,
+        namespace,
+        secret.metadata.name,
+      );
       if (live.data?.token !== secret.data.token) await this.ctx!.rest.apply(SECRET, secret, 'bulkhead');
     } catch (err) {
       if (!isNotFound(err)) throw err;

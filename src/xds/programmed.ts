@@ -20,15 +20,35 @@ export interface ProgrammedVerdict {
  * a data plane reports ready only once it serves a snapshot.
  */
 export function programmedVerdict(version: string | null, replicas: ReplicaView[]): ProgrammedVerdict {
-  if (version === null) return { status: 'Unknown', reason: 'NoSnapshot', message: 'no snapshot compiled for this pool yet' };
+  if (version === null)
+    return { status: 'Unknown', reason: 'NoSnapshot', message: 'no snapshot compiled for this pool yet' };
   if (replicas.length === 0) {
-    return { status: 'False', reason: 'NoDataPlanes', message: `no data plane is connected to receive ${version}` };
+    return {
+      status: 'False',
+      reason: 'NoDataPlanes',
+      message: `no data plane is connected to receive ${version}`,
+    };
   }
-  const refused = [...replicas].sort((a, b) => (a.replica < b.replica ? -1 : 1)).find((r) => r.lastNack?.version === version);
+  const refused = [...replicas]
+    .sort((a, b) => (a.replica < b.replica ? -1 : 1))
+    .find((r) => r.lastNack?.version === version);
   if (refused) {
-    return { status: 'False', reason: 'Rejected', message: `data plane ${refused.replica} refused ${version}: ${refused.lastNack!.error}` };
+    return {
+      status: 'False',
+      reason: 'Rejected',
+      message: `data plane ${refused.replica} refused ${version}: ${refused.lastNack!.error}`,
+    };
   }
   const done = replicas.filter((r) => r.appliedVersion === version).length;
-  if (done === replicas.length) return { status: 'True', reason: 'Programmed', message: `${done}/${replicas.length} data planes serve ${version}` };
-  return { status: 'False', reason: 'Pending', message: `${done}/${replicas.length} data planes serve ${version}` };
+  if (done === replicas.length)
+    return {
+      status: 'True',
+      reason: 'Programmed',
+      message: `${done}/${replicas.length} data planes serve ${version}`,
+    };
+  return {
+    status: 'False',
+    reason: 'Pending',
+    message: `${done}/${replicas.length} data planes serve ${version}`,
+  };
 }

@@ -6,15 +6,32 @@ import { fileURLToPath } from 'node:url';
 
 export const PROTO_PATH = fileURLToPath(new URL('./config.proto', import.meta.url));
 
-export interface HelloMsg { pool: string; replica: string; appliedVersion: string }
-export interface DataPlaneMsg { hello?: HelloMsg; ack?: { version: string }; nack?: { version: string; error: string }; msg?: string }
-export interface ConfigMsg { version: string; snapshotJson: string }
+export interface HelloMsg {
+  pool: string;
+  replica: string;
+  appliedVersion: string;
+}
+export interface DataPlaneMsg {
+  hello?: HelloMsg;
+  ack?: { version: string };
+  nack?: { version: string; error: string };
+  msg?: string;
+}
+export interface ConfigMsg {
+  version: string;
+  snapshotJson: string;
+}
 
 let cached: { service: grpc.ServiceDefinition; client: grpc.ServiceClientConstructor } | null = null;
 
 export function configStreamDefinition() {
   if (cached) return cached;
-  const def = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: String, defaults: true, oneofs: true });
+  const def = protoLoader.loadSync(PROTO_PATH, {
+    keepCase: false,
+    longs: String,
+    defaults: true,
+    oneofs: true,
+  });
   const pkg = grpc.loadPackageDefinition(def) as any;
   const client = pkg.bulkhead.config.v1.ConfigStream as grpc.ServiceClientConstructor;
   cached = { service: client.service, client };

@@ -46,11 +46,36 @@ export class ConfigStreamServer extends EventEmitter {
     super();
     const registers = opts.registry ? [opts.registry] : [];
     this.metrics = {
-      connected: new Gauge({ name: 'bulkhead_config_dataplanes_connected', help: 'Data planes connected to the config stream', labelNames: ['pool'], registers }),
-      pushes: new Counter({ name: 'bulkhead_config_pushes_total', help: 'Snapshots sent to data planes', labelNames: ['pool'], registers }),
-      acks: new Counter({ name: 'bulkhead_config_acks_total', help: 'Snapshot ACKs from data planes', labelNames: ['pool'], registers }),
-      nacks: new Counter({ name: 'bulkhead_config_nacks_total', help: 'Snapshot NACKs (refusals) from data planes', labelNames: ['pool'], registers }),
-      refused: new Counter({ name: 'bulkhead_config_streams_refused_total', help: 'Streams refused for a bad credential or pool', labelNames: ['reason'], registers }),
+      connected: new Gauge({
+        name: 'bulkhead_config_dataplanes_connected',
+        help: 'Data planes connected to the config stream',
+        labelNames: ['pool'],
+        registers,
+      }),
+      pushes: new Counter({
+        name: 'bulkhead_config_pushes_total',
+        help: 'Snapshots sent to data planes',
+        labelNames: ['pool'],
+        registers,
+      }),
+      acks: new Counter({
+        name: 'bulkhead_config_acks_total',
+        help: 'Snapshot ACKs from data planes',
+        labelNames: ['pool'],
+        registers,
+      }),
+      nacks: new Counter({
+        name: 'bulkhead_config_nacks_total',
+        help: 'Snapshot NACKs (refusals) from data planes',
+        labelNames: ['pool'],
+        registers,
+      }),
+      refused: new Counter({
+        name: 'bulkhead_config_streams_refused_total',
+        help: 'Streams refused for a bad credential or pool',
+        labelNames: ['reason'],
+        registers,
+      }),
       latency: new Histogram({
         name: 'bulkhead_config_push_ack_seconds',
         help: 'Time from sending a snapshot to its ACK',
@@ -64,7 +89,9 @@ export class ConfigStreamServer extends EventEmitter {
 
   async listen(address: string): Promise<number> {
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
     );
     return this.port;
   }
@@ -94,12 +121,14 @@ export class ConfigStreamServer extends EventEmitter {
   }
 
   replicasOf(poolKey: string): ReplicaView[] {
-    return [...(this.replicas.get(poolKey) ?? [])].map(({ replica, appliedVersion, lastNack, connectedAt }) => ({
-      replica,
-      appliedVersion,
-      lastNack,
-      connectedAt,
-    }));
+    return [...(this.replicas.get(poolKey) ?? [])].map(
+      ({ replica, appliedVersion, lastNack, connectedAt }) => ({
+        replica,
+        appliedVersion,
+        lastNack,
+        connectedAt,
+      }),
+    );
   }
 
   programmed(poolKey: string): ProgrammedVerdict {
@@ -108,13 +137,18 @@ export class ConfigStreamServer extends EventEmitter {
 
   /** End every open stream (leadership lost): data planes keep serving and reconnect elsewhere. */
   disconnectAll(reason: string): void {
-    for (const set of this.replicas.values()) for (const r of set) fail(r.call, grpc.status.UNAVAILABLE, reason);
+    for (const set of this.replicas.values())
+      for (const r of set) fail(r.call, grpc.status.UNAVAILABLE, reason);
   }
 
   private accept(call: Call): void {
     if (this.opts.accepting && !this.opts.accepting()) {
       this.metrics.refused.inc({ reason: 'standby' });
-      return fail(call, grpc.status.UNAVAILABLE, 'BH_ERR_NOT_LEADER: this operator replica is a standby; retry');
+      return fail(
+        call,
+        grpc.status.UNAVAILABLE,
+        'BH_ERR_NOT_LEADER: this operator replica is a standby; retry',
+      );
     }
     const md = call.metadata;
     const pool = String(md.get('x-bulkhead-pool')[0] ?? '');
@@ -123,19 +157,35 @@ export class ConfigStreamServer extends EventEmitter {
     if (!pool || !token || !this.opts.credentials.verify(pool, token)) {
       this.metrics.refused.inc({ reason: 'credential' });
       this.opts.log?.warn({ pool, peer: call.getPeer() }, 'config stream refused: bad credential');
-      return fail(call, grpc.status.UNAUTHENTICATED, `BH_ERR_CREDENTIAL: the credential does not open pool ${pool || '(none)'}`);
+      return fail(
+        call,
+        grpc.status.UNAUTHENTICATED,
+        `BH_ERR_CREDENTIAL: the credential does not open pool ${pool || '(none)'}`,
+      );
     }
-    const helloTimer = setTimeout(() => fail(call, grpc.status.DEADLINE_EXCEEDED, 'BH_ERR_NO_HELLO: no Hello within 10s'), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(
+      () => fail(call, grpc.status.DEADLINE_EXCEEDED, 'BH_ERR_NO_HELLO: no Hello within 10s'),
+      HELLO_TIMEOUT_MS,
+    );
     helloTimer.unref();
     let replica: Replica | null = null;
 
     call.on('data', (m: DataPlaneMsg) => {
       if (!replica) {
         clearTimeout(helloTimer);
-        if (!m.hello) return fail(call, grpc.status.FAILED_PRECONDITION, 'BH_ERR_NO_HELLO: the first message must be a Hello');
+        if (!m.hello)
+          return fail(
+            call,
+            grpc.status.FAILED_PRECONDITION,
+            'BH_ERR_NO_HELLO: the first message must be a Hello',
+          );
         if (m.hello.pool !== pool) {
           this.metrics.refused.inc({ reason: 'pool' });
-          return fail(call, grpc.status.PERMISSION_DENIED, `BH_ERR_POOL_MISMATCH: this credential is for pool ${pool}, not ${m.hello.pool}`);
+          return fail(
+            call,
+            grpc.status.PERMISSION_DENIED,
+            `BH_ERR_POOL_MISMATCH: this credential is for pool ${pool}, not ${m.hello.pool}`,
+          );
         }
         replica = {
           call,
@@ -173,7 +223,10 @@ export class ConfigStreamServer extends EventEmitter {
     if (!set) this.replicas.set(r.pool, (set = new Set()));
     set.add(r);
     this.metrics.connected.set({ pool: r.pool }, set.size);
-    this.opts.log?.info({ pool: r.pool, replica: r.replica, applied: r.appliedVersion }, 'data plane connected');
+    this.opts.log?.info(
+      { pool: r.pool, replica: r.replica, applied: r.appliedVersion },
+      'data plane connected',
+    );
     this.sendIfNeeded(r);
     this.emit('status', r.pool);
   }
@@ -199,7 +252,8 @@ export class ConfigStreamServer extends EventEmitter {
     r.appliedVersion = version;
     if (r.lastNack?.version === version) r.lastNack = null;
     this.metrics.acks.inc({ pool: r.pool });
-    if (version === r.sentVersion && r.sentAt > 0) this.metrics.latency.observe({ pool: r.pool }, (performance.now() - r.sentAt) / 1000);
+    if (version === r.sentVersion && r.sentAt > 0)
+      this.metrics.latency.observe({ pool: r.pool }, (performance.now() - r.sentAt) / 1000);
     this.emit('status', r.pool);
   }
 

@@ -11,13 +11,21 @@ const route = (rule: object, extra: object = {}) => ({
   apiVersion: 'bulkhead.dev/v1alpha1',
   kind: 'RouteSplit',
   metadata: { name: 'bad-route', namespace: 'team-a' },
-  spec: { poolRef: { name: 'shop' }, rules: [{ backends: [{ name: 'svc', port: 8080 }], ...rule }], ...extra },
+  spec: {
+    poolRef: { name: 'shop' },
+    rules: [{ backends: [{ name: 'svc', port: 8080 }], ...rule }],
+    ...extra,
+  },
 });
 const policy = (spec: object) => ({
   apiVersion: 'bulkhead.dev/v1alpha1',
   kind: 'RateLimitPolicy',
   metadata: { name: 'bad-policy', namespace: 'team-a' },
-  spec: { targetRef: { kind: 'RouteSplit', name: 'shop' }, rules: [{ name: 'r', limit: { requests: 10, period: '1s' } }], ...spec },
+  spec: {
+    targetRef: { kind: 'RouteSplit', name: 'shop' },
+    rules: [{ name: 'r', limit: { requests: 10, period: '1s' } }],
+    ...spec,
+  },
 });
 
 export interface InvalidCase {
@@ -32,10 +40,20 @@ export interface InvalidCase {
 }
 
 export const INVALID_CASES: InvalidCase[] = [
-  { title: 'unknown enum value', object: pool({ loadBalancer: { algorithm: 'Random' } }), path: 'spec.loadBalancer.algorithm', message: /must be one of/ },
+  {
+    title: 'unknown enum value',
+    object: pool({ loadBalancer: { algorithm: 'Random' } }),
+    path: 'spec.loadBalancer.algorithm',
+    message: /must be one of/,
+  },
   {
     title: 'negative weight',
-    object: route({ backends: [{ name: 'a', port: 80, weight: -1 }, { name: 'b', port: 80, weight: 5 }] }),
+    object: route({
+      backends: [
+        { name: 'a', port: 80, weight: -1 },
+        { name: 'b', port: 80, weight: 5 },
+      ],
+    }),
     path: 'spec.rules[0].backends[0].weight',
     message: />= 0/,
   },
@@ -51,7 +69,12 @@ export const INVALID_CASES: InvalidCase[] = [
     path: 'spec.autoscaling.minReplicas',
     message: /must not be greater than maxReplicas/,
   },
-  { title: 'bad duration', object: pool({ timeouts: { read: '3 seconds' } }), path: 'spec.timeouts.read', message: /must be a duration/ },
+  {
+    title: 'bad duration',
+    object: pool({ timeouts: { read: '3 seconds' } }),
+    path: 'spec.timeouts.read',
+    message: /must be a duration/,
+  },
   {
     title: 'regex without the regex type',
     object: route({ matches: [{ path: { type: 'PathPrefix', value: '/api/.*' } }] }),
@@ -64,7 +87,13 @@ export const INVALID_CASES: InvalidCase[] = [
     path: 'spec.poolRef',
     message: /is required/,
   },
-  { title: 'wrong apiVersion', object: { ...pool({}), apiVersion: 'bulkhead.dev/v1' }, path: 'apiVersion', message: /must be bulkhead.dev\/v1alpha1/, apiServer: false },
+  {
+    title: 'wrong apiVersion',
+    object: { ...pool({}), apiVersion: 'bulkhead.dev/v1' },
+    path: 'apiVersion',
+    message: /must be bulkhead.dev\/v1alpha1/,
+    apiServer: false,
+  },
   {
     title: 'hostNetwork with a Deployment',
     object: pool({ deployment: { mode: 'Deployment', hostNetwork: true } }),
@@ -79,13 +108,30 @@ export const INVALID_CASES: InvalidCase[] = [
   },
   {
     title: 'ConsistentHash with two key sources',
-    object: pool({ loadBalancer: { algorithm: 'ConsistentHash', consistentHash: { header: 'x-user', clientIP: true } } }),
+    object: pool({
+      loadBalancer: { algorithm: 'ConsistentHash', consistentHash: { header: 'x-user', clientIP: true } },
+    }),
     path: 'spec.loadBalancer.consistentHash',
     message: /exactly one of/,
   },
-  { title: 'port out of range', object: pool({ listener: { port: 70000 } }), path: 'spec.listener.port', message: /<= 65535/ },
-  { title: 'unknown field', object: pool({ listner: { port: 80 } }), path: 'spec.listner', message: /unknown field/ },
-  { title: 'no backends', object: route({ backends: [] }), path: 'spec.rules[0].backends', message: /at least 1 item/ },
+  {
+    title: 'port out of range',
+    object: pool({ listener: { port: 70000 } }),
+    path: 'spec.listener.port',
+    message: /<= 65535/,
+  },
+  {
+    title: 'unknown field',
+    object: pool({ listner: { port: 80 } }),
+    path: 'spec.listner',
+    message: /unknown field/,
+  },
+  {
+    title: 'no backends',
+    object: route({ backends: [] }),
+    path: 'spec.rules[0].backends',
+    message: /at least 1 item/,
+  },
   {
     title: 'duplicate rule names',
     object: {
@@ -107,10 +153,17 @@ export const INVALID_CASES: InvalidCase[] = [
     path: 'spec.rules[0].rewrite.replacePrefix',
     message: /PathPrefix/,
   },
-  { title: 'Global mode without redis', object: policy({ mode: 'Global' }), path: 'spec.global', message: /needs global.redis/ },
+  {
+    title: 'Global mode without redis',
+    object: policy({ mode: 'Global' }),
+    path: 'spec.global',
+    message: /needs global.redis/,
+  },
   {
     title: 'Header key part without a name',
-    object: policy({ rules: [{ name: 'r', key: [{ type: 'Header' }], limit: { requests: 1, period: '1s' } }] }),
+    object: policy({
+      rules: [{ name: 'r', key: [{ type: 'Header' }], limit: { requests: 1, period: '1s' } }],
+    }),
     path: 'spec.rules[0].key[0].name',
     message: /name is required/,
   },
@@ -133,7 +186,12 @@ export const INVALID_CASES: InvalidCase[] = [
     message: /not a supported regular expression/,
     apiServer: false,
   },
-  { title: 'missing productLine', object: { ...pool({}), spec: { replicas: 2 } }, path: 'spec.productLine', message: /is required/ },
+  {
+    title: 'missing productLine',
+    object: { ...pool({}), spec: { replicas: 2 } },
+    path: 'spec.productLine',
+    message: /is required/,
+  },
   {
     title: 'Selector without a selector',
     object: pool({ allowedRoutes: { namespaces: { from: 'Selector' } } }),

@@ -45,14 +45,23 @@ for (const c of INVALID_CASES) {
 
 test('the CLI prints one line per problem in the contract format and exits 1', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bh-validate-'));
-  const docs = INVALID_CASES.slice(0, 5).map((c) => stringify(c.object)).join('---\n');
-  writeFileSync(join(dir, 'bad.yaml'), docs + '---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: ignored }\n');
+  const docs = INVALID_CASES.slice(0, 5)
+    .map((c) => stringify(c.object))
+    .join('---\n');
+  writeFileSync(
+    join(dir, 'bad.yaml'),
+    docs + '---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: ignored }\n',
+  );
   const r = spawnSync(process.execPath, [...CLI, 'validate', '-f', dir], { encoding: 'utf8' });
   assert.is(r.status, 1);
   const lines = r.stdout.trim().split('\n');
   assert.ok(lines.length >= 5);
-  for (const line of lines) assert.match(line, /^(IngressPool|RouteSplit|RateLimitPolicy)\/team-a\/[a-z-]+: [a-zA-Z.[\]0-9]+: .+/);
-  assert.ok(lines.includes('RouteSplit/team-a/bad-route: spec.rules[0].backends[0].weight: must be >= 0 (got -1)'), r.stdout);
+  for (const line of lines)
+    assert.match(line, /^(IngressPool|RouteSplit|RateLimitPolicy)\/team-a\/[a-z-]+: [a-zA-Z.[\]0-9]+: .+/);
+  assert.ok(
+    lines.includes('RouteSplit/team-a/bad-route: spec.rules[0].backends[0].weight: must be >= 0 (got -1)'),
+    r.stdout,
+  );
 });
 
 test('JSON pointers become dot paths with indexes', () => {
@@ -76,7 +85,9 @@ test('non-Bulkhead documents are ignored and a missing path is an error', () => 
   const { checked, problems } = validateFiles([dir]);
   assert.is(checked, 0);
   assert.equal(problems, []);
-  assert.throws(() => execFileSync(process.execPath, [...CLI, 'validate', '-f', join(dir, 'missing.yaml')], { stdio: 'pipe' }));
+  assert.throws(() =>
+    execFileSync(process.execPath, [...CLI, 'validate', '-f', join(dir, 'missing.yaml')], { stdio: 'pipe' }),
+  );
 });
 
 test.run();

@@ -29,7 +29,18 @@ function shuffle<T>(list: T[], rand: () => number): T[] {
 }
 
 /** Lists whose order carries no meaning in the API (rules and matches do: their order breaks ties). */
-const UNORDERED = new Set(['hostnames', 'backends', 'headers', 'cookies', 'queryParams', 'ports', 'endpoints', 'addresses', 'tolerations', 'key_'] );
+const UNORDERED = new Set([
+  'hostnames',
+  'backends',
+  'headers',
+  'cookies',
+  'queryParams',
+  'ports',
+  'endpoints',
+  'addresses',
+  'tolerations',
+  'key_',
+]);
 
 function scramble(value: any, rand: () => number, parentKey = ''): any {
   if (Array.isArray(value)) {
@@ -51,7 +62,11 @@ function world(): any[] {
       docs.push({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: { name: `${svc.metadata.name}-${half}`, namespace: svc.metadata.namespace, labels: { 'kubernetes.io/service-name': svc.metadata.name } },
+        metadata: {
+          name: `${svc.metadata.name}-${half}`,
+          namespace: svc.metadata.namespace,
+          labels: { 'kubernetes.io/service-name': svc.metadata.name },
+        },
         addressType: 'IPv4',
         ports: svc.spec.ports.map((p: any) => ({ name: p.name, port: p.targetPort, protocol: 'TCP' })),
         endpoints: Array.from({ length: 6 }, (_, k) => ({
@@ -73,12 +88,19 @@ test('shuffled inputs compile to identical bytes and versions', () => {
   assert.is(versions.length, 3);
   // the world is non-trivial: endpoints made it in, not-ready ones did not
   const shop = baseline.snapshots['edge-storefront/storefront']!;
-  assert.ok(shop.clusters.every((c) => c.endpoints.length === 10), 'two slices × five ready endpoints per cluster');
+  assert.ok(
+    shop.clusters.every((c) => c.endpoints.length === 10),
+    'two slices × five ready endpoints per cluster',
+  );
   for (let seed = 1; seed <= 25; seed++) {
     const rand = prng(seed);
     const shuffled = shuffle(docs, rand).map((d) => scramble(d, rand));
     const result = compile(bagFromDocuments(shuffled));
-    assert.equal(Object.values(result.snapshots).map((s) => s.version), versions, `seed ${seed}: versions differ`);
+    assert.equal(
+      Object.values(result.snapshots).map((s) => s.version),
+      versions,
+      `seed ${seed}: versions differ`,
+    );
     assert.ok(JSON.stringify(result) === bytes, `seed ${seed}: output bytes differ`);
   }
 });
@@ -103,7 +125,10 @@ test('the version is the hash of the canonical snapshot content', async () => {
     assert.is(version, contentHash(rest));
     // the compiler builds IR keys in sorted order so that native JSON.stringify is canonical:
     // a key added out of order fails here
-    assert.ok(JSON.stringify(snap) === canonicalJson(snap), 'snapshot keys are not in canonical (sorted) order');
+    assert.ok(
+      JSON.stringify(snap) === canonicalJson(snap),
+      'snapshot keys are not in canonical (sorted) order',
+    );
   }
 });
 

@@ -15,7 +15,10 @@ for (const c of cases) {
     const result = compile(bagFromDocuments(c.inputDocs));
     // the bootstrap snapshot inside infra repeats the snapshot: keep the golden files readable
     const infra = Object.fromEntries(
-      Object.entries(result.infra).map(([k, v]) => [k, { ...v, bootstrapSnapshot: `<${v.bootstrapSnapshot.length} bytes>` }]),
+      Object.entries(result.infra).map(([k, v]) => [
+        k,
+        { ...v, bootstrapSnapshot: `<${v.bootstrapSnapshot.length} bytes>` },
+      ]),
     );
     const err = checkGolden(c, toYaml({ statuses: result.statuses, snapshots: result.snapshots, infra }));
     assert.is(err, null, err ?? '');

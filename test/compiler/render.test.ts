@@ -66,12 +66,29 @@ test('render --output snapshots --pool prints the snapshot JSON the data plane l
 test('render --output status shows every object accepted', () => {
   const status = parse(render(['examples'], 'status'));
   for (const [k, v] of Object.entries<any>(status.ingressPools)) assert.is(v.conditions[0].status, 'True', k);
-  for (const [k, v] of Object.entries<any>(status.routeSplits)) assert.is(v.parents[0].conditions[0].status, 'True', k);
-  for (const [k, v] of Object.entries<any>(status.rateLimitPolicies)) assert.is(v.conditions[0].status, 'True', k);
+  for (const [k, v] of Object.entries<any>(status.routeSplits))
+    assert.is(v.parents[0].conditions[0].status, 'True', k);
+  for (const [k, v] of Object.entries<any>(status.rateLimitPolicies))
+    assert.is(v.conditions[0].status, 'True', k);
 });
 
 test('the CLI exits 1 with a clear message for an unknown pool', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'render', '-f', 'examples', '-o', 'snapshots', '--pool', 'edge/none'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'render',
+      '-f',
+      'examples',
+      '-o',
+      'snapshots',
+      '--pool',
+      'edge/none',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.is(r.status, 1);
   assert.match(r.stderr, /no IngressPool edge\/none in the input/);
 });

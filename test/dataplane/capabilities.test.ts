@@ -21,7 +21,13 @@ test('upstream TLS, route auth and the HTTPS listener are refused with the field
   auth.routes[2]!.auth = { jwt: { issuer: 'https://id.example.com' } };
   assert.match(unsupportedFeature(auth)!, /^routes\[2\]\.auth: route authentication/);
   const listener = base();
-  listener.listener.tls = { port: 8443, certificates: [], minVersion: 'TLS1.2', redirectHTTP: false, clientAuth: null };
+  listener.listener.tls = {
+    port: 8443,
+    certificates: [],
+    minVersion: 'TLS1.2',
+    redirectHTTP: false,
+    clientAuth: null,
+  };
   assert.match(unsupportedFeature(listener)!, /^listener\.tls: the HTTPS listener/);
 });
 

@@ -19,7 +19,11 @@ test.after(async () => {
 });
 
 test('the demo serves the three example pools with their backends', () => {
-  assert.equal(demo.pools.map((p) => p.key).sort(), ['edge-payments/payments', 'edge-realtime/realtime', 'edge-storefront/storefront']);
+  assert.equal(demo.pools.map((p) => p.key).sort(), [
+    'edge-payments/payments',
+    'edge-realtime/realtime',
+    'edge-storefront/storefront',
+  ]);
   assert.is(demo.backends.length, 6);
   assert.ok(demo.tryIt.length >= 8);
 });
@@ -37,7 +41,10 @@ test('the 90/10 split holds over 1,000 requests without the sticky cookie', asyn
   const agent = new Agent({ connections: 8 });
   let v2 = 0;
   for (let i = 0; i < 1000; i++) {
-    const r = await request(`http://127.0.0.1:${shop.port}/api/x`, { headers: { host: 'shop.example.com' }, dispatcher: agent });
+    const r = await request(`http://127.0.0.1:${shop.port}/api/x`, {
+      headers: { host: 'shop.example.com' },
+      dispatcher: agent,
+    });
     const body = (await r.body.json()) as { service: string };
     if (body.service === 'storefront/shop-api-v2') v2++;
   }

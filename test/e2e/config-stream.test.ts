@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startTestCluster, type TestCluster } from '../cluster/harness.ts';
 import { createTestHost, nextTestAddresses, type TestHost } from '../cluster/netns.ts';
-import { applyDocs, getJson, installCrds, kubectlOk, silentLogger, waitFor } from '../operator/cluster-fixtures.ts';
+import {
+  applyDocs,
+  getJson,
+  installCrds,
+  kubectlOk,
+  silentLogger,
+  waitFor,
+} from '../operator/cluster-fixtures.ts';
 import { startOperator, type OperatorHandle } from '../../src/operator/index.ts';
 import { configStreamExtraServer, type OperatorConfigStream } from '../../src/xds/operator-stream.ts';
 import { ConfigStreamClient } from '../../src/xds/client.ts';
@@ -52,7 +59,10 @@ async function startOp(): Promise<void> {
 }
 
 async function get(path: string): Promise<{ status: number; body: string }> {
-  const r = await request(`http://127.0.0.1:${dpPort}${path}`, { headers: { host: 'shop.example.com' }, dispatcher: agent });
+  const r = await request(`http://127.0.0.1:${dpPort}${path}`, {
+    headers: { host: 'shop.example.com' },
+    dispatcher: agent,
+  });
   return { status: r.statusCode, body: await r.body.text() };
 }
 
@@ -70,13 +80,24 @@ const route = (w1: number, w2: number) => ({
   spec: {
     poolRef: { name: 'shop', namespace: 'edge' },
     hostnames: ['shop.example.com'],
-    rules: [{ name: 'split', backends: [{ name: 'v1', port: 80, weight: w1 }, { name: 'v2', port: 80, weight: w2 }] }],
+    rules: [
+      {
+        name: 'split',
+        backends: [
+          { name: 'v1', port: 80, weight: w1 },
+          { name: 'v2', port: 80, weight: w2 },
+        ],
+      },
+    ],
   },
 });
 
 async function programmed(): Promise<any> {
   const pool = await getJson(cluster, ['ingresspool', 'shop', '-n', 'edge']);
-  return { cond: (pool.status?.conditions ?? []).find((c: any) => c.type === 'Programmed'), version: pool.status?.configVersion };
+  return {
+    cond: (pool.status?.conditions ?? []).find((c: any) => c.type === 'Programmed'),
+    version: pool.status?.configVersion,
+  };
 }
 
 test('set-up: cluster, backends in a netns, operator with the config stream, pool', async () => {
@@ -84,7 +105,10 @@ test('set-up: cluster, backends in a netns, operator with the config stream, poo
   await installCrds(cluster);
   const addrs = nextTestAddresses();
   host = await createTestHost({ name: 'cfgs', ...addrs });
-  for (const [name, port] of [['v1', 8081], ['v2', 8082]] as const) {
+  for (const [name, port] of [
+    ['v1', 8081],
+    ['v2', 8082],
+  ] as const) {
     const code = `require('http').createServer((q,s)=>s.end('${name}')).listen(${port}, '${host.address}')`;
     host.spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
   }
@@ -103,7 +127,12 @@ test('set-up: cluster, backends in a netns, operator with the config stream, poo
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'edge' } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } },
   ]);
-  const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'team' }, spec: { ports: [{ name: 'http', port: 80, targetPort: name === 'v1' ? 8081 : 8082 }] } });
+  const svc = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'team' },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: name === 'v1' ? 8081 : 8082 }] },
+  });
   const slice = (name: string, port: number) => ({
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -113,8 +142,18 @@ test('set-up: cluster, backends in a netns, operator with the config stream, poo
     endpoints: [{ addresses: [host.address], conditions: { ready: true } }],
   });
   await applyDocs(cluster, [
-    { apiVersion: 'bulkhead.dev/v1alpha1', kind: 'IngressPool', metadata: { name: 'shop', namespace: 'edge' }, spec: { productLine: 'shop', replicas: 1, allowedRoutes: { namespaces: { from: 'All' } } } },
-    { apiVersion: 'bulkhead.dev/v1alpha1', kind: 'IngressPool', metadata: { name: 'other', namespace: 'edge' }, spec: { productLine: 'other', replicas: 1 } },
+    {
+      apiVersion: 'bulkhead.dev/v1alpha1',
+      kind: 'IngressPool',
+      metadata: { name: 'shop', namespace: 'edge' },
+      spec: { productLine: 'shop', replicas: 1, allowedRoutes: { namespaces: { from: 'All' } } },
+    },
+    {
+      apiVersion: 'bulkhead.dev/v1alpha1',
+      kind: 'IngressPool',
+      metadata: { name: 'other', namespace: 'edge' },
+      spec: { productLine: 'other', replicas: 1 },
+    },
     svc('v1'),
     svc('v2'),
     slice('v1', 8081),
@@ -125,8 +164,12 @@ test('set-up: cluster, backends in a netns, operator with the config stream, poo
 });
 
 test('the data plane starts from the bootstrap ConfigMap with the credential Secret, then follows the stream', async () => {
-  const cm = await waitFor('bootstrap ConfigMap', () => getJson(cluster, ['configmap', 'bulkhead-shop-bootstrap', '-n', 'edge']).catch(() => undefined));
-  const secret = await waitFor('credential Secret', () => getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge']).catch(() => undefined));
+  const cm = await waitFor('bootstrap ConfigMap', () =>
+    getJson(cluster, ['configmap', 'bulkhead-shop-bootstrap', '-n', 'edge']).catch(() => undefined),
+  );
+  const secret = await waitFor('credential Secret', () =>
+    getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge']).catch(() => undefined),
+  );
   writeFileSync(join(tmp, 'snapshot.json'), cm.data['snapshot.json']);
   writeFileSync(join(tmp, 'token'), Buffer.from(secret.data.token, 'base64'));
   // the Deployment mounts exactly that Secret and points the pod at the stream
@@ -135,11 +178,33 @@ test('the data plane starts from the bootstrap ConfigMap with the credential Sec
   assert.ok(args.includes('--control-plane') && args.includes(`127.0.0.1:${streamPort}`), args.join(' '));
   dataplane = spawn(
     process.execPath,
-    ['bin/bulkhead.mjs', 'dataplane', '--snapshot', join(tmp, 'snapshot.json'), '--port', String(dpPort), '--admin-port', String(adminPort), '--host', '127.0.0.1', '--workers', '1',
-      '--control-plane', `127.0.0.1:${streamPort}`, '--pool', 'edge/shop', '--credential', join(tmp, 'token')],
+    [
+      'bin/bulkhead.mjs',
+      'dataplane',
+      '--snapshot',
+      join(tmp, 'snapshot.json'),
+      '--port',
+      String(dpPort),
+      '--admin-port',
+      String(adminPort),
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      '1',
+      '--control-plane',
+      `127.0.0.1:${streamPort}`,
+      '--pool',
+      'edge/shop',
+      '--credential',
+      join(tmp, 'token'),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  await waitFor('data plane admin', async () => (await request(`http://127.0.0.1:${adminPort}/readyz`, { dispatcher: agent })).statusCode === 200);
+  await waitFor(
+    'data plane admin',
+    async () =>
+      (await request(`http://127.0.0.1:${adminPort}/readyz`, { dispatcher: agent })).statusCode === 200,
+  );
   const none = await get('/');
   assert.is(none.status, 404, 'no route yet');
 });
@@ -147,7 +212,14 @@ test('the data plane starts from the bootstrap ConfigMap with the credential Sec
 test('kubectl apply of a RouteSplit reaches the backend; the pool becomes Programmed=True', async () => {
   await applyDocs(cluster, [route(50, 50)]);
   await waitFor('traffic through the route', async () => (await get('/')).status === 200);
-  await kubectlOk(cluster, ['wait', '--for=condition=Programmed', 'ingresspool/shop', '-n', 'edge', '--timeout=30s']);
+  await kubectlOk(cluster, [
+    'wait',
+    '--for=condition=Programmed',
+    'ingresspool/shop',
+    '-n',
+    'edge',
+    '--timeout=30s',
+  ]);
   const p = await programmed();
   assert.is(p.cond.status, 'True');
   assert.match(p.cond.message, /1\/1 data planes serve sha256:/);
@@ -157,8 +229,14 @@ test('changing the weights shifts traffic within ±5 % over 1,000 requests', asy
   await applyDocs(cluster, [route(80, 20)]);
   await waitFor('new version programmed', async () => {
     const p = await programmed();
-    const cfg = JSON.parse((await (await request(`http://127.0.0.1:${adminPort}/config`, { dispatcher: agent })).body.text()));
-    return p.cond?.status === 'True' && cfg.version === p.version && cfg.snapshot.routes[0].backends[0].weight === 80;
+    const cfg = JSON.parse(
+      await (await request(`http://127.0.0.1:${adminPort}/config`, { dispatcher: agent })).body.text(),
+    );
+    return (
+      p.cond?.status === 'True' &&
+      cfg.version === p.version &&
+      cfg.snapshot.routes[0].backends[0].weight === 80
+    );
   });
   let v1 = 0;
   for (let i = 0; i < 1000; i++) if ((await get('/')).body === 'v1') v1++;
@@ -172,7 +250,14 @@ test('deleting the route makes it 404 within 2 s', async () => {
   assert.ok(Date.now() - t0 <= 2000 + 500, `took ${Date.now() - t0} ms including kubectl`);
   await applyDocs(cluster, [route(80, 20)]);
   await waitFor('route back', async () => (await get('/')).status === 200);
-  await kubectlOk(cluster, ['wait', '--for=condition=Programmed', 'ingresspool/shop', '-n', 'edge', '--timeout=30s']);
+  await kubectlOk(cluster, [
+    'wait',
+    '--for=condition=Programmed',
+    'ingresspool/shop',
+    '-n',
+    'edge',
+    '--timeout=30s',
+  ]);
 });
 
 test('the operator dies: the data plane keeps serving; restarted: no re-swap, Programmed returns', async () => {
@@ -181,10 +266,29 @@ test('the operator dies: the data plane keeps serving; restarted: no re-swap, Pr
   op = null;
   for (let i = 0; i < 50; i++) assert.is((await get('/')).status, 200);
   await startOp();
-  await waitFor('data plane reconnected', async () => (stream.server?.replicasOf('edge/shop').length ?? 0) === 1, 20_000);
-  await waitFor('Programmed=True from the new operator', async () => stream.server?.programmed('edge/shop').status === 'True', 20_000);
-  await kubectlOk(cluster, ['wait', '--for=condition=Programmed', 'ingresspool/shop', '-n', 'edge', '--timeout=30s']);
-  assert.is(await metric('bulkhead_snapshots_applied_total'), appliedBefore, 'an identical snapshot was swapped again');
+  await waitFor(
+    'data plane reconnected',
+    async () => (stream.server?.replicasOf('edge/shop').length ?? 0) === 1,
+    20_000,
+  );
+  await waitFor(
+    'Programmed=True from the new operator',
+    async () => stream.server?.programmed('edge/shop').status === 'True',
+    20_000,
+  );
+  await kubectlOk(cluster, [
+    'wait',
+    '--for=condition=Programmed',
+    'ingresspool/shop',
+    '-n',
+    'edge',
+    '--timeout=30s',
+  ]);
+  assert.is(
+    await metric('bulkhead_snapshots_applied_total'),
+    appliedBefore,
+    'an identical snapshot was swapped again',
+  );
   for (let i = 0; i < 20; i++) assert.is((await get('/')).status, 200);
 });
 
@@ -202,20 +306,38 @@ test('a snapshot the data plane refuses surfaces as Programmed=False with the re
   }).catch((err) => {
     throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(seen)}`);
   });
-  assert.match(p.cond.message, /refused sha256:[0-9a-f]{64}: clusters\[\d\]\.tls: upstream TLS \(team\/v2:80~tls-[0-9a-f]+\) is not supported/);
+  assert.match(
+    p.cond.message,
+    /refused sha256:[0-9a-f]{64}: clusters\[\d\]\.tls: upstream TLS \(team\/v2:80~tls-[0-9a-f]+\) is not supported/,
+  );
   assert.is((await get('/')).status, 200, 'the last good snapshot keeps serving');
   assert.ok((await metric('bulkhead_snapshots_rejected_total')) >= 1);
   await applyDocs(cluster, [route(80, 20)]);
-  await kubectlOk(cluster, ['wait', '--for=condition=Programmed', 'ingresspool/shop', '-n', 'edge', '--timeout=30s']);
+  await kubectlOk(cluster, [
+    'wait',
+    '--for=condition=Programmed',
+    'ingresspool/shop',
+    '-n',
+    'edge',
+    '--timeout=30s',
+  ]);
 });
 
 test('a wrong credential is refused; one pool credential cannot open another pool', async () => {
-  const shopToken = Buffer.from((await getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge'])).data.token, 'base64').toString();
+  const shopToken = Buffer.from(
+    (await getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge'])).data.token,
+    'base64',
+  ).toString();
   const tryStream = (pool: string, token: string) =>
     new Promise<string>((resolve) => {
       const c = new ConfigStreamClient({
-        address: `127.0.0.1:${streamPort}`, pool, token, replica: 'intruder', backoff: { baseMs: 5000, maxMs: 5000 },
-        appliedVersion: () => null, apply: () => ({ ok: true }),
+        address: `127.0.0.1:${streamPort}`,
+        pool,
+        token,
+        replica: 'intruder',
+        backoff: { baseMs: 5000, maxMs: 5000 },
+        appliedVersion: () => null,
+        apply: () => ({ ok: true }),
       });
       c.on('retrying', (_d: number, err: string) => (c.stop(), resolve(err)));
       c.on('applied', () => (c.stop(), resolve('applied')));

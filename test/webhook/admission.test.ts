@@ -35,7 +35,12 @@ test('a CREATE stamped in the same second as the holder still loses the tie (tim
   const holder = world.routeSplits.find((x) => x.metadata.name === 'shop')!;
   const r = route('team-b', 'aaa-first-by-name', { created: holder.metadata.creationTimestamp });
   assert.match(admissionProblems(r, world, 'CREATE').problems[0]?.message ?? '', /team-a\/shop/);
-  const p = policy('team-a', 'aaa-second', { kind: 'RouteSplit', name: 'shop' }, world.rateLimitPolicies[0]!.metadata.creationTimestamp);
+  const p = policy(
+    'team-a',
+    'aaa-second',
+    { kind: 'RouteSplit', name: 'shop' },
+    world.rateLimitPolicies[0]!.metadata.creationTimestamp,
+  );
   assert.is(admissionProblems(p, world, 'CREATE').problems.length, 1);
 });
 

@@ -10,7 +10,8 @@ import { ConfigStreamClient } from '../../src/xds/client.ts';
 import type { PoolSnapshot } from '../../src/ir/snapshot.ts';
 
 const creds = new PoolCredentials(Buffer.alloc(32, 7));
-const snap = (version: string) => ({ version, pool: { namespace: 'a', name: 'p' } }) as unknown as PoolSnapshot;
+const snap = (version: string) =>
+  ({ version, pool: { namespace: 'a', name: 'p' } }) as unknown as PoolSnapshot;
 
 function dataPlane(address: string, pool: string, token: string, refuse = new Set<string>()) {
   const applied: string[] = [];
@@ -62,7 +63,13 @@ test('a data plane receives its pool snapshot, ACKs, and the pool becomes Progra
   assert.is(await metric(reg, 'bulkhead_config_acks_total'), 2);
   assert.is(await metric(reg, 'bulkhead_config_dataplanes_connected'), 1);
   const hist = (await reg.getMetricsAsJSON()).find((x) => x.name === 'bulkhead_config_push_ack_seconds');
-  assert.ok(hist!.values.some((v) => (v as { metricName?: string }).metricName === 'bulkhead_config_push_ack_seconds_count' && v.value === 2));
+  assert.ok(
+    hist!.values.some(
+      (v) =>
+        (v as { metricName?: string }).metricName === 'bulkhead_config_push_ack_seconds_count' &&
+        v.value === 2,
+    ),
+  );
   dp.client.stop();
   await until(() => server.replicasOf('a/p').length === 0, 'disconnect');
   assert.is(server.programmed('a/p').reason, 'NoDataPlanes');
@@ -108,7 +115,10 @@ test('a wrong credential is refused, and one pool credential cannot open another
     assert.is(dp.client.connected, false);
     dp.client.stop();
   }
-  assert.ok(errors.every((e) => e.startsWith('UNAUTHENTICATED')), errors.join('\n'));
+  assert.ok(
+    errors.every((e) => e.startsWith('UNAUTHENTICATED')),
+    errors.join('\n'),
+  );
   assert.is(server.replicasOf('a/p').length, 0);
   await server.close();
 });

@@ -100,7 +100,7 @@ export class CompiledMatch {
         return path === this.pathValue;
       case PATH_PREFIX: {
         const p = this.pathValue;
-        return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47) /* / */;
+        return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47); /* / */
       }
       default:
         return this.pathRegex!.test(path);
