@@ -8,7 +8,6 @@
 //
 // Every process it starts is stopped by PID at the end, on errors and on SIGINT/SIGTERM.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,16 +23,9 @@ import {
 } from './check.ts';
 import { failedRow, measureGrpc, measureHttp, type Target } from './measure.ts';
 import * as peers from './peers.ts';
-import { killAllNow, stop, stopAll, type Cores } from './procs.ts';
-import {
-  computeRatios,
-  markdown,
-  writeDocs,
-  writeJson,
-  type Row,
-  type RunReport,
-  type Suite,
-} from './report.ts';
+import { parseArgs, placement, tryText, type Options } from './options.ts';
+import { killAllNow, stop, stopAll } from './procs.ts';
+import { computeRatios, markdown, writeDocs, writeJson, type Row, type RunReport } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP_CONNS = [50, 200];
@@ -43,74 +35,6 @@ const HTTP_PEERS = ['direct', 'nginx', 'node-http-proxy', 'node-floor', 'bulkhea
 const GRPC_PEERS = ['direct', 'nginx', 'bulkhead'];
 /** The whole run is bounded: past this the runner stops everything and exits. */
 const RUN_BUDGET_MS = 30 * 60_000;
-
-interface Options {
-  quick: boolean;
-  writeDocs: boolean;
-  rounds: number;
-  durationSec: number;
-  warmupSec: number;
-  peers: Set<string> | null;
-  suites: Set<Suite>;
-  pin: boolean;
-  /** directory for V8 CPU profiles of the Bulkhead peer (node --cpu-prof), or null */
-  cpuProf: string | null;
-  /** re-render bench/results/latest.json (tables, ratios, docs) without measuring */
-  renderOnly: boolean;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    quick: false,
-    writeDocs: false,
-    rounds: 1,
-    durationSec: 10,
-    warmupSec: 2,
-    peers: null,
-    suites: new Set(['http', 'grpc']),
-    pin: true,
-    cpuProf: null,
-    renderOnly: false,
-  };
-  let durationSet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`BH_BENCH_ARGS: ${a} needs a value`);
-      return v;
-    };
-    if (a === '--quick') o.quick = true;
-    else if (a === '--write-docs') o.writeDocs = true;
-    else if (a === '--no-pin') o.pin = false;
-    else if (a === '--render-only') o.renderOnly = true;
-    else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
-    else if (a === '--rounds') o.rounds = Math.max(1, Number.parseInt(value(), 10) || 1);
-    else if (a === '--duration')
-      ((o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true));
-    else if (a === '--peers') o.peers = new Set(value().split(','));
-    else if (a === '--suites') o.suites = new Set(value().split(',') as Suite[]);
-    else throw new Error(`BH_BENCH_ARGS: unknown argument ${a}`);
-  }
-  if (o.cpuProf !== null && o.writeDocs)
-    throw new Error('BH_BENCH_ARGS: a profiled run (--cpu-prof) is slower and never goes to the docs');
-  if (o.quick && !durationSet) o.durationSec = 3;
-  if (o.quick) o.warmupSec = 1;
-  return o;
-}
-
-/** Cores: the measured proxy alone on core 0; load tool and backend share core 1. */
-function placement(pin: boolean): { proxy: Cores; load: Cores; backend: Cores; directLoad: Cores } {
-  if (!pin || os.cpus().length < 2) return { proxy: null, load: null, backend: null, directLoad: null };
-  return { proxy: '0', load: '1', backend: '1', directLoad: '0' };
-}
-
-/** First line a version command printed (nginx and wrk print theirs on stderr / exit non-zero). */
-function tryText(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim();
-  return text.split('\n')[0] || `unavailable (${r.error?.message ?? `exit ${r.status}`})`;
-}
 
 /**
  * Runs one measurement of the Bulkhead peer and checks that its own metrics counted at least the
