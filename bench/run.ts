@@ -76,6 +76,7 @@ async function main(): Promise<number> {
   if (opts.renderOnly) return renderOnly(opts);
   const cores = placement(opts.pin);
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'bulkhead-bench-'));
+  workDirs.push(workDir);
   const startedAt = new Date().toISOString();
   const uptimeBefore = tryText('uptime', []);
   const want = (peer: string): boolean => opts.peers === null || peer === 'direct' || opts.peers.has(peer);
@@ -230,7 +231,12 @@ async function main(): Promise<number> {
   return rows.some((r) => r.error !== null) ? 1 : 0;
 }
 
-process.on('exit', killAllNow);
+// Temp folders of this run, removed on every way out (SIGINT exits without unwinding `main`).
+const workDirs: string[] = [];
+process.on('exit', () => {
+  killAllNow();
+  for (const d of workDirs) rmSync(d, { recursive: true, force: true });
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     process.stderr.write(`[bench] ${sig}: stopping every process started\n`);
