@@ -211,34 +211,8 @@ function assembleSnapshot(
     },
     workers: workersOf(s),
   };
-  const version = hashJson(JSON.stringify(body));
-  const {
-    accessLog,
-    apiVersion,
-    clusters: c,
-    listener,
-    overload,
-    pool,
-    rateLimits: rl,
-    routes: r,
-    upstream,
-    websocket,
-    workers,
-  } = body;
-  return {
-    accessLog,
-    apiVersion,
-    clusters: c,
-    listener,
-    overload,
-    pool,
-    rateLimits: rl,
-    routes: r,
-    upstream,
-    version,
-    websocket,
-    workers,
-  };
+  // the body's own JSON is canonical (sorted keys); the version goes last, outside what it hashes
+  return { ...body, version: hashJson(JSON.stringify(body)) };
 }
 
 function workersOf(s: IngressPoolSpec): 'auto' | number {
