@@ -4,10 +4,9 @@
 // then left idle is tried again instead of starving forever. (Fading towards zero, as Finagle does,
 // would let a long-idle endpoint look free whatever its in-flight count and take a whole burst.)
 
-import { BaseBalancer, DEFAULT_RTT_MS, EWMA_TAU_MS, type PickContext } from './balancer.ts';
+import { DEFAULT_RTT_MS, EWMA_TAU_MS } from './balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
-import { CandidatePicker } from './pick-util.ts';
-import type { Prng } from './prng.ts';
+import { TwoChoiceBalancer } from './pick-util.ts';
 
 export function peakEwmaCost(ep: EndpointState, now: number): number {
   if (ep.lastUpdate === 0) return DEFAULT_RTT_MS * (ep.inflight + 1);
@@ -15,19 +14,8 @@ export function peakEwmaCost(ep: EndpointState, now: number): number {
   return (DEFAULT_RTT_MS + (ep.ewmaMs - DEFAULT_RTT_MS) * fade) * (ep.inflight + 1);
 }
 
-export class PeakEwmaBalancer extends BaseBalancer {
-  private readonly candidates: CandidatePicker;
-  private readonly pair: { a: EndpointState | null; b: EndpointState | null } = { a: null, b: null };
-
-  constructor(endpoints: EndpointState[], rng: Prng) {
-    super();
-    this.candidates = new CandidatePicker(endpoints, rng);
-  }
-
-  pick(_ctx: PickContext | undefined, now: number): EndpointState | null {
-    const p = this.pair;
-    if (!this.candidates.two(now, p)) return null;
-    if (p.b === null) return p.a;
-    return peakEwmaCost(p.b, now) < peakEwmaCost(p.a!, now) ? p.b : p.a;
+export class PeakEwmaBalancer extends TwoChoiceBalancer {
+  protected cost(ep: EndpointState, now: number): number {
+    return peakEwmaCost(ep, now);
   }
 }

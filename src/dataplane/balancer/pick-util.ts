@@ -2,6 +2,7 @@
 // endpoints available) two random distinct indexes cost O(1); only when one of them is unavailable
 // do we scan for the available set, into a scratch array owned by the balancer.
 
+import { BaseBalancer, type PickContext } from './balancer.ts';
 import type { Prng } from './prng.ts';
 import { isAvailable, type EndpointState } from './endpoint-state.ts';
 
@@ -60,5 +61,28 @@ export class CandidatePicker {
     let k = 0;
     for (let i = 0; i < n; i++) if (isAvailable(eps[i]!, now)) this.scratch[k++] = i;
     return k === 0 ? null : eps[this.scratch[this.rng.int(k)]!]!;
+  }
+}
+
+/**
+ * The power-of-two-choices skeleton: of two random available endpoints, the one with the lower
+ * `cost` wins (ties go to the first, which is random anyway). Subclasses only define the cost.
+ */
+export abstract class TwoChoiceBalancer extends BaseBalancer {
+  private readonly candidates: CandidatePicker;
+  private readonly pair: { a: EndpointState | null; b: EndpointState | null } = { a: null, b: null };
+
+  constructor(endpoints: EndpointState[], rng: Prng) {
+    super();
+    this.candidates = new CandidatePicker(endpoints, rng);
+  }
+
+  protected abstract cost(ep: EndpointState, now: number): number;
+
+  pick(_ctx: PickContext | undefined, now: number): EndpointState | null {
+    const p = this.pair;
+    if (!this.candidates.two(now, p)) return null;
+    if (p.b === null) return p.a;
+    return this.cost(p.b, now) < this.cost(p.a!, now) ? p.b : p.a;
   }
 }
