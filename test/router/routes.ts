@@ -1,6 +1,7 @@
 // Test helpers: RouteIR / PoolSnapshot with defaults, so tables only spell out what they test.
 
 import type { MatchIR, PoolSnapshot, RouteIR } from '../../src/ir/snapshot.ts';
+import { snapshot as fullSnapshot } from '../dataplane/fixtures.ts';
 
 export interface RouteSpec {
   id: string;
@@ -33,37 +34,9 @@ export function route(spec: RouteSpec): RouteIR {
   };
 }
 
+/** A full snapshot around the routes: the data-plane tests' builder with no clusters. */
 export function snapshot(routes: RouteIR[]): PoolSnapshot {
-  return {
-    apiVersion: 'bulkhead.dev/snapshot/v1',
-    version: 'sha256:test',
-    pool: { namespace: 'edge', name: 'pool', productLine: 'test' },
-    workers: 1,
-    listener: {
-      port: 8080,
-      adminPort: 9901,
-      maxHeaderBytes: 16384,
-      backlog: 511,
-      keepAliveTimeoutMs: 75_000,
-      maxRequestsPerConnection: 10_000,
-      requestHeaderTimeoutMs: 10_000,
-      tls: null,
-    },
-    upstream: { maxIdlePerEndpoint: 200, idleTimeoutMs: 100_000, maxRequestsPerConnection: 10_000 },
-    websocket: {
-      enabled: true,
-      idleTimeoutMs: 300_000,
-      maxConnectionDurationMs: 0,
-      maxConnections: 10_000,
-      drainPeriodMs: 30_000,
-      http2: false,
-    },
-    overload: { maxConcurrentRequests: 10_000, maxEventLoopDelayMs: 200 },
-    accessLog: { enabled: false, sampleRate: 1 },
-    routes,
-    clusters: [],
-    rateLimits: [],
-  };
+  return fullSnapshot({ routes, clusters: [], over: { accessLog: { enabled: false } } });
 }
 
 export interface RequestSpec {
