@@ -2,6 +2,8 @@
 // discovery: the operator supports exactly these group/versions, and a missing one should fail
 // loudly at the first list, not be guessed around.
 
+import { APPLY_ORDER } from '../synth/canonical.ts';
+
 export interface ApiResource {
   kind: string;
   group: string; // '' = core
@@ -36,16 +38,8 @@ export const RESOURCES = {
 
 export type ResourceKind = keyof typeof RESOURCES;
 
-/** Kinds the synthesizer emits for a pool (the owned workloads, watched by label). */
-export const OWNED_KINDS = [
-  'ServiceAccount',
-  'ConfigMap',
-  'Service',
-  'Deployment',
-  'DaemonSet',
-  'HorizontalPodAutoscaler',
-  'PodDisruptionBudget',
-] as const satisfies readonly ResourceKind[];
+/** Kinds the synthesizer emits for a pool (the owned workloads, watched by label), in apply order. */
+export const OWNED_KINDS = APPLY_ORDER satisfies readonly ResourceKind[];
 export type OwnedKind = (typeof OWNED_KINDS)[number];
 
 export function resourceFor(kind: string): ApiResource {

@@ -3,6 +3,8 @@
 // diffs, "skip if unchanged" in the controller). cdk8s sorts keys only when CDK8S_DISABLE_SORT is
 // unset and applies JSON patches after sorting, so the order is imposed here once more.
 
+import { canonicalize } from '../compiler/canonical.ts';
+
 export type KubeObject = {
   apiVersion: string;
   kind: string;
@@ -34,18 +36,9 @@ export const APPLY_ORDER = [
   'PodDisruptionBudget',
 ] as const;
 
-function sortKeysDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort())
-    out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
-  return out;
-}
-
 /** apiVersion, kind, metadata first (as kubectl prints them), every other key sorted. */
 export function canonicalObject(obj: Record<string, unknown>): KubeObject {
-  const sorted = sortKeysDeep(obj) as Record<string, unknown>;
+  const sorted = canonicalize(obj);
   const out: Record<string, unknown> = {
     apiVersion: sorted.apiVersion,
     kind: sorted.kind,
