@@ -7,9 +7,12 @@ export const GrpcStatus = {
   CANCELLED: 1,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
@@ -25,7 +28,8 @@ export interface ProxyError {
   readonly retryAfter: boolean;
 }
 
-function def(
+/** The one factory for coded errors; policies make their own (429 for a rate limit, 403, ...) with it. */
+export function proxyError(
   code: string,
   status: number,
   reason: string,
@@ -35,6 +39,7 @@ function def(
 ): ProxyError {
   return { code, status, reason, grpcStatus, body: Buffer.from(text + '\n'), retryAfter };
 }
+const def = proxyError;
 
 export const Errors = {
   noRoute: def(
@@ -146,6 +151,14 @@ export const Errors = {
     GrpcStatus.NOT_FOUND,
     'WebSocket is disabled on this pool',
   ),
+  policyFailure: def(
+    'BH_ERR_POLICY_FAILURE',
+    500,
+    'policy-failure',
+    GrpcStatus.INTERNAL,
+    'a policy of this route failed',
+  ),
+  badPath: def('BH_ERR_BAD_PATH', 400, 'bad-path', GrpcStatus.INTERNAL, 'malformed request path'),
   notReady: def('BH_ERR_NOT_READY', 503, 'no-config', GrpcStatus.UNAVAILABLE, 'no configuration loaded yet'),
 } as const;
 

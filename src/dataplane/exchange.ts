@@ -16,6 +16,7 @@ import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
 import { flatToObject, type OutgoingHeaders } from './headers.ts';
 import { RetryCond, statusCond } from './retry.ts';
 import { Fail, startAttempt, type Attempt } from './attempt.ts';
+import type { RequestContext } from './request-context.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
 
@@ -74,29 +75,43 @@ export class Exchange {
   private drainHooked = false;
   private pausedBy: Attempt | null = null;
 
+  readonly rt: ProxyRuntime;
+  readonly cfg: RuntimeConfig;
+  readonly ctx: RouteContext;
+  readonly res: ServerResponse | null;
+  readonly stream: ServerHttp2Stream | null;
+  readonly method: string;
+  readonly host: string;
+  /** request target as the client sent it, for the access log */
+  readonly url: string;
+  readonly grpc: boolean;
+  readonly teTrailers: boolean;
+
   constructor(
-    readonly rt: ProxyRuntime,
-    readonly cfg: RuntimeConfig,
-    readonly ctx: RouteContext,
+    /** the request, routed and through its policy chain */
+    readonly rc: RequestContext,
     readonly cluster: ClusterRuntime,
     readonly hashKey: string | undefined,
-    readonly res: ServerResponse | null,
-    readonly stream: ServerHttp2Stream | null,
-    readonly method: string,
-    readonly host: string,
     /** path + query as sent upstream (rewritten) */
     readonly path: string,
-    /** request target as the client sent it, for the access log */
-    readonly url: string,
     readonly authority: string,
     readonly headers: OutgoingHeaders,
     readonly requestId: string,
-    readonly grpc: boolean,
-    readonly teTrailers: boolean,
     readonly setCookie: string | null,
     /** ms until the gRPC deadline, 0 = none */
     deadlineMs: number,
   ) {
+    this.rt = rc.rt;
+    this.cfg = rc.cfg!;
+    this.ctx = rc.route!;
+    const res = (this.res = rc.res);
+    const stream = (this.stream = rc.stream);
+    this.method = rc.method;
+    this.host = rc.host;
+    this.url = rc.url;
+    this.grpc = rc.grpc;
+    const te = rc.headers.te;
+    this.teTrailers = typeof te === 'string' && te.includes('trailers');
     const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
     down[kExchange] = this;
     if (res !== null) res.on('close', onDownstreamClose);
@@ -104,7 +119,7 @@ export class Exchange {
       stream!.on('close', onDownstreamClose);
       stream!.on('error', ignoreError);
     }
-    const reqMs = ctx.requestMs;
+    const reqMs = this.ctx.requestMs;
     if (deadlineMs > 0 && (reqMs === 0 || deadlineMs <= reqMs)) {
       this.timerErr = Errors.deadlineExceeded;
       this.timer = setTimeout(onExchangeTimer, deadlineMs, this);
@@ -154,6 +169,11 @@ export class Exchange {
     this.status = status;
     this.upstreamMs = performance.now() - a.started;
     if (this.setCookie !== null) flat.push('set-cookie', this.setCookie);
+    const extra = this.rc.responseHeaders;
+    if (extra !== null) for (let i = 0; i < extra.length; i++) flat.push(extra[i]!);
+    const hooks = this.ctx.responseHooks;
+    if (hooks !== null)
+      for (let i = 0; i < hooks.length; i++) hooks[i]!.onResponseHead!(this.rc, status, flat);
     if (this.res !== null) {
       this.res.sendDate = false;
       if (this.rt.draining) this.res.shouldKeepAlive = false;

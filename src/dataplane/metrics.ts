@@ -71,6 +71,12 @@ export class DataplaneMetrics {
     labelNames: ['pool', 'route', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly policyErrors = new Counter({
+    name: 'bulkhead_policy_errors_total',
+    help: 'Requests failed with 500 because a policy of their route threw (a bug, never the client)',
+    labelNames: ['pool', 'policy'] as const,
+    registers: [this.registry],
+  });
   readonly eventLoopLag = new Gauge({
     name: 'bulkhead_event_loop_lag_seconds',
     help: 'Recent event loop delay (p99 of the last sampling window)',

@@ -1,20 +1,21 @@
-// The request path: shedding checks, route match, direct responses, backend choice and the start
-// of an Exchange, for HTTP/1.1 requests (`request` event) and HTTP/2 streams (`stream` event).
+// The request path, for HTTP/1.1 requests (`request` event) and HTTP/2 streams (`stream` event):
+// shedding, path normalisation, route match, direct responses, the route's policy chain, backend
+// choice and the start of an Exchange. One RequestContext carries the request through all of it.
 // Everything per route was computed when the snapshot arrived; here it is lookups and null tests.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { kRuntime, type ProxyRuntime } from './context.ts';
 import { Errors, type ProxyError } from './errors.ts';
 import { Exchange, REPLAY_MAX } from './exchange.ts';
-import { PassThrough } from 'node:stream';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
-import { answerH1, answerH2, isGrpc, parseGrpcTimeout } from './respond.ts';
+import { isGrpc, parseGrpcTimeout } from './respond.ts';
 import { hashKeyFor } from './balancer/index.ts';
-import type { RouteContext, RuntimeConfig } from './runtime-config.ts';
-import type { CompiledRoute } from './router/route-table.ts';
-import type { RouteMetrics } from './metrics.ts';
+import { normalizePath } from './path-normalize.ts';
+import { RequestContext, kRequestContext, setProceed } from './request-context.ts';
+import { runPolicies } from './policy/index.ts';
 
 export function runtimeOf(x: object): ProxyRuntime {
   return (x as Record<symbol, ProxyRuntime>)[kRuntime]!;
@@ -25,139 +26,93 @@ export function clientAddress(addr: string | undefined): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
-function answerUnrouted(
-  rt: ProxyRuntime,
-  err: ProxyError,
-  m: RouteMetrics,
-  res: ServerResponse | null,
-  stream: ServerHttp2Stream | null,
-  grpc: boolean,
-  method: string,
-  host: string,
-  path: string,
-): void {
-  const status = grpc ? 200 : err.status;
-  m.request('', status);
-  if (res !== null) answerH1(res, err, grpc, null);
-  else answerH2(stream!, err, grpc, null);
-  if (rt.accessLog.sampled()) {
-    rt.accessLog.write({
-      requestId: '',
-      protocol: res !== null ? 'http1' : 'h2',
-      method,
-      host,
-      path: path.length > 1024 ? path.slice(0, 1024) : path,
-      route: m.routeId === '' ? null : m.routeId,
-      cluster: null,
-      upstream: null,
-      status,
-      durationMs: 0,
-      upstreamMs: 0,
-      bytesIn: 0,
-      bytesOut: err.body.length,
-      retries: 0,
-      reason: err.reason,
-    });
-  }
-}
-
-interface Routed {
-  cfg: RuntimeConfig;
-  ctx: RouteContext;
-}
-
-/** Shared by both protocols: shedding, config, route, direct response. null = already answered. */
-function route(
-  rt: ProxyRuntime,
-  host: string,
-  path: string,
-  query: string,
-  method: string,
-  headers: IncomingHttpHeaders,
-  grpc: boolean,
-  res: ServerResponse | null,
-  stream: ServerHttp2Stream | null,
-): (Routed & { route: CompiledRoute }) | null {
+/** Shared by both protocols: shedding, config, route, direct response, policies, then the route. */
+function handle(rc: RequestContext): void {
+  const rt = rc.rt;
   const shed = rt.overload.admit();
-  if (shed !== null) {
-    answerUnrouted(rt, shed, rt.unrouted, res, stream, grpc, method, host, path);
-    return null;
-  }
+  if (shed !== null) return rc.answerError(shed);
   const cfg = rt.store.peek();
-  if (cfg === null) {
-    answerUnrouted(rt, Errors.notReady, rt.unrouted, res, stream, grpc, method, host, path);
-    return null;
-  }
-  const r = cfg.table.match({ host, path, query, method, headers });
-  if (r === null) {
-    answerUnrouted(rt, Errors.noRoute, rt.unrouted, res, stream, grpc, method, host, path);
-    return null;
-  }
+  if (cfg === null) return rc.answerError(Errors.notReady);
+  rc.cfg = cfg;
+  const r = cfg.table.match(rc);
+  if (r === null) return rc.answerError(Errors.noRoute);
   const ctx = cfg.routes.get(r.id)!;
-  if (ctx.direct !== null) {
-    answerUnrouted(rt, ctx.direct, ctx.metrics, res, stream, grpc, method, host, path);
-    return null;
+  rc.route = ctx;
+  rc.match = r;
+  if (ctx.direct !== null) return rc.answerError(ctx.direct);
+  const chain = ctx.policies;
+  if (chain !== null) {
+    if (!runPolicies(rc, chain)) {
+      if (rc.pending) watchAbort(rc);
+      return;
+    }
   }
-  return { cfg, ctx, route: r };
+  startExchange(rc);
 }
 
-function startExchange(
-  rt: ProxyRuntime,
-  routed: Routed & { route: CompiledRoute },
-  headers: IncomingHttpHeaders,
-  clientIP: string,
-  res: ServerResponse | null,
-  stream: ServerHttp2Stream | null,
-  method: string,
-  rawHost: string,
-  path: string,
-  query: string,
-  /** the request target as the client sent it (for the access log) */
-  url: string,
-  grpc: boolean,
-  body: Readable | null,
-  contentLength: number,
-): void {
-  const { cfg, ctx, route: r } = routed;
+// a resumed request: the rest of its chain, then the route
+setProceed((rc) => {
+  const chain = rc.route!.policies;
+  if (chain !== null && !runPolicies(rc, chain)) return;
+  startExchange(rc);
+});
+
+// ---- a suspended request notices its client going away ----
+function watchAbort(rc: RequestContext): void {
+  const down = (rc.res ?? rc.stream!) as unknown as Record<symbol, RequestContext>;
+  down[kRequestContext] = rc;
+  (rc.res ?? rc.stream!).once('close', onSuspendedClose);
+}
+function onSuspendedClose(this: ServerResponse | ServerHttp2Stream): void {
+  const rc = (this as unknown as Record<symbol, RequestContext>)[kRequestContext]!;
+  if (rc.pending && !rc.answered) {
+    rc.aborted = true;
+    rc.metrics.request('', 499);
+  }
+}
+
+function startExchange(rc: RequestContext): void {
+  const rt = rc.rt;
+  const cfg = rc.cfg!;
+  const ctx = rc.route!;
+  const r = rc.match!;
+  const headers = rc.headers;
   const cookie = headers.cookie;
   const pick = r.pickBackend(Array.isArray(cookie) ? cookie.join('; ') : cookie);
   const cluster = pick === null ? undefined : cfg.clusters.get(pick.cluster);
-  if (cluster === undefined) {
-    answerUnrouted(rt, Errors.noCluster, ctx.metrics, res, stream, grpc, method, rawHost, path);
-    return;
-  }
+  if (cluster === undefined) return rc.answerError(Errors.noCluster);
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
-  const up = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
+  const up = upstreamRequestHeaders(headers, {
+    clientIP: rc.peerIP,
+    proto: 'http',
+    host: rc.host,
+    requestId,
+  });
+  const extra = rc.upstreamHeaders;
+  if (extra !== null) for (let i = 0; i < extra.length; i += 2) up[extra[i]!] = extra[i + 1]!;
+  const query = rc.query;
   const upstreamPath =
     ctx.ir.rewrite === null
       ? query === ''
-        ? path
-        : path + '?' + query
-      : r.rewritePath(path) + (query === '' ? '' : '?' + query);
-  const te = headers.te;
+        ? rc.path
+        : rc.path + '?' + query
+      : r.rewritePath(rc.path) + (query === '' ? '' : '?' + query);
   rt.overload.active++;
   const ex = new Exchange(
-    rt,
-    cfg,
-    ctx,
+    rc,
     cluster,
-    cluster.hashed ? hashKeyFor(cluster.ir, headers, clientIP) : undefined,
-    res,
-    stream,
-    method,
-    rawHost,
+    cluster.hashed ? hashKeyFor(cluster.ir, headers, rc.peerIP) : undefined,
     upstreamPath,
-    url,
-    r.hostRewrite ?? rawHost,
+    r.hostRewrite ?? rc.host,
     up,
     requestId,
-    grpc,
-    typeof te === 'string' && te.includes('trailers'),
     pick!.setCookie,
-    grpc ? parseGrpcTimeout(headers['grpc-timeout']) : 0,
+    rc.grpc ? parseGrpcTimeout(headers['grpc-timeout']) : 0,
   );
+  const body = rc.body;
   if (body === null) return ex.next();
+  const contentLength = rc.contentLength;
   if (ctx.retry !== null) {
     // known small length: collect it first; unknown length (gRPC, chunked): stream it and keep a copy
     if (contentLength >= 0 && contentLength <= REPLAY_MAX) return bufferBody(ex, body);
@@ -206,6 +161,26 @@ function teeEnd(this: Readable): void {
   (this as unknown as Record<symbol, Exchange>)[kTee]!.replayEnd();
 }
 
+/** A request refused before it has a normalised path (414, malformed path). */
+function refuse(
+  rt: ProxyRuntime,
+  err: ProxyError,
+  res: ServerResponse | null,
+  stream: ServerHttp2Stream | null,
+  method: string,
+  host: string,
+  url: string,
+  headers: IncomingHttpHeaders,
+  grpc: boolean,
+): void {
+  const rc = new RequestContext(rt, res, stream, method, host, '', '', url, headers, '', grpc, null, -1);
+  rc.answerError(err);
+}
+
+function mergeSlashesOf(rt: ProxyRuntime): boolean {
+  return rt.store.peek()?.mergeSlashes ?? false;
+}
+
 // ---- HTTP/1.1 ----
 export function onHttp1Request(this: object, req: IncomingMessage, res: ServerResponse): void {
   const rt = runtimeOf(this);
@@ -213,19 +188,10 @@ export function onHttp1Request(this: object, req: IncomingMessage, res: ServerRe
   const headers = req.headers;
   const grpc = isGrpc(headers['content-type']);
   let url = req.url ?? '/';
-  if (url.length > rt.maxUriBytes)
-    return answerUnrouted(
-      rt,
-      Errors.uriTooLong,
-      rt.unrouted,
-      res,
-      null,
-      grpc,
-      req.method ?? 'GET',
-      headers.host ?? '',
-      url,
-    );
+  const method = req.method ?? 'GET';
   let rawHost = headers.host ?? '';
+  if (url.length > rt.maxUriBytes)
+    return refuse(rt, Errors.uriTooLong, res, null, method, rawHost, url, headers, grpc);
   if (url.charCodeAt(0) !== 47 /* / */) {
     // absolute-form (`GET http://host/path`): the URL's authority wins over Host
     const scheme = url.indexOf('://');
@@ -236,29 +202,26 @@ export function onHttp1Request(this: object, req: IncomingMessage, res: ServerRe
     }
   }
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q + 1);
-  const method = req.method ?? 'GET';
-  const routed = route(rt, rawHost, path, query, method, headers, grpc, res, null);
-  if (routed === null) return;
+  const path = normalizePath(q === -1 ? url : url.slice(0, q), mergeSlashesOf(rt));
+  if (path === null) return refuse(rt, Errors.badPath, res, null, method, rawHost, url, headers, grpc);
   const cl = headers['content-length'];
   const hasBody = cl !== undefined ? cl !== '0' : headers['transfer-encoding'] !== undefined;
-  startExchange(
+  const rc = new RequestContext(
     rt,
-    routed,
-    headers,
-    clientAddress(req.socket.remoteAddress),
     res,
     null,
     method,
     rawHost,
     path,
-    query,
+    q === -1 ? '' : url.slice(q + 1),
     url,
+    headers,
+    clientAddress(req.socket.remoteAddress),
     grpc,
     hasBody ? req : null,
     cl === undefined ? -1 : Number(cl),
   );
+  handle(rc);
 }
 
 // ---- HTTP/2 ----
@@ -267,40 +230,27 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
   const grpc = isGrpc(headers['content-type']);
   const method = (headers[':method'] as string | undefined) ?? 'GET';
   const url = (headers[':path'] as string | undefined) ?? '/';
-  if (url.length > rt.maxUriBytes)
-    return answerUnrouted(
-      rt,
-      Errors.uriTooLong,
-      rt.unrouted,
-      null,
-      stream,
-      grpc,
-      method,
-      String(headers[':authority'] ?? ''),
-      url,
-    );
   const rawHost = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
+  if (url.length > rt.maxUriBytes)
+    return refuse(rt, Errors.uriTooLong, null, stream, method, rawHost, url, headers, grpc);
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q + 1);
-  const routed = route(rt, rawHost, path, query, method, headers, grpc, null, stream);
-  if (routed === null) return;
+  const path = normalizePath(q === -1 ? url : url.slice(0, q), mergeSlashesOf(rt));
+  if (path === null) return refuse(rt, Errors.badPath, null, stream, method, rawHost, url, headers, grpc);
   const cl = headers['content-length'];
-  const hasBody = !stream.endAfterHeaders;
-  startExchange(
+  const rc = new RequestContext(
     rt,
-    routed,
-    headers,
-    clientAddress(stream.session?.socket?.remoteAddress),
     null,
     stream,
     method,
     rawHost,
     path,
-    query,
+    q === -1 ? '' : url.slice(q + 1),
     url,
+    headers,
+    clientAddress(stream.session?.socket?.remoteAddress),
     grpc,
-    hasBody ? stream : null,
+    stream.endAfterHeaders ? null : stream,
     cl === undefined ? -1 : Number(cl),
   );
+  handle(rc);
 }

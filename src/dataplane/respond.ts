@@ -20,6 +20,7 @@ export function answerH1(
   err: ProxyError,
   grpc: boolean,
   requestId: string | null,
+  extra: string[] | null = null,
 ): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
@@ -40,6 +41,7 @@ export function answerH1(
   h.push('x-bulkhead-reason', err.reason);
   if (err.retryAfter) h.push('retry-after', '1');
   if (requestId !== null) h.push('x-request-id', requestId);
+  if (extra !== null) for (let i = 0; i < extra.length; i++) h.push(extra[i]!);
   res.writeHead(grpc ? 200 : err.status, h);
   if (grpc) res.end();
   else res.end(err.body);
@@ -50,13 +52,14 @@ export function answerH2(
   err: ProxyError,
   grpc: boolean,
   requestId: string | null,
+  extra: string[] | null = null,
 ): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     stream.close(2 /* NGHTTP2_INTERNAL_ERROR */);
     return;
   }
-  const h: Record<string, string> = grpc
+  const h: Record<string, string | string[]> = grpc
     ? {
         ':status': '200',
         'content-type': 'application/grpc',
@@ -71,11 +74,51 @@ export function answerH2(
   h['x-bulkhead-reason'] = err.reason;
   if (err.retryAfter) h['retry-after'] = '1';
   if (requestId !== null) h['x-request-id'] = requestId;
+  if (extra !== null) addFlat(h, extra);
   try {
     stream.respond(h, { endStream: grpc });
     if (!grpc) stream.end(err.body);
   } catch {
     // the stream closed between the check and respond(): nothing left to answer
+  }
+}
+
+/** Any answer of the proxy's own making: status, flat header pairs, optional body. */
+export function answerRaw(
+  res: ServerResponse | null,
+  stream: ServerHttp2Stream | null,
+  status: number,
+  flat: string[],
+  body: Buffer | null,
+): void {
+  const len = body === null ? 0 : body.length;
+  if (res !== null) {
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    flat.push('content-length', String(len));
+    res.writeHead(status, flat);
+    if (body === null) res.end();
+    else res.end(body);
+    return;
+  }
+  const s = stream!;
+  if (s.destroyed || s.closed || s.headersSent) return;
+  const h: Record<string, string | string[]> = { ':status': String(status), 'content-length': String(len) };
+  addFlat(h, flat);
+  try {
+    s.respond(h, { endStream: body === null || len === 0 });
+    if (body !== null && len > 0) s.end(body);
+  } catch {
+    // the stream closed between the check and respond()
+  }
+}
+
+/** flat pairs into an h2 header object; repeated names become arrays (set-cookie) */
+function addFlat(h: Record<string, string | string[]>, flat: string[]): void {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i]!.toLowerCase();
+    const prev = h[k];
+    if (prev === undefined) h[k] = flat[i + 1]!;
+    else h[k] = Array.isArray(prev) ? [...prev, flat[i + 1]!] : [prev, flat[i + 1]!];
   }
 }
 

@@ -9,6 +9,7 @@ import { ActiveHealthChecker, PassiveOutlierDetector } from './health/index.ts';
 import { directResponseError, type ProxyError } from './errors.ts';
 import { retryPolicy, type RetryPolicy } from './retry.ts';
 import { RouteMetrics, type DataplaneMetrics } from './metrics.ts';
+import { buildPolicyChain, responseHooks, type PolicyEnv, type RoutePolicy } from './policy/index.ts';
 
 export interface ClusterRuntime {
   readonly name: string;
@@ -35,6 +36,10 @@ export interface RouteContext {
   readonly wsIdleMs: number;
   readonly wsMaxMs: number;
   readonly metrics: RouteMetrics;
+  /** the route's policy chain (CORS, auth, rate limits), null when it has none */
+  readonly policies: RoutePolicy[] | null;
+  /** the chain's policies that look at the response head, null when none does */
+  readonly responseHooks: RoutePolicy[] | null;
 }
 
 export interface RuntimeConfig {
@@ -44,6 +49,8 @@ export interface RuntimeConfig {
   readonly table: RouteTable;
   readonly routes: Map<string, RouteContext>;
   readonly clusters: Map<string, ClusterRuntime>;
+  /** path normalisation merges `//` runs (listener option) */
+  readonly mergeSlashes: boolean;
 }
 
 /** Health machinery of one cluster name, kept across snapshots while its settings stay the same. */
@@ -83,8 +90,10 @@ export function buildRouteContext(
   ir: RouteIR,
   snapshot: PoolSnapshot,
   metrics: DataplaneMetrics,
+  env: PolicyEnv | null = null,
 ): RouteContext {
   const t = ir.timeouts;
+  const policies = env === null ? null : buildPolicyChain(ir, env);
   const retry = retryPolicy(ir.retries);
   const readMs = retry !== null && retry.perTryMs > 0 ? retry.perTryMs : t.readMs;
   return {
@@ -105,6 +114,8 @@ export function buildRouteContext(
         ? ir.websocket.maxConnectionDurationMs
         : snapshot.websocket.maxConnectionDurationMs,
     metrics: new RouteMetrics(metrics, ir.id),
+    policies,
+    responseHooks: responseHooks(policies),
   };
 }
 

@@ -34,6 +34,8 @@ import {
 } from './runtime-config.ts';
 import type { DataplaneMetrics } from './metrics.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
+import { noSecrets, type SecretSource } from './secrets.ts';
+import type { PolicyEnv } from './policy/index.ts';
 
 export type ApplyResult = { ok: true } | { ok: false; error: string };
 
@@ -43,12 +45,68 @@ export interface SnapshotStoreOptions {
   /** `false` in a cluster primary, which validates and distributes but does not proxy */
   healthChecks?: boolean;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** Secrets mounted as files, for policies (Redis URLs, JWKS, ...) */
+  secrets?: SecretSource;
+  /** worker processes of this replica (policies divide per-replica budgets by it); default 1 */
+  workers?: number;
+}
+
+const NO_LOG = { info() {}, warn() {} };
+
+/** Policy state kept across snapshots by key (see PolicyEnv.keep). */
+class KeptState {
+  private readonly live = new Map<string, object>();
+  private building: Map<string, object> | null = null;
+
+  begin(): void {
+    this.building = new Map();
+  }
+
+  keep<T extends object>(key: string, make: () => T): T {
+    const b = this.building!;
+    const have = b.get(key) ?? this.live.get(key) ?? make();
+    b.set(key, have);
+    return have as T;
+  }
+
+  /** the snapshot was swapped in: what it did not ask for is closed */
+  commit(): void {
+    const b = this.building!;
+    for (const [k, v] of this.live) if (!b.has(k)) closeQuietly(v);
+    this.live.clear();
+    for (const [k, v] of b) this.live.set(k, v);
+    this.building = null;
+  }
+
+  /** the snapshot was refused: objects made for it alone are closed */
+  abort(): void {
+    const b = this.building;
+    if (b !== null) for (const [k, v] of b) if (this.live.get(k) !== v) closeQuietly(v);
+    this.building = null;
+  }
+
+  closeAll(): void {
+    for (const v of this.live.values()) closeQuietly(v);
+    this.live.clear();
+  }
+}
+
+function closeQuietly(v: object): void {
+  const c = (v as { close?: () => unknown }).close;
+  if (typeof c !== 'function') return;
+  try {
+    const r = c.call(v);
+    if (r instanceof Promise) r.catch(() => {});
+  } catch {
+    // closing old policy state must never fail a swap
+  }
 }
 
 export class SnapshotStore extends EventEmitter {
   private cfg: RuntimeConfig | null = null;
   private readonly health = new Map<string, ClusterHealth>();
   private seed = 1;
+  private readonly kept = new KeptState();
   applied = 0;
   rejected = 0;
 
@@ -80,10 +138,13 @@ export class SnapshotStore extends EventEmitter {
     try {
       const problem = checkSnapshotShape(snapshot) ?? unsupportedFeature(snapshot);
       if (problem !== null) return this.refuse(problem, snapshot);
+      this.kept.begin();
       built = this.build(snapshot, prev);
     } catch (err) {
+      this.kept.abort();
       return this.refuse((err as Error).message ?? String(err), snapshot);
     }
+    this.kept.commit();
     this.commit(built.cfg, built.plans, prev);
     return { ok: true };
   }
@@ -106,9 +167,21 @@ export class SnapshotStore extends EventEmitter {
       clusters.set(c.name, runtime);
       plans.push(plan);
     }
+    const env: PolicyEnv = {
+      snapshot,
+      metrics: this.opts.metrics,
+      secrets: this.opts.secrets ?? noSecrets,
+      workers: this.opts.workers ?? 1,
+      keep: (key, make) => this.kept.keep(key, make),
+      log: this.opts.log ?? NO_LOG,
+    };
     const routes = new Map<string, RouteContext>();
-    for (const r of snapshot.routes) routes.set(r.id, buildRouteContext(r, snapshot, this.opts.metrics));
-    return { cfg: { snapshot, version: snapshot.version, pool, table, routes, clusters }, plans };
+    for (const r of snapshot.routes) routes.set(r.id, buildRouteContext(r, snapshot, this.opts.metrics, env));
+    const mergeSlashes = (snapshot.listener as { mergeSlashes?: boolean }).mergeSlashes === true;
+    return {
+      cfg: { snapshot, version: snapshot.version, pool, table, routes, clusters, mergeSlashes },
+      plans,
+    };
   }
 
   private commit(cfg: RuntimeConfig, plans: HealthPlan[], prev: RuntimeConfig | null): void {
@@ -156,6 +229,7 @@ export class SnapshotStore extends EventEmitter {
   close(): void {
     for (const h of this.health.values()) stopHealth(h);
     this.health.clear();
+    this.kept.closeAll();
   }
 }
 
