@@ -78,7 +78,7 @@ export function registerDataplaneCommand(program: Command): void {
       if (opts.controlPlane) {
         try {
           stream = linkToControlPlane(
-            { apply: (s) => dp.apply(s), version: () => dp.store.peek()?.version ?? null },
+            { apply: (s) => dp.applyAndWait(s), version: () => dp.store.peek()?.version ?? null },
             { address: opts.controlPlane, pool: opts.pool!, credentialFile: opts.credential! },
           );
         } catch (err) {

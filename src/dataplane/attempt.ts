@@ -6,7 +6,7 @@ import type { Exchange } from './exchange.ts';
 import { Http1Attempt } from './upstream-http1.ts';
 import { H2Attempt } from './upstream-h2.ts';
 import type { H2Endpoint } from './upstreams.ts';
-import type { Pool } from 'undici';
+import type { Http1Endpoint } from './upstream-pool.ts';
 
 /** why an attempt failed; indexes the exchange's retry-condition and error tables */
 export const Fail = { connect: 1, connectTimeout: 2, reset: 3, refused: 4, timeout: 5, protocol: 6 } as const;
@@ -31,6 +31,6 @@ export function startAttempt(ex: Exchange, ep: EndpointState): void {
   } else {
     const a = new Http1Attempt(ex, ep);
     ex.attempt = a;
-    a.start(up as Pool);
+    a.start(up as Http1Endpoint);
   }
 }

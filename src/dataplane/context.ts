@@ -24,4 +24,6 @@ export interface ProxyRuntime {
   /** URIs longer than this get 414 */
   readonly maxUriBytes: number;
   draining: boolean;
+  /** worker processes sharing this replica's per-replica limits (overload, WebSocket connections) */
+  readonly workerShare: number;
 }

@@ -36,6 +36,8 @@ export interface DataplaneOptions {
   workers?: number;
   /** access and process logs (JSON lines); default stdout through an async pino destination */
   logStream?: NodeJS.WritableStream;
+  /** this process is one of n workers of a replica: per-replica limits are divided by n (default 1) */
+  workerShare?: number;
   /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
   drainGraceMs?: number;
 }
@@ -45,6 +47,8 @@ export interface Dataplane {
   adminPort: number;
   store: SnapshotStore;
   apply(s: PoolSnapshot): ApplyResult;
+  /** apply, resolved once every worker process serves it (what an ACK to the operator must mean) */
+  applyAndWait(s: PoolSnapshot): Promise<ApplyResult>;
   drain(): Promise<void>;
   close(): Promise<void>;
 }
@@ -88,7 +92,12 @@ export async function startInProcess(
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
-  const store = new SnapshotStore({ metrics, upstreams, log: accessLog.logger });
+  const store = new SnapshotStore({
+    metrics,
+    upstreams,
+    log: accessLog.logger,
+    workers: Math.max(1, opts.workerShare ?? 1),
+  });
   const overload = new OverloadGuard(metrics);
   const rt: ProxyRuntime = {
     store,
@@ -101,11 +110,13 @@ export async function startInProcess(
     unrouted: new RouteMetrics(metrics, ''),
     maxUriBytes: 8192,
     draining: false,
+    workerShare: Math.max(1, opts.workerShare ?? 1),
   };
   let listener: Listener | null = null;
   store.on('swap', (cfg: RuntimeConfig) => {
     const s = cfg.snapshot;
-    overload.maxConcurrent = s.overload.maxConcurrentRequests;
+    // per-replica limits: each worker process takes its share
+    overload.maxConcurrent = Math.ceil(s.overload.maxConcurrentRequests / rt.workerShare);
     overload.maxLagMs = s.overload.maxEventLoopDelayMs;
     accessLog.configure(s.accessLog.enabled, s.accessLog.sampleRate);
     rt.unrouted = new RouteMetrics(metrics, '');
@@ -156,6 +167,7 @@ export async function startInProcess(
     store,
     metrics,
     apply: (s) => store.apply(s),
+    applyAndWait: async (s) => store.apply(s),
     drain: async () => {
       const cfg = store.peek();
       const wsDrainMs = cfg?.snapshot.websocket.drainPeriodMs ?? 0;

@@ -16,6 +16,7 @@
 // Re-applying the version being served is a no-op that answers ok.
 
 import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
 import type { PoolSnapshot } from '../ir/snapshot.ts';
 import { checkSnapshotShape } from '../ir/snapshot-validate.ts';
 import { unsupportedFeature } from './capabilities.ts';
@@ -49,6 +50,8 @@ export interface SnapshotStoreOptions {
   secrets?: SecretSource;
   /** worker processes of this replica (policies divide per-replica budgets by it); default 1 */
   workers?: number;
+  /** first balancer seed (tests, for reproducible picks); default random per process */
+  seed?: number;
 }
 
 const NO_LOG = { info() {}, warn() {} };
@@ -105,13 +108,15 @@ function closeQuietly(v: object): void {
 export class SnapshotStore extends EventEmitter {
   private cfg: RuntimeConfig | null = null;
   private readonly health = new Map<string, ClusterHealth>();
-  private seed = 1;
+  /** balancer seeds: random per process so replicas and workers do not make the same "random" picks */
+  private seed: number;
   private readonly kept = new KeptState();
   applied = 0;
   rejected = 0;
 
   constructor(private readonly opts: SnapshotStoreOptions) {
     super();
+    this.seed = opts.seed ?? randomInt(0x7fffffff);
   }
 
   /** The config being served; throws before the first snapshot (use `peek()` to test). */

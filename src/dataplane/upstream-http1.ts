@@ -3,7 +3,7 @@
 // backpressure: onData returns false to pause the upstream socket until the downstream drains.
 // Request bodies are undici's to stream (it pauses the downstream stream when the socket is full).
 
-import type { Pool } from 'undici';
+import type { Http1Endpoint } from './upstream-pool.ts';
 import type { Dispatcher } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
@@ -43,7 +43,7 @@ export class Http1Attempt {
     readonly ep: EndpointState,
   ) {}
 
-  start(pool: Pool): void {
+  start(pool: Http1Endpoint): void {
     const ex = this.ex;
     ex.headers.host = ex.authority;
     let body = ex.body;

@@ -1,10 +1,10 @@
-// Connections to upstream endpoints, shared by every snapshot that names the same endpoint: an undici
-// Pool per HTTP/1.1 endpoint, one multiplexed HTTP/2 session per h2c endpoint. Pools outlive
+// Connections to upstream endpoints, shared by every snapshot that names the same endpoint: an
+// Http1Endpoint (undici Clients, idle-capped) per HTTP/1.1 endpoint, one multiplexed HTTP/2 session per h2c endpoint. Pools outlive
 // snapshot swaps (keep-alive connections survive a config change) and are closed gracefully, letting
 // in-flight requests finish, once no snapshot names them any more.
 
 import http2 from 'node:http2';
-import { Pool } from 'undici';
+import { Http1Endpoint } from './upstream-pool.ts';
 import type { UpstreamConnIR } from '../ir/snapshot.ts';
 
 const kSlot = Symbol('bulkhead.upstream');
@@ -19,7 +19,7 @@ interface Slot {
   gen: number;
   connectMs: number;
   h2: boolean;
-  up: Pool | H2Endpoint;
+  up: Http1Endpoint | H2Endpoint;
 }
 
 function hostPort(address: string, port: number): string {
@@ -138,7 +138,7 @@ export class UpstreamRegistry {
   }
 
   /** The pool or session for an endpoint; cached on the endpoint object so lookups cost a property read. */
-  get(ep: UpstreamTarget, h2: boolean, connectMs: number): Pool | H2Endpoint {
+  get(ep: UpstreamTarget, h2: boolean, connectMs: number): Http1Endpoint | H2Endpoint {
     const cached = (ep as unknown as Record<symbol, Slot | undefined>)[kSlot];
     if (cached !== undefined && cached.gen === this.gen && cached.connectMs === connectMs && cached.h2 === h2)
       return cached.up;
@@ -148,13 +148,11 @@ export class UpstreamRegistry {
       const st = this.settings!;
       const up = h2
         ? new H2Endpoint(ep.address, ep.port, connectMs, st.idleTimeoutMs)
-        : new Pool('http://' + hostPort(ep.address, ep.port), {
-            connections: st.maxIdlePerEndpoint,
-            keepAliveTimeout: st.idleTimeoutMs,
-            keepAliveMaxTimeout: st.idleTimeoutMs,
-            maxRequestsPerClient: st.maxRequestsPerConnection > 0 ? st.maxRequestsPerConnection : undefined,
-            connect: { timeout: connectMs },
-            pipelining: 1,
+        : new Http1Endpoint('http://' + hostPort(ep.address, ep.port), {
+            maxIdle: st.maxIdlePerEndpoint,
+            idleTimeoutMs: st.idleTimeoutMs,
+            maxRequestsPerConnection: st.maxRequestsPerConnection,
+            connectMs,
           });
       slot = { gen: this.gen, connectMs, h2, up };
       this.live.set(key, slot);
@@ -189,6 +187,5 @@ function closeSlot(slot: Slot, force: boolean): Promise<void> {
     slot.up.close(force);
     return Promise.resolve();
   }
-  const p = force ? slot.up.destroy() : slot.up.close();
-  return p.catch(() => undefined);
+  return slot.up.close(force);
 }

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { normalizePath } from './path-normalize.ts';
 import type { ProxyRuntime } from './context.ts';
 import { Errors, type ProxyError } from './errors.ts';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
@@ -158,12 +159,14 @@ export function resolveTunnel(
   const ws = cfg.snapshot.websocket;
   if (!ws.enabled) return Errors.websocketDisabled;
   if (rt.draining) return Errors.notReady;
-  if (rt.tunnels.size >= ws.maxConnections) {
+  // the pool's limit is per replica: each worker process takes its share
+  if (rt.tunnels.size >= Math.ceil(ws.maxConnections / rt.workerShare)) {
     rt.metrics.shed.labels(cfg.pool, Errors.websocketLimit.reason).inc();
     return Errors.websocketLimit;
   }
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const path = normalizePath(q === -1 ? url : url.slice(0, q), cfg.mergeSlashes);
+  if (path === null) return Errors.badPath;
   const query = q === -1 ? '' : url.slice(q + 1);
   const r = cfg.table.match({ host, path, query, method, headers });
   if (r === null) return Errors.noRoute;

@@ -14,7 +14,7 @@ import type { Dataplane, DataplaneOptions } from './index.ts';
 
 /** primary → worker */
 export type ToWorker =
-  | { type: 'start'; snapshot: PoolSnapshot; port: number; host: string }
+  | { type: 'start'; snapshot: PoolSnapshot; port: number; host: string; workers: number }
   | { type: 'snapshot'; snapshot: PoolSnapshot }
   | { type: 'drain' };
 /** worker → primary */
@@ -23,6 +23,32 @@ export type FromWorker =
   | { type: 'ready'; port: number }
   | { type: 'applied'; version: string; ok: boolean; error?: string }
   | { type: 'failed'; error: string };
+
+/** how long a worker may take to apply a snapshot before the primary reports a failure */
+const WORKER_APPLY_TIMEOUT_MS = 10_000;
+
+function workerApplied(w: Worker, version: string, timeoutMs: number): Promise<ApplyResult> {
+  return new Promise((resolve) => {
+    const done = (r: ApplyResult): void => {
+      clearTimeout(timer);
+      w.off('message', onMessage);
+      w.off('exit', onExit);
+      resolve(r);
+    };
+    const onMessage = (m: FromWorker): void => {
+      if (m.type === 'applied' && m.version === version)
+        done(m.ok ? { ok: true } : { ok: false, error: `worker ${w.id}: ${m.error ?? 'refused'}` });
+    };
+    // a worker that dies is replaced with the current snapshot, so it does not hold the ACK back
+    const onExit = (): void => done({ ok: true });
+    const timer = setTimeout(
+      () => done({ ok: false, error: `worker ${w.id} did not apply ${version} within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    w.on('message', onMessage);
+    w.once('exit', onExit);
+  });
+}
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
@@ -60,6 +86,7 @@ export async function startPrimary(
             snapshot: store.current().snapshot,
             port: listenPort,
             host,
+            workers: opts.workers,
           } satisfies ToWorker);
         else if (m.type === 'ready') {
           port = m.port;
@@ -105,6 +132,19 @@ export async function startPrimary(
         w?.send({ type: 'snapshot', snapshot: s } satisfies ToWorker);
     return r;
   };
+  // An ACK to the operator means every worker serves the version: wait for each one's 'applied'.
+  const applyAndWait = async (s: PoolSnapshot): Promise<ApplyResult> => {
+    const r = store.apply(s);
+    if (!r.ok) return r;
+    const live = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && !w.isDead(),
+    );
+    const answers = live.map((w) => workerApplied(w, s.version, WORKER_APPLY_TIMEOUT_MS));
+    for (const w of live) w.send({ type: 'snapshot', snapshot: s } satisfies ToWorker);
+    const results = await Promise.all(answers);
+    const bad = results.find((x) => !x.ok);
+    return bad ?? { ok: true };
+  };
   const waitExit = (): Promise<void> =>
     Promise.all(
       Object.values(cluster.workers ?? {}).map(
@@ -124,6 +164,7 @@ export async function startPrimary(
     adminPort: admin?.port ?? 0,
     store,
     apply,
+    applyAndWait,
     drain: async () => {
       draining = true;
       stopping = true;

@@ -16,7 +16,9 @@ export interface ConfigStreamClientOptions {
   token: string;
   replica: string;
   /** the data plane's SnapshotStore.apply */
-  apply(snapshot: PoolSnapshot): { ok: true } | { ok: false; error: string };
+  apply(
+    snapshot: PoolSnapshot,
+  ): { ok: true } | { ok: false; error: string } | Promise<{ ok: true } | { ok: false; error: string }>;
   /** the version served now, or null */
   appliedVersion(): string | null;
   backoff?: { baseMs: number; maxMs: number };
@@ -86,15 +88,23 @@ export class ConfigStreamClient extends EventEmitter {
   }
 
   private onSnapshot(call: grpc.ClientDuplexStream<DataPlaneMsg, ConfigMsg>, m: ConfigMsg): void {
-    let result: { ok: true } | { ok: false; error: string };
+    type Result = { ok: true } | { ok: false; error: string };
+    let result: Result | Promise<Result>;
     try {
       result = this.opts.apply(JSON.parse(m.snapshotJson) as PoolSnapshot);
     } catch (err) {
       result = { ok: false, error: `snapshot is not valid JSON: ${(err as Error).message}` };
     }
-    if (result.ok) call.write({ ack: { version: m.version } });
-    else call.write({ nack: { version: m.version, error: result.error } });
-    this.emit(result.ok ? 'applied' : 'refused', m.version, result.ok ? undefined : result.error);
+    const answer = (r: Result): void => {
+      if (call !== this.call) return; // the stream was replaced meanwhile: the new one re-sends
+      if (r.ok) call.write({ ack: { version: m.version } });
+      else call.write({ nack: { version: m.version, error: r.error } });
+      this.emit(r.ok ? 'applied' : 'refused', m.version, r.ok ? undefined : r.error);
+    };
+    // with worker processes the answer waits until every worker applied the snapshot
+    if (result instanceof Promise)
+      result.then(answer, (err: Error) => answer({ ok: false, error: err.message }));
+    else answer(result);
   }
 
   private retry(call: grpc.ClientDuplexStream<DataPlaneMsg, ConfigMsg>, code: number, detail: string): void {

@@ -7,7 +7,9 @@ import type { PoolSnapshot } from '../ir/snapshot.ts';
 import { ConfigStreamClient } from './client.ts';
 
 export interface StreamTarget {
-  apply(s: PoolSnapshot): { ok: true } | { ok: false; error: string };
+  apply(
+    s: PoolSnapshot,
+  ): { ok: true } | { ok: false; error: string } | Promise<{ ok: true } | { ok: false; error: string }>;
   /** the version served now */
   version(): string | null;
 }
