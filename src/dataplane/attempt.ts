@@ -8,10 +8,6 @@ import { H2Attempt } from './upstream-h2.ts';
 import type { H2Endpoint } from './upstreams.ts';
 import type { Http1Endpoint } from './upstream-pool.ts';
 
-/** why an attempt failed; indexes the exchange's retry-condition and error tables */
-export const Fail = { connect: 1, connectTimeout: 2, reset: 3, refused: 4, timeout: 5, protocol: 6 } as const;
-export type Fail = (typeof Fail)[keyof typeof Fail];
-
 export interface Attempt {
   readonly ep: EndpointState;
   readonly started: number;

@@ -15,7 +15,8 @@ import { Errors, type ProxyError } from './errors.ts';
 import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
 import { flatToObject, type OutgoingHeaders } from './headers.ts';
 import { RetryCond, statusCond } from './retry.ts';
-import { Fail, startAttempt, type Attempt } from './attempt.ts';
+import { startAttempt, type Attempt } from './attempt.ts';
+import { Fail } from './upstream-errors.ts';
 import type { RequestContext } from './request-context.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');

@@ -9,10 +9,9 @@ import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
-import { Fail } from './attempt.ts';
 import type { H2Endpoint } from './upstreams.ts';
 import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
-import { classifyUndiciError } from './upstream-http1.ts';
+import { Fail, classifyUndiciError } from './upstream-errors.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const kAttempt = Symbol('bulkhead.h2attempt');

@@ -9,28 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
-import { Fail } from './attempt.ts';
+import { Fail, classifyUndiciError } from './upstream-errors.ts';
 import { filterRawResponseHeaders, rawTrailersToObject } from './headers.ts';
-
-export function classifyUndiciError(err: unknown): Fail {
-  const code = (err as { code?: string } | null)?.code ?? '';
-  switch (code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return Fail.connect;
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return Fail.connectTimeout;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return Fail.timeout;
-    default:
-      return code.startsWith('HPE_') || code === 'UND_ERR_INFO' ? Fail.protocol : Fail.reset;
-  }
-}
 
 export class Http1Attempt {
   readonly started = performance.now();

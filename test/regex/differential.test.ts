@@ -5,11 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Prng } from '../../src/dataplane/balancer/prng.ts';
-import { compileProgram } from '../../src/dataplane/regex/compiler.ts';
-import { LazyDfa, MAX_DFA_STATES } from '../../src/dataplane/regex/lazy-dfa.ts';
-import { parse } from '../../src/dataplane/regex/parser.ts';
-import { PikeVM } from '../../src/dataplane/regex/pike-vm.ts';
-import { SafeRegex } from '../../src/dataplane/regex/index.ts';
+import { compileProgram } from '../../src/regex/compiler.ts';
+import { LazyDfa, MAX_DFA_STATES } from '../../src/regex/lazy-dfa.ts';
+import { parse } from '../../src/regex/parser.ts';
+import { PikeVM } from '../../src/regex/pike-vm.ts';
+import { SafeRegex } from '../../src/regex/index.ts';
 
 const rng = new Prng(20261123);
 const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)]!;

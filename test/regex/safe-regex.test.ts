@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_STATES, RegexSyntaxError, SafeRegex, checkRegex } from '../../src/dataplane/regex/index.ts';
+import { MAX_STATES, RegexSyntaxError, SafeRegex, checkRegex } from '../../src/regex/index.ts';
 
 // [pattern, input, expected full match]
 const MATCHES: [string, string, boolean][] = [

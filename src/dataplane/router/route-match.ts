@@ -2,7 +2,7 @@
 // compiled, empty condition lists as null so the hot path only tests for null.
 
 import type { MatchIR, StringMatchIR } from '../../ir/snapshot.ts';
-import { RegexSyntaxError, SafeRegex } from '../regex/index.ts';
+import { RegexSyntaxError, SafeRegex } from '../../regex/index.ts';
 
 export const PATH_ANY = 0;
 export const PATH_EXACT = 1;
