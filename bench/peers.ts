@@ -121,6 +121,13 @@ export async function startNodeFloorProxy(backendPort: number, cores: Cores): Pr
   return { proc, port };
 }
 
+export async function startNetFloorProxy(backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const proc = nodeScript('net-floor', 'net-floor-proxy.ts', [String(port), String(backendPort)], cores);
+  await waitForLine(proc, /ready port=(\d+)/, READY_MS);
+  return { proc, port };
+}
+
 export async function startBulkhead(
   workDir: string,
   backends: { httpPort: number; grpcPort: number },

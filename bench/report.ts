@@ -118,6 +118,12 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
       target: '-',
       pass: null,
     });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / net-floor req/s per peer core`,
+      value: ratio(cost(bh), cost(find(rows, 'http', 'net-floor', c))),
+      target: '-',
+      pass: null,
+    });
   }
   if (!has('grpc')) return out;
   const gb = find(rows, 'grpc', 'bulkhead', grpcConns);

@@ -31,7 +31,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP_CONNS = [50, 200];
 const GRPC_CONNS = 10;
 const GRPC_STREAMS = 10;
-const HTTP_PEERS = ['direct', 'nginx', 'node-http-proxy', 'node-floor', 'bulkhead'];
+const HTTP_PEERS = ['direct', 'nginx', 'node-http-proxy', 'node-floor', 'net-floor', 'bulkhead'];
 const GRPC_PEERS = ['direct', 'nginx', 'bulkhead'];
 /** The whole run is bounded: past this the runner stops everything and exits. */
 const RUN_BUDGET_MS = 30 * 60_000;
@@ -102,6 +102,7 @@ async function main(): Promise<number> {
       if (peer === 'nginx') return peers.startNginxHttpProxy(workDir, httpBackend.port, cores.proxy);
       if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
       if (peer === 'node-floor') return peers.startNodeFloorProxy(httpBackend.port, cores.proxy);
+      if (peer === 'net-floor') return peers.startNetFloorProxy(httpBackend.port, cores.proxy);
       return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
     };
     const startGrpcPeer = (peer: string): Promise<peers.Started | null> => {
