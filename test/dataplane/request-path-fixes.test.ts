@@ -23,7 +23,8 @@ import {
 } from './fixtures.ts';
 
 async function waitReady(adminPort: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  // ten processes loading TypeScript at once on a busy 2-core machine: allow a generous start
+  for (let i = 0; i < 1200; i++) {
     if (child.exitCode !== null) throw new Error('data plane exited early');
     const ok = await request(adminPort, { path: '/readyz' }).then(
       (r) => r.status === 200,
