@@ -67,6 +67,8 @@ export function registerDataplaneCommand(program: Command): void {
           adminPort: parsePort(opts.adminPort, '--admin-port'),
           host: opts.host,
           workers: opts.workers === undefined ? undefined : Number(opts.workers),
+          // this process is the data plane: escaped errors are logged and counted, not fatal
+          guardProcess: true,
         });
       } catch (err) {
         process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);

@@ -18,6 +18,7 @@ import { startAdmin } from './admin.ts';
 import { drainDataplane } from './drain.ts';
 import { startPrimary } from './workers.ts';
 import { resolveWorkerCount } from './cgroup.ts';
+import { installProcessGuard } from './process-guard.ts';
 import type { ProxyRuntime } from './context.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 
@@ -40,6 +41,11 @@ export interface DataplaneOptions {
   workerShare?: number;
   /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
   drainGraceMs?: number;
+  /**
+   * install the process-wide last-resort handlers (process-guard.ts): for the process that is a data
+   * plane (the CLI, cluster workers), never for one of many data planes inside a test process
+   */
+  guardProcess?: boolean;
 }
 
 export interface Dataplane {
@@ -127,6 +133,10 @@ export async function startInProcess(
     overload.close();
     throw Object.assign(new Error(`snapshot refused: ${first.error}`), { code: 'BH_ERR_SNAPSHOT_INVALID' });
   }
+  const unguard =
+    opts.guardProcess === true
+      ? installProcessGuard({ count: (r) => metrics.connectionError(r), log: accessLog.logger })
+      : null;
   const host = opts.host ?? '0.0.0.0';
   const l = opts.snapshot.listener;
   let admin: { app: FastifyInstance; port: number } | null = null;
@@ -160,6 +170,7 @@ export async function startInProcess(
       overload.close();
       await upstreams.closeAll(true);
       accessLog.flush();
+      unguard?.();
     })());
   return {
     port,

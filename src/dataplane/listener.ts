@@ -10,17 +10,15 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { ListenerIR, WebSocketIR } from '../ir/snapshot.ts';
 import { kRuntime, type ProxyRuntime } from './context.ts';
-import { onH2Stream, onHttp1Request, runtimeOf } from './proxy.ts';
+import { onHttp1Request } from './proxy.ts';
 import { kUpgraded } from './websocket.ts';
 import { onHttp1Upgrade } from './upgrade.ts';
-import { onH2Connect } from './websocket-h2.ts';
+import { guardOf, guardSession, h2ServerOptions, h2Settings, sessionFailed } from './h2-guard.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
 const kSniffed = Symbol('bulkhead.sniffed');
 const HEADER_CHECK_MS = 1000;
-const kOpenStreams = Symbol('bulkhead.openStreams');
-const kSessionOf = Symbol('bulkhead.sessionOf');
 
 export class Listener {
   readonly server: net.Server;
@@ -42,13 +40,10 @@ export class Listener {
     this.maxHeaderBytes = l.maxHeaderBytes;
     this.h2IdleMs = l.keepAliveTimeoutMs;
     this.http1 = this.newHttp1(l);
-    this.h2 = http2.createServer({
-      settings: { enableConnectProtocol: ws.http2, maxHeaderListSize: l.maxHeaderBytes },
-      maxSessionMemory: 64,
-    });
+    // per-connection h2 limits and the guarded stream dispatch: h2-guard.ts
+    this.h2 = http2.createServer(h2ServerOptions(l.maxHeaderBytes, ws.http2));
     (this.h2 as unknown as Record<symbol, unknown>)[kRuntime] = rt;
     (this.h2 as unknown as Record<symbol, unknown>)[kListener] = this;
-    this.h2.on('stream', onStream);
     this.h2.on('session', onSession);
     this.server = net.createServer({ noDelay: true }, onConnection);
     (this.server as unknown as Record<symbol, unknown>)[kListener] = this;
@@ -97,7 +92,7 @@ export class Listener {
       s.headersTimeout = l.requestHeaderTimeoutMs;
       s.maxRequestsPerSocket = l.maxRequestsPerConnection;
     }
-    this.h2.updateSettings({ enableConnectProtocol: ws.http2, maxHeaderListSize: l.maxHeaderBytes });
+    this.h2.updateSettings(h2Settings(l.maxHeaderBytes, ws.http2));
     this.h2IdleMs = l.keepAliveTimeoutMs;
   }
 
@@ -195,43 +190,25 @@ function onH1SocketClose(this: net.Socket): void {
 
 function onSession(this: http2.Http2Server, session: http2.ServerHttp2Session): void {
   const l = listenerOf(this);
-  l.h2Sessions.add(session);
-  l.rt.metrics.connection('h2', 1);
-  (session as unknown as Record<symbol, unknown>)[kListener] = l;
-  session.on('close', onSessionClose);
-  session.on('error', ignoreSocketError);
-  (session as unknown as Record<symbol, number>)[kOpenStreams] = 0;
-  if (l.h2IdleMs > 0) session.setTimeout(l.h2IdleMs, onSessionIdle);
+  try {
+    l.h2Sessions.add(session);
+    l.rt.metrics.connection('h2', 1);
+    (session as unknown as Record<symbol, unknown>)[kListener] = l;
+    session.on('close', onSessionClose);
+    guardSession(l.rt, session);
+    if (l.h2IdleMs > 0) session.setTimeout(l.h2IdleMs, onSessionIdle);
+  } catch (err) {
+    sessionFailed(l.rt, session, err, 'session');
+  }
 }
 
 // A session's timer fires after keepAliveTimeout without any frame. With streams still open (a quiet
 // gRPC stream) that is not idleness and the session stays; without any, it gets GOAWAY.
 function onSessionIdle(this: http2.ServerHttp2Session): void {
-  if ((this as unknown as Record<symbol, number>)[kOpenStreams] === 0 && !this.closed) this.close();
-}
-
-function onStreamClosed(this: http2.ServerHttp2Stream): void {
-  const s = (this as unknown as Record<symbol, http2.Http2Session>)[kSessionOf];
-  (s as unknown as Record<symbol, number>)[kOpenStreams]!--;
+  if (guardOf(this)?.openStreams === 0 && !this.closed) this.close();
 }
 
 function onSessionClose(this: http2.ServerHttp2Session): void {
   const l = listenerOf(this);
   if (l.h2Sessions.delete(this)) l.rt.metrics.connection('h2', -1);
-}
-
-function onStream(
-  this: http2.Http2Server,
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-): void {
-  const session = stream.session!;
-  (session as unknown as Record<symbol, number>)[kOpenStreams]!++;
-  (stream as unknown as Record<symbol, http2.Http2Session>)[kSessionOf] = session;
-  stream.once('close', onStreamClosed);
-  if (headers[':method'] === 'CONNECT') {
-    stream.on('error', ignoreSocketError);
-    return onH2Connect(runtimeOf(this), stream, headers);
-  }
-  onH2Stream.call(this, stream, headers);
 }

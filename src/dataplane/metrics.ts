@@ -84,6 +84,12 @@ export class DataplaneMetrics {
     aggregator: 'max',
     registers: [this.registry],
   });
+  readonly connectionErrors = new Counter({
+    name: 'bulkhead_connection_errors_total',
+    help: 'Connections or streams closed by a guard: floods, handler exceptions, last-resort process handlers',
+    labelNames: ['pool', 'reason'] as const,
+    registers: [this.registry],
+  });
   private readonly conn: Record<ConnProtocol, Gauge.Internal<'pool' | 'protocol'> | null> = {
     http1: null,
     h2: null,
@@ -99,6 +105,11 @@ export class DataplaneMetrics {
     let child = this.conn[protocol];
     if (child === null) child = this.conn[protocol] = this.activeConnections.labels(this.pool, protocol);
     child.inc(delta);
+  }
+
+  /** one connection or stream closed by a guard; `reason` is from a small fixed set (h2-guard.ts) */
+  connectionError(reason: string): void {
+    this.connectionErrors.labels(this.pool, reason).inc();
   }
 
   setPool(pool: string): void {

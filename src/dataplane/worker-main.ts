@@ -21,6 +21,7 @@ process.on('message', (m: ToWorker) => {
       host: m.host,
       adminPort: null,
       workerShare: m.workers,
+      guardProcess: true,
     })
       .then((d) => {
         dp = d;
