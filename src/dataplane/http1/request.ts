@@ -1,0 +1,50 @@
+// One HTTP/1.1 request as the engine hands it to the proxy: method, target, headers in node:http's
+// shape (lower-case names; repeated fields joined with ", ", cookie with "; ", set-cookie as an
+// array) and, only when the request has a body, a Readable that the parser feeds. The body applies
+// backpressure: when its buffer is full the connection stops reading the socket until the
+// consumer (undici's dispatch, a pipe) reads again.
+
+import type net from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+
+/** What a request body needs from its connection. */
+export interface BodySource {
+  onBodyRead(): void;
+}
+
+export class Http1Body extends Readable {
+  constructor(readonly source: BodySource) {
+    super();
+  }
+  override _read(): void {
+    this.source.onBodyRead();
+  }
+}
+
+export class Http1Request {
+  /** present only when the request has a body (Content-Length > 0 or chunked) */
+  body: Http1Body | null = null;
+  /** chunked request trailers, once the body has ended */
+  trailers: IncomingHttpHeaders | null = null;
+  /** `Expect: 100-continue` still owed an interim answer */
+  expectContinue = false;
+  /** a WebSocket upgrade: handed to the upgrade handler with the socket, never answered here */
+  upgrade = false;
+
+  constructor(
+    readonly method: string,
+    /** origin-form target (an absolute-form target is reduced to its path and query) */
+    readonly url: string,
+    readonly headers: IncomingHttpHeaders,
+    /** '1.1' or '1.0' */
+    readonly httpVersion: string,
+    readonly socket: net.Socket,
+    /** the client allows the connection to stay open (version and Connection header) */
+    readonly keepAlive: boolean,
+    /** Content-Length, or -1 when absent or chunked */
+    readonly contentLength: number,
+    /** Content-Length > 0 or Transfer-Encoding: the connection creates `body` */
+    readonly hasBody: boolean,
+  ) {}
+}
