@@ -129,23 +129,26 @@ export class Http1Connection implements BodySource, ResponseSink {
     }
     const d = this.toDispatch;
     this.toDispatch = null;
-    if (typeof r === 'number') {
+    // llhttp reports no error for upgrade requests (Upgrade header, CONNECT): it stops after the
+    // head and returns the bytes used, so a refusal or a pause there comes back as a number
+    const rej0 = this.rejectNow;
+    if (typeof r === 'number' && rej0 === null) {
+      if (this.pending !== null) return this.hold(buf.subarray(r), d);
       if (this.phase === Phase.Head && !this.lineSeen) this.lineSeen = buf.indexOf(10) !== -1;
       const up = this.upgradeReq;
       if (up !== null) this.handOff(up, buf.subarray(r));
       else if (d !== null) this.dispatch(d);
       return;
     }
-    if (r.code === 'HPE_PAUSED') {
-      this.held = buf.subarray(r.bytesParsed);
-      this.pause(PAUSE_HELD);
-      if (d !== null) this.dispatch(d);
-      return;
-    }
-    // a head over the size limit before its first line ended is a URI over the limit
-    const lf = this.lineSeen ? 0 : buf.indexOf(10);
-    const rej = this.rejectNow ?? rejectForParseError(r.code, r.reason, lf !== -1 && lf < r.bytesParsed);
+    if (typeof r !== 'number' && r.code === 'HPE_PAUSED') return this.hold(buf.subarray(r.bytesParsed), d);
     this.rejectNow = null;
+    let rej: Reject;
+    if (rej0 !== null || typeof r === 'number') rej = rej0!;
+    else {
+      // a head over the size limit before its first line ended is a URI over the limit
+      const lf = this.lineSeen ? 0 : buf.indexOf(10);
+      rej = rejectForParseError(r.code, r.reason, lf !== -1 && lf < r.bytesParsed);
+    }
     this.stopped = true;
     if (d !== null && !this.reqDone) {
       // the request's own framing is broken: it never reaches the proxy
@@ -153,13 +156,20 @@ export class Http1Connection implements BodySource, ResponseSink {
       this.res = null;
       this.sendReject(rej);
     } else if (d !== null) {
-      // a complete request, then garbage: the request is served, the refusal follows it
+      // a complete request, then garbage: the request is served (with Connection: close)
       this.fatal = rej;
       this.dispatch(d);
     } else if (this.req !== null && !this.reqDone) this.abortCurrent(rej);
     else if (this.res !== null)
       this.fatal = rej; // answered after the response in progress
     else this.sendReject(rej);
+  }
+
+  /** A pipelined head waits for the response in progress: keep the rest, stop reading. */
+  private hold(rest: Buffer, d: Http1Request | null): void {
+    this.held = rest;
+    this.pause(PAUSE_HELD);
+    if (d !== null) this.dispatch(d);
   }
 
   onHead(
