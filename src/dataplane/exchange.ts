@@ -1,10 +1,10 @@
 // Exchange: one proxied request from routing to the last byte. It owns the downstream side (an
-// HTTP/1.1 ServerResponse or an HTTP/2 server stream), runs upstream attempts one at a time
+// HTTP/1.1 engine response or an HTTP/2 server stream), runs upstream attempts one at a time
 // (upstream-http1.ts / upstream-h2.ts call back into it), decides retries, enforces the request
 // timeout and gRPC deadline, and does the accounting once when the downstream closes. Listeners
 // are module-level functions that find the exchange through a symbol slot (no per-request closures).
 
-import type { ServerResponse } from 'node:http';
+import type { Http1Response } from './http1/response.ts';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -79,7 +79,7 @@ export class Exchange {
   readonly rt: ProxyRuntime;
   readonly cfg: RuntimeConfig;
   readonly ctx: RouteContext;
-  readonly res: ServerResponse | null;
+  readonly res: Http1Response | null;
   readonly stream: ServerHttp2Stream | null;
   readonly method: string;
   readonly host: string;
@@ -381,10 +381,10 @@ function grpcUnavailable(flat: string[]): boolean {
 function exchangeOf(x: object): Exchange {
   return (x as Record<symbol, Exchange>)[kExchange]!;
 }
-function onDownstreamClose(this: ServerResponse | ServerHttp2Stream): void {
+function onDownstreamClose(this: Http1Response | ServerHttp2Stream): void {
   exchangeOf(this).complete();
 }
-function onDownstreamDrain(this: ServerResponse | ServerHttp2Stream): void {
+function onDownstreamDrain(this: Http1Response | ServerHttp2Stream): void {
   exchangeOf(this).resumeUpstream();
 }
 function onWantTrailers(this: ServerHttp2Stream): void {

@@ -1,12 +1,10 @@
 // The data port: one net.Server whose connections are sniffed. A connection that opens with the
 // HTTP/2 preface (prior-knowledge h2c) goes to the http2 server, anything else to the HTTP/1.1
-// server; the bytes read for the decision are unshifted back first. Connections are tracked per
-// protocol for metrics and drain. Listener settings from a new snapshot apply to new connections:
-// timeouts are updated in place, a new header size limit gets a fresh HTTP/1.1 server (Node fixes
-// maxHeaderSize at creation) while the old one keeps serving its open connections.
+// engine (http1/); the bytes read for the decision are unshifted back first. Connections are
+// tracked per protocol for metrics and drain. Listener settings from a new snapshot apply to
+// connections accepted after it; open connections keep the settings they started with.
 
 import net from 'node:net';
-import http from 'node:http';
 import http2 from 'node:http2';
 import type { ListenerIR, WebSocketIR } from '../ir/snapshot.ts';
 import { kRuntime, type ProxyRuntime } from './context.ts';
@@ -14,18 +12,17 @@ import { onHttp1Request } from './proxy.ts';
 import { kUpgraded } from './websocket.ts';
 import { onHttp1Upgrade } from './upgrade.ts';
 import { guardOf, guardSession, h2ServerOptions, h2Settings, sessionFailed } from './h2-guard.ts';
+import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.ts';
+import type { Reject } from './http1/reject.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
 const kSniffed = Symbol('bulkhead.sniffed');
-const HEADER_CHECK_MS = 1000;
 
 export class Listener {
   readonly server: net.Server;
   readonly h2: http2.Http2Server;
-  private http1: http.Server;
-  private maxHeaderBytes: number;
-  private readonly http1Servers = new Set<http.Server>();
+  readonly http1: Http1Engine;
   readonly h1Sockets = new Set<net.Socket>();
   readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private draining = false;
@@ -37,9 +34,11 @@ export class Listener {
     l: ListenerIR,
     ws: WebSocketIR,
   ) {
-    this.maxHeaderBytes = l.maxHeaderBytes;
     this.h2IdleMs = l.keepAliveTimeoutMs;
-    this.http1 = this.newHttp1(l);
+    this.http1 = new Http1Engine(http1Settings(l, rt.maxUriBytes), onHttp1Request, onHttp1Upgrade);
+    (this.http1 as unknown as Record<symbol, unknown>)[kRuntime] = rt;
+    this.http1.onReject = onReject.bind(null, rt);
+    this.http1.onHandlerError = onHandlerError.bind(null, rt);
     // per-connection h2 limits and the guarded stream dispatch: h2-guard.ts
     this.h2 = http2.createServer(h2ServerOptions(l.maxHeaderBytes, ws.http2));
     (this.h2 as unknown as Record<symbol, unknown>)[kRuntime] = rt;
@@ -47,28 +46,6 @@ export class Listener {
     this.h2.on('session', onSession);
     this.server = net.createServer({ noDelay: true }, onConnection);
     (this.server as unknown as Record<symbol, unknown>)[kListener] = this;
-  }
-
-  private newHttp1(l: ListenerIR): http.Server {
-    const s = http.createServer({
-      maxHeaderSize: l.maxHeaderBytes,
-      headersTimeout: l.requestHeaderTimeoutMs,
-      // the body's pace is governed by the route's send timeout, not by a whole-request limit
-      requestTimeout: 0,
-      keepAliveTimeout: l.keepAliveTimeoutMs,
-      // how often expired header timeouts are looked for (Node's default is 30 s)
-      connectionsCheckingInterval: HEADER_CHECK_MS,
-      noDelay: true,
-    });
-    s.maxRequestsPerSocket = l.maxRequestsPerConnection;
-    (s as unknown as Record<symbol, unknown>)[kRuntime] = this.rt;
-    s.on('request', onHttp1Request);
-    s.on('upgrade', onHttp1Upgrade);
-    // this server never listens itself (connections arrive from the sniffer), but Node arms the
-    // header-timeout checker on 'listening': without it a slow client could hold headers open forever
-    s.emit('listening');
-    this.http1Servers.add(s);
-    return s;
   }
 
   listen(port: number, host: string, backlog: number): Promise<number> {
@@ -83,15 +60,7 @@ export class Listener {
 
   /** New snapshot: settings for connections accepted from now on. */
   configure(l: ListenerIR, ws: WebSocketIR): void {
-    if (l.maxHeaderBytes !== this.maxHeaderBytes) {
-      this.maxHeaderBytes = l.maxHeaderBytes;
-      this.http1 = this.newHttp1(l);
-    } else {
-      const s = this.http1;
-      s.keepAliveTimeout = l.keepAliveTimeoutMs;
-      s.headersTimeout = l.requestHeaderTimeoutMs;
-      s.maxRequestsPerSocket = l.maxRequestsPerConnection;
-    }
+    this.http1.configure(http1Settings(l, this.rt.maxUriBytes));
     this.h2.updateSettings(h2Settings(l.maxHeaderBytes, ws.http2));
     this.h2IdleMs = l.keepAliveTimeoutMs;
   }
@@ -104,7 +73,7 @@ export class Listener {
     this.h1Sockets.add(socket);
     this.rt.metrics.connection('http1', 1);
     socket.on('close', onH1SocketClose);
-    this.http1.emit('connection', socket);
+    this.http1.accept(socket);
   }
 
   get connections(): number {
@@ -119,7 +88,7 @@ export class Listener {
    */
   drainStep(): void {
     this.draining = true;
-    for (const s of this.http1Servers) s.closeIdleConnections();
+    this.http1.closeIdle();
     for (const sess of this.h2Sessions) if (!sess.closed) sess.close();
   }
 
@@ -134,17 +103,36 @@ export class Listener {
 
   close(): Promise<void> {
     this.draining = true;
+    this.http1.close();
     for (const sock of this.h1Sockets) sock.destroy();
     for (const sess of this.h2Sessions) sess.destroy();
-    for (const s of this.http1Servers) {
-      s.closeAllConnections();
-      s.close(); // stops the header-timeout checker
-    }
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
   }
+}
+
+function http1Settings(l: ListenerIR, maxUriBytes: number): Http1Settings {
+  return {
+    maxHeaderBytes: l.maxHeaderBytes,
+    maxHeaderCount: HTTP1_DEFAULTS.maxHeaderCount,
+    maxUriBytes,
+    headerTimeoutMs: l.requestHeaderTimeoutMs,
+    keepAliveTimeoutMs: l.keepAliveTimeoutMs,
+    maxRequestsPerConnection: l.maxRequestsPerConnection,
+    bodyGraceMs: HTTP1_DEFAULTS.bodyGraceMs,
+    bodyMinBytesPerSec: HTTP1_DEFAULTS.bodyMinBytesPerSec,
+  };
+}
+
+/** requests the engine refused before the proxy saw them count as unrouted answers */
+function onReject(rt: ProxyRuntime, r: Reject): void {
+  rt.unrouted.request('', r.status);
+}
+
+function onHandlerError(rt: ProxyRuntime, err: unknown): void {
+  rt.accessLog.logger.error({ err }, 'HTTP/1.1 request handler failed; the connection was closed');
 }
 
 function listenerOf(x: object): Listener {

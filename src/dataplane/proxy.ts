@@ -3,7 +3,9 @@
 // choice and the start of an Exchange. One RequestContext carries the request through all of it.
 // Everything per route was computed when the snapshot arrived; here it is lookups and null tests.
 
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Http1Request } from './http1/request.ts';
+import type { Http1Response } from './http1/response.ts';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
@@ -63,7 +65,7 @@ function watchAbort(rc: RequestContext): void {
   down[kRequestContext] = rc;
   (rc.res ?? rc.stream!).once('close', onSuspendedClose);
 }
-function onSuspendedClose(this: ServerResponse | ServerHttp2Stream): void {
+function onSuspendedClose(this: Http1Response | ServerHttp2Stream): void {
   const rc = (this as unknown as Record<symbol, RequestContext>)[kRequestContext]!;
   if (rc.pending && !rc.answered) {
     rc.aborted = true;
@@ -165,7 +167,7 @@ function teeEnd(this: Readable): void {
 function refuse(
   rt: ProxyRuntime,
   err: ProxyError,
-  res: ServerResponse | null,
+  res: Http1Response | null,
   stream: ServerHttp2Stream | null,
   method: string,
   host: string,
@@ -182,30 +184,24 @@ function mergeSlashesOf(rt: ProxyRuntime): boolean {
 }
 
 // ---- HTTP/1.1 ----
-export function onHttp1Request(this: object, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * A request from the HTTP/1.1 engine (http1/), which has already refused malformed and ambiguous
+ * heads, checked Host, and reduced an absolute-form target to origin-form after matching its
+ * authority against Host; `req.body` exists only when the request has one.
+ */
+export function onHttp1Request(this: object, req: Http1Request, res: Http1Response): void {
   const rt = runtimeOf(this);
   if (rt.draining) res.shouldKeepAlive = false;
   const headers = req.headers;
   const grpc = isGrpc(headers['content-type']);
-  let url = req.url ?? '/';
-  const method = req.method ?? 'GET';
-  let rawHost = headers.host ?? '';
+  const url = req.url;
+  const method = req.method;
+  const rawHost = headers.host ?? '';
   if (url.length > rt.maxUriBytes)
     return refuse(rt, Errors.uriTooLong, res, null, method, rawHost, url, headers, grpc);
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    // absolute-form (`GET http://host/path`): the URL's authority wins over Host
-    const scheme = url.indexOf('://');
-    if (scheme !== -1) {
-      const slash = url.indexOf('/', scheme + 3);
-      rawHost = url.slice(scheme + 3, slash === -1 ? url.length : slash);
-      url = slash === -1 ? '/' : url.slice(slash);
-    }
-  }
   const q = url.indexOf('?');
   const path = normalizePath(q === -1 ? url : url.slice(0, q), mergeSlashesOf(rt));
   if (path === null) return refuse(rt, Errors.badPath, res, null, method, rawHost, url, headers, grpc);
-  const cl = headers['content-length'];
-  const hasBody = cl !== undefined ? cl !== '0' : headers['transfer-encoding'] !== undefined;
   const rc = new RequestContext(
     rt,
     res,
@@ -218,8 +214,8 @@ export function onHttp1Request(this: object, req: IncomingMessage, res: ServerRe
     headers,
     clientAddress(req.socket.remoteAddress),
     grpc,
-    hasBody ? req : null,
-    cl === undefined ? -1 : Number(cl),
+    req.body,
+    req.contentLength,
   );
   handle(rc);
 }

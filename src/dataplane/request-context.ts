@@ -4,7 +4,8 @@
 // request themselves, or suspend it and resume later. Exchange (exchange.ts) takes it over once a
 // backend is chosen. Policies call methods on it; they never touch the downstream handle directly.
 
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Http1Response } from './http1/response.ts';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ProxyRuntime } from './context.ts';
@@ -37,7 +38,7 @@ export class RequestContext {
 
   constructor(
     readonly rt: ProxyRuntime,
-    readonly res: ServerResponse | null,
+    readonly res: Http1Response | null,
     readonly stream: ServerHttp2Stream | null,
     readonly method: string,
     /** Host / :authority as sent */

@@ -2,7 +2,7 @@
 // application/grpc*) never get a plain HTTP error: they get a trailers-only response (`:status 200`,
 // grpc-status, grpc-message) that gRPC clients turn into the right status code.
 
-import type { ServerResponse } from 'node:http';
+import type { Http1Response } from './http1/response.ts';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { ProxyError } from './errors.ts';
 
@@ -16,7 +16,7 @@ function grpcMessage(err: ProxyError): string {
 }
 
 export function answerH1(
-  res: ServerResponse,
+  res: Http1Response,
   err: ProxyError,
   grpc: boolean,
   requestId: string | null,
@@ -85,7 +85,7 @@ export function answerH2(
 
 /** Any answer of the proxy's own making: status, flat header pairs, optional body. */
 export function answerRaw(
-  res: ServerResponse | null,
+  res: Http1Response | null,
   stream: ServerHttp2Stream | null,
   status: number,
   flat: string[],

@@ -1,83 +1,118 @@
-// HTTP/1.1 `upgrade` events. `Upgrade: websocket` to a matched route opens a Tunnel (websocket.ts):
-// raw TCP to the endpoint, the rewritten upgrade request written first, then bytes both ways. Any
-// other upgrade (notably `Upgrade: h2c`) is never forwarded: see serveWithoutUpgrade.
+// HTTP/1.1 WebSocket upgrades, handed over by the engine (http1/) with the socket and the bytes that
+// followed the head. A matched route opens a Tunnel (websocket.ts): raw TCP to the endpoint, the
+// rewritten upgrade request written first. The upstream's answer is read with llhttp in response
+// mode: only a 101 turns the connection into a byte tunnel (then the client's early bytes go up).
+// Any other answer is relayed to the client as a normal response and both connections close, so a
+// refused upgrade can never leave an unrouted raw pipe behind it. Other upgrades (`Upgrade: h2c`)
+// never get here: the engine serves them as plain HTTP/1.1 requests and closes after the response.
 
 import net from 'node:net';
-import http from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { Errors } from './errors.ts';
-import { clientAddress, onHttp1Request, runtimeOf } from './proxy.ts';
+import { clientAddress, runtimeOf } from './proxy.ts';
 import { Tunnel, kUpgraded, rawAnswer, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import type { Http1Request } from './http1/request.ts';
+import { HTTPParser, kOnHeadersComplete, kOnMessageComplete, type NodeHttpParser } from './http1/parser.ts';
 
 const kPending = Symbol('bulkhead.pendingTunnel');
+/** upper bound for the upstream's answer head */
+const MAX_ANSWER_HEAD = 16 * 1024;
+
 interface Pending {
   tunnel: Tunnel;
-  payload: Buffer;
+  request: Buffer;
+  /** client bytes after its upgrade head: sent up only after the 101 */
+  early: Buffer;
   timer: NodeJS.Timeout;
+  parser: NodeHttpParser | null;
+  status: number;
 }
 
-/** `upgrade` event of the HTTP/1.1 server. */
-export function onHttp1Upgrade(this: http.Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+/** `upgrade` hand-off from the HTTP/1.1 engine (`this` is the engine). */
+export function onHttp1Upgrade(this: object, req: Http1Request, socket: net.Socket, head: Buffer): void {
   const rt = runtimeOf(this);
-  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-  if (upgrade !== 'websocket') return serveWithoutUpgrade(this, req, socket);
   const rawHost = req.headers.host ?? '';
-  const clientIP = clientAddress(req.socket.remoteAddress);
-  const url = req.url ?? '/';
+  const clientIP = clientAddress(socket.remoteAddress);
+  const url = req.url;
   if (url.length > rt.maxUriBytes) return rawAnswer(socket, Errors.uriTooLong);
-  const t = resolveTunnel(rt, rawHost, rawHost, url, req.method ?? 'GET', req.headers, clientIP);
+  const t = resolveTunnel(rt, rawHost, rawHost, url, req.method, req.headers, clientIP);
   if ('code' in t) return rawAnswer(socket, t);
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
+  socket.pause();
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, socket, up, t.ctx, t.cluster, t.ep, false);
-  const payload = Buffer.concat([
-    upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, rawHost, null),
-    head,
-  ]);
-  const p: Pending = { tunnel, payload, timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel) };
+  const p: Pending = {
+    tunnel,
+    request: upgradeRequestHead(t, req.method, req.headers, clientIP, rawHost, null),
+    early: head,
+    timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel),
+    parser: null,
+    status: 0,
+  };
   (up as unknown as Record<symbol, Pending>)[kPending] = p;
   up.once('connect', onUpstreamConnect);
 }
 
+function pendingOf(x: object): Pending {
+  return (x as Record<symbol, Pending>)[kPending]!;
+}
+
 function onUpstreamConnect(this: net.Socket): void {
-  const p = (this as unknown as Record<symbol, Pending>)[kPending]!;
+  const p = pendingOf(this);
   clearTimeout(p.timer);
   if (p.tunnel.closed) return;
-  this.write(p.payload);
-  p.tunnel.pipe();
+  const parser = new HTTPParser();
+  parser.initialize(HTTPParser.RESPONSE, p, MAX_ANSWER_HEAD, HTTPParser.kLenientNone);
+  parser[kPending] = p;
+  parser[kOnHeadersComplete] = onAnswerHead;
+  parser[kOnMessageComplete] = onAnswerComplete;
+  p.parser = parser;
+  this.on('data', onUpstreamAnswer);
+  this.write(p.request);
+}
+
+function onAnswerHead(
+  this: NodeHttpParser,
+  _maj: number,
+  _min: number,
+  _h: unknown,
+  _m: unknown,
+  _u: unknown,
+  status: number,
+): number {
+  pendingOf(this).status = status;
+  return 0;
+}
+
+function onAnswerComplete(this: NodeHttpParser): void {
+  const p = pendingOf(this);
+  // a non-101 answer (1xx interim answers are relayed and waited past)
+  if (p.status >= 200) p.tunnel.refuse();
+}
+
+/** Bytes of the upstream's answer, until it is a 101 (tunnel) or a complete other response (relay, close). */
+function onUpstreamAnswer(this: net.Socket, chunk: Buffer): void {
+  const p = pendingOf(this);
+  const parser = p.parser!;
+  const r = parser.execute(chunk);
+  if (typeof r !== 'number') {
+    this.removeListener('data', onUpstreamAnswer);
+    if (p.tunnel.relaying) return p.tunnel.refuse();
+    return p.tunnel.answer(Errors.upstreamProtocol);
+  }
+  if (p.status === 101) {
+    // the head and anything after it (the first frames) go to the client as they came
+    this.removeListener('data', onUpstreamAnswer);
+    p.tunnel.client.write(chunk);
+    if (p.early.length > 0) this.write(p.early);
+    p.parser = null;
+    p.tunnel.pipe();
+    return;
+  }
+  p.tunnel.relaying = true;
+  if (!p.tunnel.closed) p.tunnel.client.write(chunk);
 }
 
 function onConnectTimeout(t: Tunnel): void {
   if (!t.established) t.close(false);
-}
-
-/**
- * Non-WebSocket upgrades (`Upgrade: h2c`, others) are never forwarded: the request is answered as
- * plain HTTP/1.1 without switching protocols (the upgrade headers are hop-by-hop and dropped), and
- * the connection closes after the response. Requests with a body are refused with 400 here, since
- * Node hands the socket over after the headers and the body would have to be parsed by hand.
- */
-function serveWithoutUpgrade(server: http.Server, req: IncomingMessage, socket: Duplex): void {
-  const cl = req.headers['content-length'];
-  if ((cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined) {
-    return rawAnswer(socket, {
-      ...Errors.upstreamProtocol,
-      status: 400,
-      reason: 'upgrade-with-body',
-      body: Buffer.from('protocol upgrades with a request body are not supported\n'),
-    });
-  }
-  const res = new http.ServerResponse(req);
-  res.shouldKeepAlive = false;
-  res.assignSocket(socket as net.Socket);
-  res.on('finish', endSocketAfterResponse);
-  onHttp1Request.call(server, req, res);
-}
-
-function endSocketAfterResponse(this: http.ServerResponse): void {
-  const s = this.socket;
-  this.detachSocket(s as net.Socket);
-  s?.end();
 }

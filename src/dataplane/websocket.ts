@@ -1,7 +1,7 @@
 // WebSocket tunnels. An Upgrade to a matched route (upgrade.ts for HTTP/1.1, websocket-h2.ts for
 // RFC 8441) becomes a raw TCP connection to the picked endpoint: the (rewritten) upgrade request goes
-// up, the upstream's 101 and then every byte flow back and forth untouched. A tunnel keeps the RuntimeConfig it started under, so snapshot
-// swaps never touch it. Limits: idle timeout (no bytes either way), max lifetime, the pool's
+// up; after the upstream's 101, and only then, every byte flows back and forth untouched. A tunnel
+// keeps the RuntimeConfig it started under, so snapshot swaps never touch it. Limits: idle timeout (no bytes either way), max lifetime, the pool's
 // maxConnections (503 when full). Drain: close frames with code 1001 to both sides, then end.
 
 import type net from 'node:net';
@@ -29,6 +29,8 @@ export const CLOSE_1001_CLIENT = Buffer.from([0x88, 0x82, 0x00, 0x00, 0x00, 0x00
 export class Tunnel {
   established = false;
   closed = false;
+  /** a non-101 answer to the upgrade is being relayed: its end (or the upstream's close) ends both */
+  relaying = false;
   /** h2 tunnels: bytes of the upstream's response head read so far */
   headBuf: Buffer | null = null;
   private maxTimer: NodeJS.Timeout | null = null;
@@ -61,6 +63,29 @@ export class Tunnel {
     this.client.pipe(this.upstream);
   }
 
+  /**
+   * The upstream answered the upgrade with a complete non-101 response, already relayed to the
+   * client: no tunnel; the client connection ends after that response.
+   */
+  refuse(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maxTimer !== null) clearTimeout(this.maxTimer);
+    this.reg.remove(this);
+    this.upstream.destroy();
+    this.client.end();
+  }
+
+  /** Before a 101: answer the client with a proxy error and close both sides. */
+  answer(err: ProxyError): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maxTimer !== null) clearTimeout(this.maxTimer);
+    this.reg.remove(this);
+    this.upstream.destroy();
+    rawAnswer(this.client, err);
+  }
+
   /** Close both sides with 1001 (drain, lifetime) or abruptly (idle, errors). */
   close(goingAway: boolean): void {
     if (this.closed) return;
@@ -70,7 +95,8 @@ export class Tunnel {
     if (!this.established) {
       // the upstream never answered: the client gets an HTTP answer, not a cut connection
       this.upstream.destroy();
-      if (this.overH2) answerH2(this.client as ServerHttp2Stream, Errors.connectFailure, false, null);
+      if (this.relaying) this.client.end();
+      else if (this.overH2) answerH2(this.client as ServerHttp2Stream, Errors.connectFailure, false, null);
       else rawAnswer(this.client, Errors.connectFailure);
       return;
     }

@@ -30,6 +30,7 @@ export interface NodeHttpParser {
 interface HTTPParserCtor {
   new (): NodeHttpParser;
   REQUEST: number;
+  RESPONSE: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
