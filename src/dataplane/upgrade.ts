@@ -25,6 +25,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   parser: NodeHttpParser | null;
   status: number;
+  /** a complete non-101 answer has been read */
+  complete: boolean;
 }
 
 /** `upgrade` hand-off from the HTTP/1.1 engine (`this` is the engine). */
@@ -48,6 +50,7 @@ export function onHttp1Upgrade(this: object, req: Http1Request, socket: net.Sock
     timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel),
     parser: null,
     status: 0,
+    complete: false,
   };
   (up as unknown as Record<symbol, Pending>)[kPending] = p;
   up.once('connect', onUpstreamConnect);
@@ -86,31 +89,37 @@ function onAnswerHead(
 
 function onAnswerComplete(this: NodeHttpParser): void {
   const p = pendingOf(this);
-  // a non-101 answer (1xx interim answers are relayed and waited past)
-  if (p.status >= 200) p.tunnel.refuse();
+  // the end of a non-101 answer (interim 1xx answers are relayed and waited past)
+  if (p.status >= 200) p.complete = true;
 }
 
-/** Bytes of the upstream's answer, until it is a 101 (tunnel) or a complete other response (relay, close). */
+/**
+ * Bytes of the upstream's answer go to the client as they come (a 101 head and the first frames, or
+ * a refusal); what the parser saw decides what follows: a 101 opens the tunnel, the end of any
+ * other response closes both sides.
+ */
 function onUpstreamAnswer(this: net.Socket, chunk: Buffer): void {
   const p = pendingOf(this);
-  const parser = p.parser!;
-  const r = parser.execute(chunk);
+  const t = p.tunnel;
+  const r = p.parser!.execute(chunk);
   if (typeof r !== 'number') {
     this.removeListener('data', onUpstreamAnswer);
-    if (p.tunnel.relaying) return p.tunnel.refuse();
-    return p.tunnel.answer(Errors.upstreamProtocol);
+    return t.relaying ? t.refuse() : t.answer(Errors.upstreamProtocol);
   }
+  if (t.closed) return;
+  t.client.write(chunk);
   if (p.status === 101) {
-    // the head and anything after it (the first frames) go to the client as they came
     this.removeListener('data', onUpstreamAnswer);
-    p.tunnel.client.write(chunk);
     if (p.early.length > 0) this.write(p.early);
     p.parser = null;
-    p.tunnel.pipe();
+    t.pipe();
     return;
   }
-  p.tunnel.relaying = true;
-  if (!p.tunnel.closed) p.tunnel.client.write(chunk);
+  t.relaying = true;
+  if (p.complete) {
+    this.removeListener('data', onUpstreamAnswer);
+    t.refuse();
+  }
 }
 
 function onConnectTimeout(t: Tunnel): void {

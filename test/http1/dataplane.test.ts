@@ -1,0 +1,210 @@
+// The HTTP/1.1 engine inside the real data plane: the hostile corpus never reaches a backend while
+// another client keeps getting 200; an upgrade the backend refuses is relayed and closed, never
+// tunnelled; a data-plane process whose client never reads a 50 MB response keeps its RSS bounded.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cluster, deadPort, delay, request, route, snapshot, startProxy } from '../dataplane/fixtures.ts';
+import { CORPUS } from './corpus.ts';
+import { countingBackend, raw, statuses, steadyClient } from './harness.ts';
+
+test('data plane: every hostile request is refused and closed, nothing reaches the backend', async () => {
+  const be = await countingBackend();
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { maxHeaderBytes: 16384 } },
+    }),
+  );
+  const steady = steadyClient(dp.port);
+  try {
+    for (const c of CORPUS) {
+      const r = await raw(dp.port, c.bytes, 3000);
+      assert.equal(statuses(r.data), [c.status], `${c.name}: ${JSON.stringify(r.data.slice(0, 200))}`);
+      assert.ok(r.closed, `${c.name}: connection closed`);
+    }
+    assert.is(be.count, 0, 'no hostile request reached the backend');
+  } finally {
+    const s = await steady.stop();
+    assert.ok(s.ok >= 3, `steady client got ${s.ok} 200s`);
+    assert.is(s.failed, 0);
+    await dp.close();
+    await be.close();
+  }
+});
+
+test('an upgrade the backend answers with 403 is relayed, then closed: the next request never rides a tunnel', async () => {
+  const seen: string[] = [];
+  const be = await countingBackend((req, res) => {
+    seen.push(`${req.headers.host} ${req.url}`);
+    res.writeHead(403, { 'content-length': '6' });
+    res.end('nope!\n');
+  });
+  const dp = await startProxy(
+    snapshot({
+      routes: [
+        route('team/ws/main', 'team/ws:80', { hostnames: ['ws.example'] }),
+        route('team/admin/main', 'team/admin:80', { hostnames: ['admin.example'] }),
+      ],
+      clusters: [cluster('team/ws:80', [be.port]), cluster('team/admin:80', [await deadPort()])],
+    }),
+  );
+  try {
+    const r = await raw(
+      dp.port,
+      [
+        'GET /chat HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        'GET /secret HTTP/1.1\r\nHost: admin.example\r\n\r\n',
+      ],
+      3000,
+      200,
+    );
+    assert.equal(statuses(r.data), [403]);
+    assert.match(r.data, /nope!\n$/);
+    assert.ok(r.closed);
+    assert.equal(seen, ['ws.example /chat'], 'the second request never reached the WebSocket backend');
+  } finally {
+    await dp.close();
+    await be.close();
+  }
+});
+
+test('keep-alive and pipelining through the data plane', async () => {
+  const be = await countingBackend((req, res) =>
+    setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),
+  );
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
+  try {
+    const r = await raw(
+      dp.port,
+      'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+      3000,
+    );
+    assert.equal(statuses(r.data), [200, 200, 200]);
+    assert.equal(
+      [...r.data.matchAll(/<(\/\d)>/g)].map((m) => m[1]),
+      ['/1', '/2', '/3'],
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        http
+          .get({ port: dp.port, host: '127.0.0.1', path: '/k', agent }, (res) => {
+            ports.add(res.socket.localPort!);
+            res.resume();
+            res.on('end', resolve);
+          })
+          .on('error', reject);
+      });
+    }
+    agent.destroy();
+    assert.is(ports.size, 1, 'one connection served all five');
+    const posted = await request(dp.port, { method: 'POST', path: '/p', body: 'x'.repeat(100_000) });
+    assert.is(posted.status, 200);
+  } finally {
+    await dp.close();
+    await be.close();
+  }
+});
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+test('a client that never reads a 50 MB response: the data-plane process RSS stays bounded', async () => {
+  const TOTAL = 50 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  let sent = 0;
+  const be = await countingBackend((_req, res) => {
+    res.setHeader('content-length', String(TOTAL));
+    const pump = (): void => {
+      while (sent < TOTAL) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'bh-slow-reader-'));
+  const file = join(dir, 'snapshot.json');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      snapshot({
+        routes: [route('team/web/main', 'team/web:80')],
+        clusters: [cluster('team/web:80', [be.port])],
+      }),
+    ),
+  );
+  const [port, adminPort] = [await deadPort(), await deadPort()];
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/bulkhead.mjs',
+      'dataplane',
+      '--snapshot',
+      file,
+      '--port',
+      String(port),
+      '--admin-port',
+      String(adminPort),
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      '1',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = once(child, 'exit');
+  const sock = net.connect(port, '127.0.0.1');
+  sock.on('error', () => {});
+  try {
+    for (let i = 0; ; i++) {
+      const ok = await request(adminPort, { path: '/readyz' }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (i > 150) throw new Error('the data plane did not become ready');
+      await delay(100);
+    }
+    await request(port, { path: '/warm' }).catch(() => null);
+    const before = rssOf(child.pid!);
+    sent = 0;
+    const s2 = net.connect(port, '127.0.0.1');
+    s2.on('error', () => {});
+    await once(s2, 'connect');
+    s2.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n');
+    s2.pause(); // never read
+    await delay(2000);
+    const grown = rssOf(child.pid!) - before;
+    assert.ok(sent < 20 * 1024 * 1024, `the backend could send only what buffers hold, sent ${sent}`);
+    assert.ok(grown < 30 * 1024 * 1024, `data plane RSS grew ${grown} bytes`);
+    s2.destroy();
+  } finally {
+    sock.destroy();
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    await be.close();
+  }
+});
+
+test.run();
