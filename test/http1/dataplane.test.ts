@@ -122,6 +122,46 @@ test('keep-alive and pipelining through the data plane', async () => {
   }
 });
 
+test('through the data plane: 100-continue, chunked request body, chunked response with trailers', async () => {
+  let got = '';
+  const be = await countingBackend((req, res) => {
+    req.setEncoding('latin1');
+    req.on('data', (c: string) => (got += c));
+    req.on('end', () => {
+      res.writeHead(200, { trailer: 'x-sum' });
+      res.write('a-');
+      res.addTrailers({ 'x-sum': '42' });
+      res.end('b');
+    });
+  });
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
+  try {
+    const sock = net.connect(dp.port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (c: Buffer) => (data += c.toString('latin1')));
+    sock.write(
+      'POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\n\r\n',
+    );
+    const t0 = Date.now();
+    while (!data.includes('\r\n\r\n') && Date.now() - t0 < 3000) await delay(5);
+    assert.is(data, 'HTTP/1.1 100 Continue\r\n\r\n');
+    sock.write('5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+    while (!data.endsWith('\r\n0\r\nx-sum: 42\r\n\r\n') && Date.now() - t0 < 3000) await delay(5);
+    sock.destroy();
+    assert.is(got, 'hello world');
+    assert.match(data, /HTTP\/1\.1 200 OK\r\n[\s\S]*transfer-encoding: chunked\r\n/);
+    assert.match(data, /\r\n2\r\na-\r\n1\r\nb\r\n0\r\nx-sum: 42\r\n\r\n$/);
+  } finally {
+    await dp.close();
+    await be.close();
+  }
+});
+
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) * 1024;

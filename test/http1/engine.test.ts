@@ -198,4 +198,22 @@ test('request headers reach the handler joined like node:http', async () => {
   }
 });
 
+test('a client that half-closes after its requests still gets every answer, then the close', async () => {
+  const be = await countingBackend((req, res) => setTimeout(() => res.end('<' + req.url + '>'), 50));
+  const px = await engineProxy(be.port);
+  try {
+    const sock = net.connect(px.port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (c: Buffer) => (data += c.toString('latin1')));
+    const closed = new Promise((r) => sock.once('close', r));
+    sock.end('GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n');
+    await closed;
+    assert.equal(statuses(data), [200, 200]);
+    assert.match(data, /<\/1>[\s\S]*<\/2>$/);
+  } finally {
+    await px.close();
+    await be.close();
+  }
+});
+
 test.run();

@@ -75,6 +75,8 @@ export class Http1Connection implements BodySource, ResponseSink {
   /** parsed in the current read, handed to the proxy when the read is fully parsed */
   private toDispatch: Http1Request | null = null;
   private pauses = 0;
+  /** the client half-closed: no more requests, close after the answer in progress */
+  private peerEnded = false;
   private gotBytes = false;
   private lineSeen = false;
   private bodyStart = 0;
@@ -88,7 +90,11 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.parser = takeParser(this, s.maxHeaderBytes, installCallbacks);
     this.parser[kConn] = this;
     (socket as unknown as Record<symbol, unknown>)[kConn] = this;
+    // a client may half-close after its last request and still read the answer (node:http allows
+    // the same); the engine closes once that answer is out
+    socket.allowHalfOpen = true;
     socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
     socket.on('drain', onSocketDrain);
     socket.on('close', onSocketClose);
     socket.on('error', ignoreError);
@@ -293,6 +299,7 @@ export class Http1Connection implements BodySource, ResponseSink {
     const f = this.fatal;
     if (f !== null) return this.sendReject(f);
     const p = this.pending;
+    if (p === null && this.peerEnded) return this.closeGracefully();
     if (p === null) {
       this.phase = Phase.Idle;
       this.gotBytes = false;
@@ -374,12 +381,22 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.deadline = 0;
     const s = this.socket;
     s.removeListener('data', onSocketData);
+    s.removeListener('end', onSocketEnd);
     s.removeListener('drain', onSocketDrain);
+    s.allowHalfOpen = false;
     s.removeListener('close', onSocketClose);
     s.removeListener('error', ignoreError);
     this.engine.conns.delete(this);
     this.parser[kConn] = null;
     releaseParser(this.parser);
+  }
+
+  onPeerEnd(): void {
+    // requests already read (one in progress, one held) are still answered, then the engine closes
+    this.peerEnded = true;
+    if (this.req !== null && !this.reqDone)
+      this.abortCurrent(Rejects.malformed); // truncated request
+    else if (this.res === null && this.pending === null) this.closeGracefully();
   }
 
   onClose(): void {
@@ -463,6 +480,9 @@ function onMessageComplete(this: NodeHttpParser): void {
 }
 function onSocketData(this: net.Socket, chunk: Buffer): void {
   connOf(this).onData(chunk);
+}
+function onSocketEnd(this: net.Socket): void {
+  connOf(this).onPeerEnd();
 }
 function onSocketDrain(this: net.Socket): void {
   const res = connOf(this).res;
