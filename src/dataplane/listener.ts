@@ -11,7 +11,14 @@ import { kRuntime, type ProxyRuntime } from './context.ts';
 import { onHttp1Request } from './proxy.ts';
 import { kUpgraded } from './websocket.ts';
 import { onHttp1Upgrade } from './upgrade.ts';
-import { guardOf, guardSession, h2ServerOptions, h2Settings, sessionFailed } from './h2-guard.ts';
+import {
+  GuardReason,
+  guardOf,
+  guardSession,
+  h2ServerOptions,
+  h2Settings,
+  sessionFailed,
+} from './h2-guard.ts';
 import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.ts';
 import type { Reject } from './http1/reject.ts';
 
@@ -131,8 +138,13 @@ function onReject(rt: ProxyRuntime, r: Reject): void {
   rt.unrouted.request('', r.status);
 }
 
+/** an exception in the HTTP/1.1 request path: that connection is closed, the process serves on */
 function onHandlerError(rt: ProxyRuntime, err: unknown): void {
-  rt.accessLog.logger.error({ err }, 'HTTP/1.1 request handler failed; the connection was closed');
+  rt.metrics.connectionError(GuardReason.handlerException);
+  rt.accessLog.logger.error(
+    { where: 'http1', err: err instanceof Error ? err.stack : String(err) },
+    'HTTP/1.1 request handler failed; connection closed',
+  );
 }
 
 function listenerOf(x: object): Listener {

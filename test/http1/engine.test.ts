@@ -216,4 +216,22 @@ test('a client that half-closes after its requests still gets every answer, then
   }
 });
 
+test('an exception in the request handler closes that connection only', async () => {
+  const be = await countingBackend();
+  const px = await engineProxy(be.port);
+  const errors: unknown[] = [];
+  px.engine.onHandlerError = (err) => errors.push(err);
+  try {
+    const bad = await raw(px.port, 'GET /throw HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.ok(bad.closed);
+    assert.is(bad.data, '');
+    assert.is(errors.length, 1);
+    const ok = await raw(px.port, 'GET /fine HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.equal(statuses(ok.data), [200]);
+  } finally {
+    await px.close();
+    await be.close();
+  }
+});
+
 test.run();

@@ -44,6 +44,7 @@ const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade',
 
 /** Forward one request to the backend with node:http (the test's proxy). */
 function forward(this: Http1Engine, req: Http1Request, res: Http1Response): void {
+  if (req.url === '/throw') throw new Error('handler bug');
   const port = (this as unknown as { backendPort: number }).backendPort;
   const headers: http.OutgoingHttpHeaders = {};
   for (const k in req.headers) if (!HOP.has(k)) headers[k] = req.headers[k];
