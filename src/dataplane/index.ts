@@ -20,6 +20,8 @@ import { startPrimary } from './workers.ts';
 import { resolveWorkerCount } from './cgroup.ts';
 import type { ProxyRuntime } from './context.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
+import { SecretFiles } from './secrets.ts';
+import './policy/builtin.ts';
 
 export { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
 export type { RuntimeConfig, RouteContext, ClusterRuntime } from './runtime-config.ts';
@@ -38,6 +40,10 @@ export interface DataplaneOptions {
   logStream?: NodeJS.WritableStream;
   /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
   drainGraceMs?: number;
+  /** `--secrets <dir>`: Secrets as files `<dir>/<namespace>/<name>/<key>` (Redis URLs, certificates) */
+  secretsDir?: string;
+  /** worker processes of this replica, told to each worker (Local rate limits divide by it) */
+  workerCount?: number;
 }
 
 export interface Dataplane {
@@ -88,7 +94,14 @@ export async function startInProcess(
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
-  const store = new SnapshotStore({ metrics, upstreams, log: accessLog.logger });
+  const secrets = new SecretFiles(opts.secretsDir ?? null);
+  const store = new SnapshotStore({
+    metrics,
+    upstreams,
+    log: accessLog.logger,
+    secrets,
+    workers: opts.workerCount ?? 1,
+  });
   const overload = new OverloadGuard(metrics);
   const rt: ProxyRuntime = {
     store,
@@ -146,6 +159,7 @@ export async function startInProcess(
       await listener!.close();
       if (admin !== null) await admin.app.close();
       store.close();
+      secrets.close();
       overload.close();
       await upstreams.closeAll(true);
       accessLog.flush();

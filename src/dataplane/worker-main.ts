@@ -15,7 +15,14 @@ function send(m: FromWorker): void {
 
 process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
-    startInProcess({ snapshot: m.snapshot, port: m.port, host: m.host, adminPort: null })
+    startInProcess({
+      snapshot: m.snapshot,
+      port: m.port,
+      host: m.host,
+      adminPort: null,
+      secretsDir: m.secretsDir ?? undefined,
+      workerCount: m.workers,
+    })
       .then((d) => {
         dp = d;
         // constructing one installs prom-client's worker-side IPC listener; setRegistries says what to send
