@@ -3,7 +3,8 @@
 
 import http from 'node:http';
 import type { RateLimitIR, RateLimitKeyPart, RouteIR } from '../../src/ir/snapshot.ts';
-import { cluster, closeServer, httpBackend, route, snapshot, startProxy } from '../dataplane/fixtures.ts';
+import { cluster, closeServer, httpBackend, LogSink, route, snapshot } from '../dataplane/fixtures.ts';
+import { startDataplane, type Dataplane } from '../../src/dataplane/index.ts';
 import type { PoolSnapshot } from '../../src/ir/snapshot.ts';
 
 export function limit(
@@ -52,20 +53,46 @@ export function limitedSnapshot(
   return { ...s, rateLimits: [...limits].sort((a, b) => (a.id < b.id ? -1 : 1)) };
 }
 
-export async function world(limits: RateLimitIR[], byRule: Record<string, string[]>) {
+/** A single-process data plane on loopback, with Secrets from `secretsDir`. */
+export async function startLimited(
+  s: PoolSnapshot,
+  secretsDir?: string,
+): Promise<Dataplane & { logs: LogSink }> {
+  const logs = new LogSink();
+  const dp = await startDataplane({
+    snapshot: s,
+    port: 0,
+    adminPort: 0,
+    host: '127.0.0.1',
+    workers: 1,
+    logStream: logs,
+    secretsDir,
+  });
+  return Object.assign(dp, { logs });
+}
+
+export async function world(
+  limits: RateLimitIR[],
+  byRule: Record<string, string[]>,
+  opts: { secretsDir?: string; planes?: number } = {},
+) {
   let hits = 0;
   const be = await httpBackend((req, res) => {
     hits++;
     req.resume();
     req.on('end', () => res.end('ok'));
   });
-  const dp = await startProxy(limitedSnapshot(be.port, limits, byRule));
+  const snap = limitedSnapshot(be.port, limits, byRule);
+  const planes: (Dataplane & { logs: LogSink })[] = [];
+  for (let i = 0; i < (opts.planes ?? 1); i++) planes.push(await startLimited(snap, opts.secretsDir));
+  const dp = planes[0]!;
   return {
     dp,
+    planes,
     be,
     hits: () => hits,
     close: async () => {
-      await dp.close();
+      for (const p of planes) await p.close();
       await closeServer(be);
     },
   };

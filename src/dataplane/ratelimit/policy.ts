@@ -12,7 +12,7 @@
 // the last Redis reply or timeout for it arrived.
 
 import type { RateLimitIR, RouteIR } from '../../ir/snapshot.ts';
-import { GrpcStatus, proxyError } from '../errors.ts';
+import { Errors, GrpcStatus, proxyError } from '../errors.ts';
 import {
   Answered,
   Continue,
@@ -145,14 +145,27 @@ export class RateLimitRoutePolicy implements RoutePolicy, GlobalRequester {
   answered(e: GlobalEntry, allowed: boolean, remaining: number, retryMs: number, resetMs: number): void {
     const d = e.state as Decision;
     d.note(ruleOf(e), allowed, remaining, retryMs, resetMs);
-    if (--d.waiting === 0 && d.returned && finish(d)) d.rc!.resume();
+    if (--d.waiting === 0 && d.returned) complete(d);
   }
 
   failed(e: GlobalEntry): void {
     const d = e.state as Decision;
     d.failed(ruleOf(e));
-    if (--d.waiting === 0 && d.returned && finish(d)) d.rc!.resume();
+    if (--d.waiting === 0 && d.returned) complete(d);
   }
+
+  broken(e: GlobalEntry): void {
+    const rc = (e.state as Decision).rc;
+    if (rc === null) return;
+    rc.rt.metrics.policyErrors.labels(rc.rt.metrics.pool, this.kind).inc();
+    rc.answerError(Errors.policyFailure);
+  }
+}
+
+/** The last Redis answer for a suspended request came in: answer it, or let it go on. */
+function complete(d: Decision): void {
+  const rc = d.rc!;
+  if (finish(d)) rc.resume();
 }
 
 function ruleOf(e: GlobalEntry): CompiledRule {

@@ -26,6 +26,8 @@ export const MAX_IN_FLIGHT = 10_000;
 export interface GlobalRequester {
   answered(e: GlobalEntry, allowed: boolean, remaining: number, retryMs: number, resetMs: number): void;
   failed(e: GlobalEntry, reason: string): void;
+  /** handling an answer threw (a bug): the request gets a 500 */
+  broken(e: GlobalEntry): void;
 }
 
 export class GlobalEntry {
@@ -83,11 +85,14 @@ class Connection {
       this.head = 0;
     }
     if (e.settled) return;
-    if (err) {
+    try {
+      if (!err) return this.limiter.answer(e, res as number[]);
       if (String(err.message).startsWith('NOSCRIPT') && this.writable()) return this.send(e, true);
-      return this.limiter.fail(e, 'error');
+      this.limiter.fail(e, 'error');
+    } catch (bug) {
+      // ioredis rethrows from callbacks: a bug here must cost one request, never the process
+      this.limiter.bug(e, bug);
     }
-    this.limiter.answer(e, res as number[]);
   }
 }
 
@@ -138,6 +143,15 @@ export class RedisLimiter {
     if (e.timer !== null) clearTimeout(e.timer);
     this.metrics.redisErrors.labels(this.pool, reason).inc();
     e.requester.failed(e, reason);
+  }
+
+  bug(e: GlobalEntry, err: unknown): void {
+    this.log.warn({ err: String(err) }, 'rate limit: decision failed');
+    try {
+      e.requester.broken(e);
+    } catch {
+      // nothing more to do for this request
+    }
   }
 
   private connect(): void {
