@@ -1,14 +1,26 @@
 // HTTP/1.1 `upgrade` events. `Upgrade: websocket` to a matched route opens a Tunnel (websocket.ts):
 // raw TCP to the endpoint, the rewritten upgrade request written first, then bytes both ways. Any
-// other upgrade (notably `Upgrade: h2c`) is never forwarded: see serveWithoutUpgrade.
+// other upgrade (notably `Upgrade: h2c`) is never forwarded: see serveWithoutUpgrade. An upgrade
+// runs its route's policy chain first, like any request (a rate limit counts it as one request; a
+// policy may refuse it with an ordinary HTTP answer); headers a policy adds for the client are not
+// added to the upstream's 101.
 
 import net from 'node:net';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Errors } from './errors.ts';
-import { clientAddress, onHttp1Request, runtimeOf } from './proxy.ts';
-import { Tunnel, kUpgraded, rawAnswer, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import { clientAddress, onHttp1Request, passesPolicies, runtimeOf } from './proxy.ts';
+import { RequestContext } from './request-context.ts';
+import type { ProxyRuntime } from './context.ts';
+import {
+  Tunnel,
+  kUpgraded,
+  rawAnswer,
+  resolveTunnel,
+  upgradeRequestHead,
+  type TunnelTarget,
+} from './websocket.ts';
 
 const kPending = Symbol('bulkhead.pendingTunnel');
 interface Pending {
@@ -28,6 +40,64 @@ export function onHttp1Upgrade(this: http.Server, req: IncomingMessage, socket: 
   if (url.length > rt.maxUriBytes) return rawAnswer(socket, Errors.uriTooLong);
   const t = resolveTunnel(rt, rawHost, rawHost, url, req.method ?? 'GET', req.headers, clientIP);
   if ('code' in t) return rawAnswer(socket, t);
+  if (t.ctx.policies !== null) {
+    // the chain answers through an ordinary response on this socket; passing, it lets go of it
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as net.Socket);
+    res.on('finish', endSocketAfterResponse);
+    const q = url.indexOf('?');
+    const rc = new RequestContext(
+      rt,
+      res,
+      null,
+      req.method ?? 'GET',
+      rawHost,
+      q === -1 ? url : url.slice(0, q),
+      q === -1 ? '' : url.slice(q + 1),
+      url,
+      req.headers,
+      clientIP,
+      false,
+      null,
+      -1,
+    );
+    rc.cfg = t.cfg;
+    rc.route = t.ctx;
+    rc.passTo = passedChain;
+    (rc as unknown as Record<symbol, Held>)[kHeld] = { req, socket, head, t, res };
+    if (passesPolicies(rc)) passedChain(rc);
+    return;
+  }
+  openTunnel(rt, req, socket, head, t, clientIP);
+}
+
+const kHeld = Symbol('bulkhead.upgradeHeld');
+interface Held {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  t: TunnelTarget;
+  res: http.ServerResponse;
+}
+
+function passedChain(rc: RequestContext): void {
+  const h = (rc as unknown as Record<symbol, Held>)[kHeld]!;
+  h.res.off('finish', endSocketAfterResponse);
+  h.res.detachSocket(h.socket as net.Socket);
+  if (h.socket.destroyed) return;
+  openTunnel(rc.rt, h.req, h.socket, h.head, h.t, rc.peerIP);
+}
+
+function openTunnel(
+  rt: ProxyRuntime,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  t: TunnelTarget,
+  clientIP: string,
+): void {
+  const rawHost = req.headers.host ?? '';
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });

@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { burst, hit, limit, world } from './fixtures.ts';
-import { request } from '../dataplane/fixtures.ts';
+import { delay, request } from '../dataplane/fixtures.ts';
+import { LocalStoreLimits } from '../../src/dataplane/ratelimit/local-store.ts';
 
 const HOUR = 3_600_000;
 
@@ -191,6 +192,47 @@ test('match: only matching requests count; every matching rule counts; shadow ne
     assert.ok(
       w.dp.logs.lines.some((l) => l.includes('would have limited')),
       'shadow limit logged',
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+test('bounded key memory: a max-keys cap evicts the oldest key (counted); idle keys expire', async () => {
+  const saved = { ...LocalStoreLimits };
+  LocalStoreLimits.maxKeysPerRule = 5;
+  LocalStoreLimits.sweepMs = 100;
+  // 5 per 250 ms: a bucket that took one token is full again 50 ms later
+  const w = await world([limit('team/p/keys', 5, 250, { key: [{ type: 'Header', name: 'x-tenant' }] })], {
+    main: ['team/p/keys'],
+  });
+  Object.assign(LocalStoreLimits, saved);
+  try {
+    for (let i = 0; i < 8; i++) assert.is((await hit(w.dp.port, '/', { 'x-tenant': `t${i}` })).status, 200);
+    let m = (await request(w.dp.adminPort, { path: '/metrics' })).body;
+    assert.match(m, /bulkhead_ratelimit_keys\{[^}]*rule="keys"[^}]*\} 5\n/);
+    assert.match(m, /bulkhead_ratelimit_keys_evicted_total\{[^}]*rule="keys"[^}]*\} 3\n/);
+    await delay(400);
+    m = (await request(w.dp.adminPort, { path: '/metrics' })).body;
+    assert.match(m, /bulkhead_ratelimit_keys\{[^}]*rule="keys"[^}]*\} 0\n/, 'full buckets are dropped');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a new snapshot keeps the counters (same rule id), and a changed limit applies to them', async () => {
+  const w = await world([limit('team/p/keep', 3, HOUR)], { main: ['team/p/keep'] });
+  try {
+    assert.equal(await burst(w.dp.port, 2), { 200: 2 });
+    const { limitedSnapshot } = await import('./fixtures.ts');
+    const next = limitedSnapshot(w.be.port, [limit('team/p/keep', 3, HOUR, { burst: 1 })], {
+      main: ['team/p/keep'],
+    });
+    assert.ok(w.dp.apply(next).ok);
+    assert.equal(
+      await burst(w.dp.port, 3),
+      { 200: 1, 429: 2 },
+      'capacity 4, 2 spent before the swap: 1 left',
     );
   } finally {
     await w.close();
