@@ -49,7 +49,13 @@ export async function startRedis(port?: number): Promise<RedisServer> {
     await delay(20);
   }
   let exited = false;
-  proc.once('exit', () => (exited = true));
+  // a test process that dies early must not leave its redis-server behind
+  const reap = (): void => void proc.kill('SIGKILL');
+  process.once('exit', reap);
+  proc.once('exit', () => {
+    exited = true;
+    process.off('exit', reap);
+  });
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
