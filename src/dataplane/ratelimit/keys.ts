@@ -72,8 +72,13 @@ function plan(p: RateLimitKeyPart): PartPlan {
   switch (p.type) {
     case 'Route':
       return { kind: K_ROUTE, name: '', v4: 0, v6: 0 };
-    case 'ClientIP':
+    case 'ClientIP': {
+      // a snapshot from an operator before per-family masks carries one `prefixLength`
+      const legacy = (p as { prefixLength?: number }).prefixLength;
+      if (typeof p.ipv4Prefix !== 'number' && typeof legacy === 'number')
+        return { kind: K_CLIENT_IP, name: '', v4: Math.min(legacy, 32), v6: legacy };
       return { kind: K_CLIENT_IP, name: '', v4: p.ipv4Prefix, v6: p.ipv6Prefix };
+    }
     case 'Header':
       return { kind: K_HEADER, name: p.name, v4: 0, v6: 0 };
     case 'Path':
