@@ -55,13 +55,14 @@ test('burst: requests + burst at once, then the refill rate', async () => {
   });
   try {
     const first = await burst(w.dp.port, 20);
-    assert.ok(first[200] === 15 || first[200] === 16, JSON.stringify(first));
+    // 15 at once; a slow machine may see a token or two refill during the 20 requests
+    assert.ok(first[200]! >= 15 && first[200]! <= 17, JSON.stringify(first));
     const r = await hit(w.dp.port);
     assert.is(r.status, 429);
     assert.is(r.headers['ratelimit'], '"team/p/b";r=0;t=1', 'limited answers always carry the headers');
     await new Promise((res) => setTimeout(res, 650)); // about 3 tokens back
     const after = await burst(w.dp.port, 8);
-    assert.ok((after[200] ?? 0) >= 2 && (after[200] ?? 0) <= 4, JSON.stringify(after));
+    assert.ok((after[200] ?? 0) >= 2 && (after[200] ?? 0) <= 5, JSON.stringify(after));
   } finally {
     await w.close();
   }
