@@ -1,7 +1,7 @@
 // Rate limits over every downstream protocol: 429 with headers over h2c, RESOURCE_EXHAUSTED
 // (grpc-status 8, trailers-only) for a @grpc/grpc-js client, and WebSocket upgrades counted as
 // requests over HTTP/1.1 — with a Local limit (decided at once) and a Global one (the upgrade waits
-// for Redis, then opens its tunnel).
+// for Redis, then opens its tunnel) — and over HTTP/2 (RFC 8441 extended CONNECT).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -194,6 +194,45 @@ test('WebSocket upgrades count as requests: Local limit (decided at once) and Gl
     await global.close();
     await redis.stop();
     dir.remove();
+    await new Promise((r) => wss.close(r));
+  }
+});
+
+test('RFC 8441: a WebSocket over HTTP/2 counts too; the limited CONNECT gets 429 on its stream', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (c) => c.on('message', (d) => c.send('echo:' + String(d))));
+  await new Promise((r) => wss.once('listening', r));
+  const wsPort = (wss.address() as { port: number }).port;
+  const s = wsWorld([limit('team/p/h2ws', 1, HOUR)], wsPort);
+  const dp = await startLimited({ ...s, websocket: { ...s.websocket, http2: true } });
+  const session = http2.connect(`http://127.0.0.1:${dp.port}`);
+  const connect = () =>
+    new Promise<IncomingHttpHeaders>((resolve) => {
+      const st = session.request(
+        {
+          ':method': 'CONNECT',
+          ':protocol': 'websocket',
+          ':path': '/ws',
+          ':scheme': 'http',
+          ':authority': 'chat.example',
+          'sec-websocket-version': '13',
+        },
+        { endStream: false },
+      );
+      st.on('error', () => undefined);
+      st.once('response', (h) => resolve(h));
+    });
+  try {
+    await new Promise<void>((resolve) =>
+      session.once('remoteSettings', (x) => (x.enableConnectProtocol ? resolve() : undefined)),
+    );
+    assert.is((await connect())[':status'], 200);
+    const limited = await connect();
+    assert.is(limited[':status'], 429);
+    assert.ok(Number(limited['retry-after']) > 0);
+  } finally {
+    session.destroy();
+    await dp.close();
     await new Promise((r) => wss.close(r));
   }
 });
