@@ -143,19 +143,44 @@ export function maskIP(ip: string, v4: number, v6: number): string {
 }
 
 function maskV4(ip: string, prefix: number): string | null {
-  const p = ip.split('.');
-  if (p.length !== 4) return null;
-  let n = 0;
-  for (const x of p) {
-    if (x === '' || x.length > 3) return null;
-    const v = Number(x);
-    if (!Number.isInteger(v) || v < 0 || v > 255) return null;
-    n = n * 256 + v;
-  }
+  const n = parseV4(ip);
+  if (n < 0) return null;
+  // the common case, a peer address as the kernel spells it: no work, no new string
+  if (prefix >= 32 && v4Canonical) return ip;
   const m = prefix >= 32 ? 0xffffffff : prefix <= 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const v = (n & m) >>> 0;
   const dotted = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   return prefix >= 32 ? dotted : dotted + '/' + prefix;
+}
+
+/** set by parseV4: the text had no leading zeros (it is the canonical dotted form) */
+let v4Canonical = true;
+
+/** The address as a 32-bit number, or -1 when `ip` is not a dotted IPv4 address. */
+function parseV4(ip: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  v4Canonical = true;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    if (c < 48 || c > 57 || digits === 3) return -1;
+    if (digits === 1 && part === 0) v4Canonical = false;
+    part = part * 10 + (c - 48);
+    digits++;
+    if (part > 255) return -1;
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return n * 256 + part;
 }
 
 /** Eight 16-bit groups, or null when `s` is not an IPv6 address. */
