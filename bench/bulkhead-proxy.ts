@@ -1,15 +1,15 @@
 // The Bulkhead peer of the benchmark, in its own process: loads the snapshot file the runner wrote
 // and starts the real data plane in-process (one worker; routing, metrics and access logs on;
 // access log lines go to the file given, /dev/null by default).
-// Usage: node --import tsx bench/bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile]
+// Usage: node --import tsx bench/bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile] [secretsDir]
 // Prints `ready port=<n> admin=<n>` once listening.
 
 import pino from 'pino';
 import { loadSnapshotFile, startDataplane } from '../src/dataplane/index.ts';
 
-const [snapshotFile, portArg, adminArg, logFile = '/dev/null'] = process.argv.slice(2);
+const [snapshotFile, portArg, adminArg, logFile = '/dev/null', secretsDir] = process.argv.slice(2);
 if (!snapshotFile || !portArg || !adminArg) {
-  console.error('usage: bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile]');
+  console.error('usage: bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile] [secretsDir]');
   process.exit(2);
 }
 
@@ -25,6 +25,7 @@ const dp = await startDataplane({
   host: '127.0.0.1',
   workers: 1,
   logStream: logStream as unknown as NodeJS.WritableStream,
+  secretsDir,
 });
 console.log(`ready port=${dp.port} admin=${dp.adminPort}`);
 

@@ -3,7 +3,7 @@
 // any load is sent (a peer that answers wrongly fails here instead of producing a fast-looking
 // number).
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import {
   writeNginxConfig,
 } from './nginx-config.ts';
 import { freePort, launch, waitForLine, waitForPort, type Cores, type Launched } from './procs.ts';
-import { benchSnapshot } from './snapshot.ts';
+import { BENCH_REDIS_SECRET, benchSnapshot, type BenchLimit } from './snapshot.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const READY_MS = 20_000;
@@ -128,12 +128,34 @@ export async function startNetFloorProxy(backendPort: number, cores: Cores): Pro
   return { proc, port };
 }
 
+/**
+ * redis-server for the Global rate-limit peer (no persistence), and the `--secrets` directory that
+ * holds its URL. Shares the backends' core: it is part of what the proxy depends on, not the proxy.
+ */
+export async function startRedis(workDir: string, cores: Cores): Promise<Started & { secretsDir: string }> {
+  const port = await freePort();
+  const proc = launch(
+    'redis',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    cores,
+  );
+  await waitForPort(proc, port, READY_MS);
+  const secretsDir = path.join(workDir, 'secrets');
+  const dir = path.join(secretsDir, BENCH_REDIS_SECRET.namespace, BENCH_REDIS_SECRET.name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, BENCH_REDIS_SECRET.key), `redis://127.0.0.1:${port}\n`);
+  return { proc, port, secretsDir };
+}
+
 export async function startBulkhead(
   workDir: string,
   backends: { httpPort: number; grpcPort: number },
   cores: Cores,
   accessLog: string,
   cpuProfDir: string | null = null,
+  limit: BenchLimit = 'none',
+  secretsDir: string | null = null,
 ): Promise<Started> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -142,6 +164,7 @@ export async function startBulkhead(
     adminPort,
     httpBackendPort: backends.httpPort,
     grpcBackendPort: backends.grpcPort,
+    limit,
   });
   const file = path.join(workDir, 'bulkhead-snapshot.json');
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
@@ -149,7 +172,7 @@ export async function startBulkhead(
   const proc = nodeScript(
     'bulkhead',
     'bulkhead-proxy.ts',
-    [file, String(port), String(adminPort), accessLog],
+    [file, String(port), String(adminPort), accessLog, ...(secretsDir === null ? [] : [secretsDir])],
     cores,
     flags,
   );

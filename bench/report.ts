@@ -124,6 +124,20 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
       target: '-',
       pass: null,
     });
+    // What one rate-limit decision per request costs: the same proxy with a limit that never bites
+    for (const [peer, what] of [
+      ['bulkhead-local-limit', 'a Local limit'],
+      ['bulkhead-global-limit', 'a Global (Redis) limit'],
+    ] as const) {
+      const limited = find(rows, 'http', peer, c);
+      if (limited === undefined) continue;
+      out.push({
+        name: `HTTP/1.1 c=${c}: Bulkhead with ${what} / without, req/s`,
+        value: ratio(limited.rps, bh?.rps),
+        target: '-',
+        pass: null,
+      });
+    }
   }
   if (!has('grpc')) return out;
   const gb = find(rows, 'grpc', 'bulkhead', grpcConns);

@@ -31,7 +31,16 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP_CONNS = [50, 200];
 const GRPC_CONNS = 10;
 const GRPC_STREAMS = 10;
-const HTTP_PEERS = ['direct', 'nginx', 'node-http-proxy', 'node-floor', 'net-floor', 'bulkhead'];
+const HTTP_PEERS = [
+  'direct',
+  'nginx',
+  'node-http-proxy',
+  'node-floor',
+  'net-floor',
+  'bulkhead',
+  'bulkhead-local-limit',
+  'bulkhead-global-limit',
+];
 const GRPC_PEERS = ['direct', 'nginx', 'bulkhead'];
 /** The whole run is bounded: past this the runner stops everything and exits. */
 const RUN_BUDGET_MS = 30 * 60_000;
@@ -58,6 +67,18 @@ async function countedByBulkhead(
 function median(rows: Row[]): Row {
   const ok = rows.filter((r) => r.error === null).sort((a, b) => a.rps! - b.rps!);
   return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rows[rows.length - 1]!;
+}
+
+async function checkHttpSoon(port: number, withinMs: number): Promise<void> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await checkHttp(port);
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 async function renderOnly(opts: Options): Promise<number> {
@@ -96,6 +117,8 @@ async function main(): Promise<number> {
       return c === null ? null : Number(c);
     };
     const backends = { httpPort: httpBackend.port, grpcPort: grpcBackend.port };
+    // the Global rate-limit peer counts in a real redis-server, started once (stopAll ends it)
+    const redis = want('bulkhead-global-limit') ? await peers.startRedis(workDir, cores.backend) : null;
 
     const startHttpPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
@@ -103,6 +126,18 @@ async function main(): Promise<number> {
       if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
       if (peer === 'node-floor') return peers.startNodeFloorProxy(httpBackend.port, cores.proxy);
       if (peer === 'net-floor') return peers.startNetFloorProxy(httpBackend.port, cores.proxy);
+      if (peer === 'bulkhead-local-limit')
+        return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf, 'local');
+      if (peer === 'bulkhead-global-limit')
+        return peers.startBulkhead(
+          workDir,
+          backends,
+          cores.proxy,
+          '/dev/null',
+          opts.cpuProf,
+          'global',
+          redis!.secretsDir,
+        );
       return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
     };
     const startGrpcPeer = (peer: string): Promise<peers.Started | null> => {
@@ -124,7 +159,8 @@ async function main(): Promise<number> {
               pid: started?.proc.pid ?? httpBackend.proc.pid,
               core: peerCore(peer),
             };
-            await checkHttp(t.port);
+            // the Global limit answers 503 (failureMode Closed) until its Redis client is connected
+            await (peer === 'bulkhead-global-limit' ? checkHttpSoon(t.port, 5000) : checkHttp(t.port));
             for (const c of HTTP_CONNS) {
               log(`round ${round} http ${peer} c=${c}`);
               const loadCores = peer === 'direct' ? cores.directLoad : cores.load;

@@ -5,7 +5,13 @@
 // log on for every request.
 
 import { contentHash } from '../src/compiler/canonical.ts';
-import { SNAPSHOT_API, type ClusterIR, type PoolSnapshot, type RouteIR } from '../src/ir/snapshot.ts';
+import {
+  SNAPSHOT_API,
+  type ClusterIR,
+  type PoolSnapshot,
+  type RateLimitIR,
+  type RouteIR,
+} from '../src/ir/snapshot.ts';
 import { MAX_REQUESTS_PER_CONNECTION, UPSTREAM_KEEPALIVE } from './nginx-config.ts';
 
 export const GRPC_PATH_PREFIX = '/grpc.health.v1.Health/';
@@ -16,6 +22,34 @@ export interface BenchSnapshotInput {
   adminPort: number;
   httpBackendPort: number;
   grpcBackendPort: number;
+  /** a rate limit on the HTTP route (peers bulkhead-local-limit / bulkhead-global-limit) */
+  limit?: BenchLimit;
+}
+
+/** The rate-limit variants: what one decision per request costs, never an actual 429. */
+export type BenchLimit = 'none' | 'local' | 'global';
+/** Where the Global variant's Redis URL is read (`--secrets <dir>/bench/ratelimit-redis/url`). */
+export const BENCH_REDIS_SECRET = { namespace: NS, name: 'ratelimit-redis', key: 'url' };
+
+/** Keyed per client address (one key under wrk) with a budget no run can spend. */
+function benchLimit(mode: 'Local' | 'Global'): RateLimitIR {
+  return {
+    cost: 1,
+    // Closed: a Redis problem shows up as failed requests in the check, never as a fast-looking run
+    global:
+      mode === 'Global'
+        ? { failureMode: 'Closed', redisSecretRef: BENCH_REDIS_SECRET, timeoutMs: 100 }
+        : null,
+    id: `${NS}/bench-limit/per-client`,
+    key: [{ ipv4Prefix: 32, ipv6Prefix: 128, type: 'ClientIP' }],
+    limit: { burst: 0, periodMs: 1000, requests: 1_000_000_000 },
+    match: null,
+    mode,
+    policy: { name: 'bench-limit', namespace: NS },
+    responseHeaders: true,
+    shadow: false,
+    trustedHops: 0,
+  };
 }
 
 function cluster(service: string, port: number, protocol: ClusterIR['protocol']): ClusterIR {
@@ -98,6 +132,12 @@ export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
     clusters: [grpc, http].sort((a, b) => (a.name < b.name ? -1 : 1)),
     rateLimits: [],
   };
+  const limit = i.limit ?? 'none';
+  if (limit !== 'none') {
+    const rl = benchLimit(limit === 'local' ? 'Local' : 'Global');
+    body.rateLimits = [rl];
+    body.routes = body.routes.map((r) => (r.rule === 'http' ? { ...r, rateLimits: [rl.id] } : r));
+  }
   // The compiler's own hash, so the version is the one `bulkhead render` would give this snapshot.
   return { ...body, version: contentHash(body) };
 }

@@ -1,5 +1,6 @@
 // RateLimitPolicy: limits on a route (or one rule of it) or a whole pool, per replica or shared
-// through Redis. The compiler attaches policies now; enforcement comes with its own issue.
+// through Redis. Enforced by the data plane (src/dataplane/ratelimit/); the exact behaviour is in
+// docs/RATE-LIMITING.md.
 
 import { Type, type Static } from '@sinclair/typebox';
 import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Str, rules } from './kit.ts';
@@ -9,7 +10,14 @@ const KeyPart = rules(
   Obj({
     type: Enum(['Header', 'ClientIP', 'Route', 'Path', 'QueryParam'] as const),
     name: Type.Optional(Str(256, { minLength: 1 })),
-    prefixLength: Type.Optional(Int(0, 128)),
+    prefixLength: Type.Optional(
+      Int(
+        0,
+        128,
+        undefined,
+        'ClientIP mask: unset = whole address; 0-32 masks IPv4 clients (IPv6 stay /128); 33-128 masks IPv6 clients (IPv4 stay /32)',
+      ),
+    ),
   }),
   [
     {

@@ -1,4 +1,4 @@
-// `bulkhead dataplane --snapshot <file> [--port N] [--admin-port N]`: runs the data plane of one pool
+// `bulkhead dataplane --snapshot <file> [--port N] [--admin-port N] [--secrets <dir>]`: runs the data plane of one pool
 // from a snapshot file (as printed by `bulkhead render --output snapshots --pool <ns>/<name>`). The
 // ports given here override the snapshot's listener ports. SIGTERM/SIGINT drain gracefully: readiness
 // fails at once, in-flight requests finish, WebSockets get 1001 after the drain period, then exit.
@@ -17,6 +17,7 @@ interface DataplaneCliOptions {
   adminPort?: string;
   host?: string;
   workers?: string;
+  secrets?: string;
 }
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -49,6 +50,10 @@ export function registerDataplaneCommand(program: Command): void {
       '--control-plane <addr>',
       "the operator's config stream (host:port); the snapshot file is the bootstrap",
     )
+    .option(
+      '--secrets <dir>',
+      'Secrets the snapshot references, as files <dir>/<namespace>/<name>/<key> (Redis URLs, certificates)',
+    )
     .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
     .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
     .action(async (opts: DataplaneCliOptions) => {
@@ -69,6 +74,7 @@ export function registerDataplaneCommand(program: Command): void {
           workers: opts.workers === undefined ? undefined : Number(opts.workers),
           // this process is the data plane: escaped errors are logged and counted, not fatal
           guardProcess: true,
+          secretsDir: opts.secrets,
         });
       } catch (err) {
         process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);

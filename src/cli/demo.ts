@@ -18,8 +18,10 @@ export function registerDemoCommand(program: Command): void {
           `  pool ${p.key.padEnd(28)} traffic 127.0.0.1:${p.port}  admin 127.0.0.1:${p.adminPort}  ${p.version.slice(0, 19)}…\n`,
         );
       out.write(
-        `\n  ${d.backends.length} demo backends stand in for the example Services; access logs go to ${d.accessLog}\n\nTry:\n`,
+        `\n  ${d.backends.length} demo backends stand in for the example Services; access logs go to ${d.accessLog}\n`,
       );
+      for (const n of d.notes) out.write(`  ${n}\n`);
+      out.write('\nTry:\n');
       for (const t of d.tryIt) out.write(`\n  # ${t.title}\n  $ ${t.command}\n`);
       out.write('\nCtrl-C stops everything.\n');
       const stop = async () => {

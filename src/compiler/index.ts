@@ -12,6 +12,7 @@ import { durationMs } from './duration.ts';
 import { namespaceLabels, processPools, type PoolContext } from './pools.ts';
 import { comparePrecedence, type RankedRoute } from './precedence.ts';
 import { processPolicies } from './ratelimits.ts';
+import { referencedSecrets } from './secret-refs.ts';
 import { olderFirst, type ResourceBag } from './resources.ts';
 import { attachRoute, claimsOf, compileRouteRules, type AttachedRoute, type RouteOutcome } from './routes.ts';
 
@@ -272,6 +273,7 @@ function buildInfra(ctx: PoolContext, snapshot: PoolSnapshot): PoolInfra {
       ipLocalPortRange: s.kernel!.ipLocalPortRange,
       tcpTwReuse: s.kernel!.tcpTwReuse,
     },
+    secrets: referencedSecrets(snapshot),
     bootstrapSnapshot: JSON.stringify(snapshot),
     snapshotVersion: snapshot.version,
   };

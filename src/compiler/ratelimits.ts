@@ -78,6 +78,17 @@ export function processPolicies(
       poolKey = route.pool.key;
       routeKey = route.key;
     }
+    const poolNs = pools.get(poolKey)!.namespace;
+    if (s.mode === 'Global' && ns !== poolNs) {
+      // a pod mounts Secrets of its own namespace only, and Bulkhead does not copy Secrets across
+      // namespaces: the data plane could never read this URL, so the policy is not Accepted
+      verdict(
+        false,
+        Reason.Invalid,
+        `spec.global.redis.secretRef: Secret ${ns}/${s.global!.redis.secretRef.name} is not in the namespace of IngressPool ${poolKey}, whose pods cannot mount it; put the Global policy (and its Secret) in namespace ${poolNs} targeting the IngressPool (rules can match paths and key on Route), or use mode Local`,
+      );
+      continue;
+    }
     const targetKey = `${t.kind}/${ns}/${t.name}#${t.rule ?? '*'}`;
     const holder = claimed.get(targetKey);
     if (holder) {
@@ -155,10 +166,25 @@ function keyPart(k: { type: string; name?: string; prefixLength?: number }): Rat
     case 'QueryParam':
       return { name: k.name!, type: 'QueryParam' };
     case 'ClientIP':
-      return { prefixLength: k.prefixLength ?? 128, type: 'ClientIP' };
+      return { ...clientIPPrefixes(k.prefixLength), type: 'ClientIP' };
     case 'Route':
       return { type: 'Route' };
     default:
       return { type: 'Path' };
   }
+}
+
+/**
+ * The API has one `prefixLength` for both address families; each family gets the mask that fits it:
+ * unset = the whole address (/32 and /128); 0-32 is an IPv4 mask (IPv6 clients stay whole, /128 —
+ * an IPv4 /24 never lumps IPv6 clients into a /24); 33-128 is an IPv6 mask (IPv4 clients stay /32).
+ */
+export function clientIPPrefixes(prefixLength: number | undefined): {
+  ipv4Prefix: number;
+  ipv6Prefix: number;
+} {
+  if (prefixLength === undefined) return { ipv4Prefix: 32, ipv6Prefix: 128 };
+  return prefixLength <= 32
+    ? { ipv4Prefix: prefixLength, ipv6Prefix: 128 }
+    : { ipv4Prefix: 32, ipv6Prefix: prefixLength };
 }

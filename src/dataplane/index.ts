@@ -21,6 +21,8 @@ import { resolveWorkerCount } from './cgroup.ts';
 import { installProcessGuard } from './process-guard.ts';
 import type { ProxyRuntime } from './context.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
+import { SecretFiles } from './secrets.ts';
+import './policy/builtin.ts';
 
 export { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
 export type { RuntimeConfig, RouteContext, ClusterRuntime } from './runtime-config.ts';
@@ -46,6 +48,8 @@ export interface DataplaneOptions {
    * plane (the CLI, cluster workers), never for one of many data planes inside a test process
    */
   guardProcess?: boolean;
+  /** `--secrets <dir>`: Secrets as files `<dir>/<namespace>/<name>/<key>` (Redis URLs, certificates) */
+  secretsDir?: string;
 }
 
 export interface Dataplane {
@@ -98,10 +102,12 @@ export async function startInProcess(
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
+  const secrets = new SecretFiles(opts.secretsDir ?? null);
   const store = new SnapshotStore({
     metrics,
     upstreams,
     log: accessLog.logger,
+    secrets,
     workers: Math.max(1, opts.workerShare ?? 1),
   });
   const overload = new OverloadGuard(metrics);
@@ -167,6 +173,7 @@ export async function startInProcess(
       await listener!.close();
       if (admin !== null) await admin.app.close();
       store.close();
+      secrets.close();
       overload.close();
       await upstreams.closeAll(true);
       accessLog.flush();

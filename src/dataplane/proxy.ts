@@ -56,8 +56,21 @@ function handle(rc: RequestContext): void {
 setProceed((rc) => {
   const chain = rc.route!.policies;
   if (chain !== null && !runPolicies(rc, chain)) return;
-  startExchange(rc);
+  if (rc.passTo !== null) rc.passTo(rc);
+  else startExchange(rc);
 });
+
+/**
+ * Run a route's chain for a request that is not proxied as a plain exchange (a WebSocket upgrade):
+ * true when it passed now; false when a policy answered it or suspended it (then `rc.passTo` runs
+ * on resume).
+ */
+export function passesPolicies(rc: RequestContext): boolean {
+  const chain = rc.route!.policies;
+  if (chain === null || runPolicies(rc, chain)) return true;
+  if (rc.pending) watchAbort(rc);
+  return false;
+}
 
 // ---- a suspended request notices its client going away ----
 function watchAbort(rc: RequestContext): void {

@@ -33,6 +33,11 @@ export class RequestContext {
   aborted = false;
   /** the request was answered without an upstream (by a policy or the proxy) */
   answered = false;
+  /**
+   * What a request that passed its whole chain does next when it is not a plain request (a
+   * WebSocket upgrade opens its tunnel); null: the route's exchange. A module-level function.
+   */
+  passTo: ((rc: RequestContext) => void) | null = null;
   /** for policies: the client address after trusted X-Forwarded-For hops (computed on demand) */
   private forwardedFor: string[] | null = null;
 

@@ -5,11 +5,25 @@
 // Any other answer is relayed to the client as a normal response and both connections close, so a
 // refused upgrade can never leave an unrouted raw pipe behind it. Other upgrades (`Upgrade: h2c`)
 // never get here: the engine serves them as plain HTTP/1.1 requests and closes after the response.
+// An upgrade runs its route's policy chain first, like any request (a rate limit counts it as one
+// request; a refusal is an ordinary HTTP answer with `connection: close`, see upgrade-response.ts).
 
 import net from 'node:net';
 import { Errors } from './errors.ts';
-import { clientAddress, runtimeOf } from './proxy.ts';
-import { Tunnel, kUpgraded, rawAnswer, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import type { Http1Response } from './http1/response.ts';
+import { clientAddress, passesPolicies, runtimeOf } from './proxy.ts';
+import { RequestContext } from './request-context.ts';
+import type { ProxyRuntime } from './context.ts';
+import { normalizePath } from './path-normalize.ts';
+import { UpgradeAnswer } from './upgrade-response.ts';
+import {
+  Tunnel,
+  kUpgraded,
+  rawAnswer,
+  resolveTunnel,
+  upgradeRequestHead,
+  type TunnelTarget,
+} from './websocket.ts';
 import type { Http1Request } from './http1/request.ts';
 import { HTTPParser, kOnHeadersComplete, kOnMessageComplete, type NodeHttpParser } from './http1/parser.ts';
 
@@ -38,6 +52,56 @@ export function onHttp1Upgrade(this: object, req: Http1Request, socket: net.Sock
   if (url.length > rt.maxUriBytes) return rawAnswer(socket, Errors.uriTooLong);
   const t = resolveTunnel(rt, rawHost, rawHost, url, req.method, req.headers, clientIP);
   if ('code' in t) return rawAnswer(socket, t);
+  if (t.ctx.policies === null) return openTunnel(rt, req, socket, head, t, clientIP);
+  // the route's chain runs first, as for any request: a rate limit counts the upgrade, a policy may
+  // refuse it with an ordinary HTTP answer, a suspended one opens its tunnel on resume
+  socket.pause();
+  const q = url.indexOf('?');
+  const rc = new RequestContext(
+    rt,
+    new UpgradeAnswer(socket) as unknown as Http1Response,
+    null,
+    req.method,
+    rawHost,
+    normalizePath(q === -1 ? url : url.slice(0, q), t.cfg.mergeSlashes) ?? '/',
+    q === -1 ? '' : url.slice(q + 1),
+    url,
+    req.headers,
+    clientIP,
+    false,
+    null,
+    -1,
+  );
+  rc.cfg = t.cfg;
+  rc.route = t.ctx;
+  rc.passTo = passedChain;
+  (rc as unknown as Record<symbol, Held>)[kHeld] = { req, socket, head, t };
+  if (passesPolicies(rc)) passedChain(rc);
+}
+
+const kHeld = Symbol('bulkhead.upgradeHeld');
+interface Held {
+  req: Http1Request;
+  socket: net.Socket;
+  head: Buffer;
+  t: TunnelTarget;
+}
+
+function passedChain(rc: RequestContext): void {
+  const h = (rc as unknown as Record<symbol, Held>)[kHeld]!;
+  if (h.socket.destroyed) return;
+  openTunnel(rc.rt, h.req, h.socket, h.head, h.t, rc.peerIP);
+}
+
+function openTunnel(
+  rt: ProxyRuntime,
+  req: Http1Request,
+  socket: net.Socket,
+  head: Buffer,
+  t: TunnelTarget,
+  clientIP: string,
+): void {
+  const rawHost = req.headers.host ?? '';
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
   socket.pause();

@@ -2,7 +2,8 @@
 // `websocket.http2`, which also turns on SETTINGS_ENABLE_CONNECT_PROTOCOL. The upstream still gets
 // an ordinary HTTP/1.1 Upgrade (backends rarely speak RFC 8441): the proxy supplies the
 // Sec-WebSocket-Key that h2 clients do not send, reads the upstream's response head, answers the
-// client's stream with 200 on a 101, and then tunnels the frames inside the h2 stream.
+// client's stream with 200 on a 101, and then tunnels the frames inside the h2 stream. The route's
+// policy chain runs before the upstream is contacted (a rate limit counts the upgrade as a request).
 
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -11,8 +12,9 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { ProxyRuntime } from './context.ts';
 import { Errors } from './errors.ts';
 import { answerH2 } from './respond.ts';
-import { clientAddress } from './proxy.ts';
-import { Tunnel, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import { clientAddress, passesPolicies } from './proxy.ts';
+import { RequestContext } from './request-context.ts';
+import { Tunnel, resolveTunnel, upgradeRequestHead, type TunnelTarget } from './websocket.ts';
 
 const kH2Tunnel = Symbol('bulkhead.h2tunnel');
 const MAX_HEAD = 16 * 1024;
@@ -44,8 +46,51 @@ export function onH2Connect(rt: ProxyRuntime, stream: ServerHttp2Stream, headers
   const clientIP = clientAddress(stream.session?.socket?.remoteAddress);
   const t = resolveTunnel(rt, rawHost, rawHost, url, 'GET', headers, clientIP);
   if ('code' in t) return answerH2(stream, t, false, null);
+  if (t.ctx.policies !== null) {
+    // the route's policy chain runs first (see upgrade.ts); it answers on the stream itself
+    const q = url.indexOf('?');
+    const rc = new RequestContext(
+      rt,
+      null,
+      stream,
+      'GET',
+      rawHost,
+      q === -1 ? url : url.slice(0, q),
+      q === -1 ? '' : url.slice(q + 1),
+      url,
+      headers,
+      clientIP,
+      false,
+      null,
+      -1,
+    );
+    rc.cfg = t.cfg;
+    rc.route = t.ctx;
+    rc.passTo = passedChain;
+    (rc as unknown as Record<symbol, TunnelTarget>)[kTarget] = t;
+    if (passesPolicies(rc)) passedChain(rc);
+    return;
+  }
+  openTunnel(rt, stream, headers, t, clientIP);
+}
+
+const kTarget = Symbol('bulkhead.h2UpgradeTarget');
+function passedChain(rc: RequestContext): void {
+  const stream = rc.stream!;
+  if (stream.destroyed || stream.closed) return;
+  openTunnel(rc.rt, stream, rc.headers, (rc as unknown as Record<symbol, TunnelTarget>)[kTarget]!, rc.peerIP);
+}
+
+function openTunnel(
+  rt: ProxyRuntime,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  t: TunnelTarget,
+  clientIP: string,
+): void {
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, stream, up, t.ctx, t.cluster, t.ep, true);
+  const rawHost = (headers[':authority'] as string | undefined) ?? '';
   const version = headers['sec-websocket-version'];
   const extra = {
     'sec-websocket-key': randomBytes(16).toString('base64'),

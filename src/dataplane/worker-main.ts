@@ -22,6 +22,7 @@ process.on('message', (m: ToWorker) => {
       adminPort: null,
       workerShare: m.workers,
       guardProcess: true,
+      secretsDir: m.secretsDir ?? undefined,
     })
       .then((d) => {
         dp = d;

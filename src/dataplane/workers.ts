@@ -14,7 +14,14 @@ import type { Dataplane, DataplaneOptions } from './index.ts';
 
 /** primary → worker */
 export type ToWorker =
-  | { type: 'start'; snapshot: PoolSnapshot; port: number; host: string; workers: number }
+  | {
+      type: 'start';
+      snapshot: PoolSnapshot;
+      port: number;
+      host: string;
+      secretsDir: string | null;
+      workers: number;
+    }
   | { type: 'snapshot'; snapshot: PoolSnapshot }
   | { type: 'drain' };
 /** worker → primary */
@@ -86,6 +93,7 @@ export async function startPrimary(
             snapshot: store.current().snapshot,
             port: listenPort,
             host,
+            secretsDir: opts.secretsDir ?? null,
             workers: opts.workers,
           } satisfies ToWorker);
         else if (m.type === 'ready') {

@@ -10,6 +10,7 @@ import { bagFromDocuments, compile } from '../compiler/index.ts';
 import { loadDocuments } from '../cli/load.ts';
 import { startDataplane, type Dataplane } from '../dataplane/index.ts';
 import { httpEcho, paymentsGrpc, type DemoBackend } from './backends.ts';
+import { startDemoRedis, type DemoRedis } from './redis.ts';
 
 export interface DemoPool {
   key: string;
@@ -24,6 +25,8 @@ export interface Demo {
   accessLog: string;
   /** shell commands that exercise the demo; each one prints something that shows it worked */
   tryIt: { title: string; command: string; expect: RegExp }[];
+  /** things worth knowing about this run (e.g. where Global rate limits count) */
+  notes: string[];
   close(): Promise<void>;
 }
 
@@ -37,9 +40,11 @@ export async function startDemo(opts: { examples?: string; cli?: string } = {}):
   const docs = loadDocuments([opts.examples ?? 'examples']).map((d) => d.doc);
   const backends: DemoBackend[] = [];
   const dataplanes: Dataplane[] = [];
+  let redis: DemoRedis | null = null;
   const close = async () => {
     await Promise.allSettled(dataplanes.map((d) => d.close()));
     await Promise.allSettled(backends.map((b) => b.close()));
+    await redis?.close();
   };
   try {
     for (const svc of docs.filter((d) => d.apiVersion === 'v1' && d.kind === 'Service')) {
@@ -64,11 +69,21 @@ export async function startDemo(opts: { examples?: string; cli?: string } = {}):
     const accessLog = join(tmpdir(), `bulkhead-demo-access-${process.pid}.log`);
     const logStream = createWriteStream(accessLog, { flags: 'a' });
     const pools: DemoPool[] = [];
+    redis = await startDemoRedis(Object.values(result.infra).flatMap((i) => i.secrets));
+    const secretsDir = redis.secretsDir ?? undefined;
     for (const [key, snapshot] of Object.entries(result.snapshots)) {
       const [port, adminPort] = PREFERRED_PORTS[key] ?? [0, 0];
       let dp: Dataplane;
       try {
-        dp = await startDataplane({ snapshot, port, adminPort, host: '127.0.0.1', workers: 1, logStream });
+        dp = await startDataplane({
+          snapshot,
+          port,
+          adminPort,
+          host: '127.0.0.1',
+          workers: 1,
+          logStream,
+          secretsDir,
+        });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
         dp = await startDataplane({
@@ -78,12 +93,20 @@ export async function startDemo(opts: { examples?: string; cli?: string } = {}):
           host: '127.0.0.1',
           workers: 1,
           logStream,
+          secretsDir,
         });
       }
       dataplanes.push(dp);
       pools.push({ key, port: dp.port, adminPort: dp.adminPort, version: snapshot.version });
     }
-    return { pools, backends, accessLog, tryIt: tryIt(pools, opts.cli ?? 'node bin/bulkhead.mjs'), close };
+    return {
+      pools,
+      backends,
+      accessLog,
+      tryIt: tryIt(pools, opts.cli ?? 'node bin/bulkhead.mjs'),
+      notes: redis.note === null ? [] : [redis.note],
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -121,6 +144,18 @@ function tryIt(pools: DemoPool[], cli: string): Demo['tryIt'] {
       title: 'no route for this host: 404',
       command: `curl -s -o /dev/null -w '%{http_code}\\n' -H 'Host: nope.example.com' ${url}/`,
       expect: /^404/,
+    },
+    {
+      title:
+        'shop API rate limit: 100 quick requests for one tenant; the pool allows 100/s + 20 burst per tenant (divided among the pool replicas), the rest get 429',
+      command: `curl -s -o /dev/null -w '%{http_code}\\n' -H 'Host: shop.example.com' -H 'x-tenant-id: acme' "${url}/api/orders?n=[1-100]" | sort | uniq -c`,
+      expect: /^\s*\d+ 200\n\s*\d+ 429$/m,
+    },
+    {
+      title:
+        'a limited answer: Retry-After and the RateLimit headers (draft-ietf-httpapi-ratelimit-headers-09)',
+      command: `curl -s -o /dev/null -D - -H 'Host: shop.example.com' -H 'x-tenant-id: acme' "${url}/api/orders?n=[1-100]" | grep -i -A2 '^retry-after' | tail -3`,
+      expect: /retry-after: 1\s+ratelimit-policy: "storefront\/shop-api\/per-tenant";q=\d+;w=1/i,
     },
     {
       title: 'payments: a gRPC unary call over h2c through the gateway',

@@ -19,6 +19,12 @@ export interface ResourceList {
   memory?: string;
 }
 
+/** A Secret the pool's pods mount as files at `<secrets dir>/<namespace>/<name>/` (always the pool's namespace). */
+export interface SecretMountRef {
+  namespace: string;
+  name: string;
+}
+
 export interface PoolInfra {
   /** the IngressPool itself; uid feeds owner references (empty offline, e.g. `bulkhead render`) */
   pool: ObjectRef & { uid: string; productLine: string };
@@ -49,6 +55,12 @@ export interface PoolInfra {
   /** WebSocket drain period on shutdown; terminationGracePeriod must cover it */
   drainSeconds: number;
   kernel: { enabled: boolean; somaxconn: number; ipLocalPortRange: string; tcpTwReuse: boolean };
+  /**
+   * Secrets the pool's objects reference (Redis URLs of Global rate limits; TLS material later),
+   * sorted; mounted read-only for `bulkhead dataplane --secrets`. Only these: a pool's pods never
+   * see another Secret.
+   */
+  secrets: SecretMountRef[];
   /** the pool's current snapshot (JSON) for the bootstrap ConfigMap, and its version */
   bootstrapSnapshot: string;
   snapshotVersion: string;

@@ -156,7 +156,8 @@ export interface ClusterIR {
 
 export type RateLimitKeyPart =
   | { type: 'Header'; name: string }
-  | { type: 'ClientIP'; prefixLength: number }
+  /** the API's one prefixLength read in the family it fits (see compiler/ratelimits.ts clientIPPrefixes) */
+  | { type: 'ClientIP'; ipv4Prefix: number; ipv6Prefix: number }
   | { type: 'Route' }
   | { type: 'Path' }
   | { type: 'QueryParam'; name: string };

@@ -11,6 +11,8 @@ import { PORT_NAME_ADMIN, PORT_NAME_HTTP, PORT_NAME_HTTPS } from './service.ts';
 export const CONTAINER_NAME = 'dataplane';
 export const CREDENTIAL_MOUNT_DIR = '/etc/bulkhead/credential';
 export const CREDENTIAL_KEY = 'token';
+/** `--secrets` of the data plane: each referenced Secret is mounted at `<dir>/<namespace>/<name>/` */
+export const SECRETS_MOUNT_DIR = '/etc/bulkhead/secrets';
 /** uid/gid of the data plane (the conventional "nonroot" id of distroless-style images) */
 export const DATAPLANE_UID = 65532;
 /**
@@ -27,6 +29,8 @@ export interface DataplaneContainerInput {
   readonly controlPlaneAddress?: string;
   readonly bootstrapVolume: kplus.Volume;
   readonly credentialVolume?: kplus.Volume;
+  /** one volume per entry of `infra.secrets`, in that order */
+  readonly secretVolumes?: kplus.Volume[];
 }
 
 /** The lowest port the container listens on; below 1024 it needs bind permission. */
@@ -45,6 +49,7 @@ export function dataplaneArgs(infra: PoolInfra, poolKey: string, controlPlaneAdd
     '--admin-port',
     String(infra.listener.adminPort),
   ];
+  if (infra.secrets.length > 0) args.push('--secrets', SECRETS_MOUNT_DIR);
   if (controlPlaneAddress !== undefined) {
     args.push(
       '--control-plane',
@@ -83,6 +88,10 @@ export function dataplaneContainerProps(input: DataplaneContainerInput): kplus.C
   ];
   if (input.credentialVolume)
     volumeMounts.push({ volume: input.credentialVolume, path: CREDENTIAL_MOUNT_DIR, readOnly: true });
+  (input.secretVolumes ?? []).forEach((volume, i) => {
+    const ref = infra.secrets[i]!;
+    volumeMounts.push({ volume, path: `${SECRETS_MOUNT_DIR}/${ref.namespace}/${ref.name}`, readOnly: true });
+  });
 
   return {
     name: CONTAINER_NAME,

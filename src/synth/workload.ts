@@ -4,6 +4,7 @@
 
 import { Construct } from 'constructs';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { createHash } from 'node:crypto';
 import * as kplus from 'cdk8s-plus-27';
 import type { PoolInfra } from '../ir/infra.ts';
 import type { PoolIdentity } from './identity.ts';
@@ -123,6 +124,17 @@ export class PoolWorkload extends Construct {
             },
           );
 
+    // The Secrets the pool's objects reference (Redis URLs, ...), read by `--secrets`. Optional: a
+    // missing Secret must not keep the pool from starting; the data plane reports and degrades.
+    const secretVolumes = infra.secrets.map((ref) =>
+      kplus.Volume.fromSecret(
+        this,
+        `SecretVolume-${ref.namespace}-${ref.name}`,
+        kplus.Secret.fromSecretName(this, `Secret-${ref.namespace}-${ref.name}`, ref.name),
+        { name: secretVolumeName(ref), optional: true, defaultMode: 0o440 },
+      ),
+    );
+
     const container = w.addContainer(
       dataplaneContainerProps({
         infra,
@@ -130,6 +142,7 @@ export class PoolWorkload extends Construct {
         controlPlaneAddress: props.controlPlaneAddress,
         bootstrapVolume,
         credentialVolume,
+        secretVolumes,
       }),
     );
     addDataplaneEnv(container, infra);
@@ -158,4 +171,11 @@ export class PoolWorkload extends Construct {
       );
     }
   }
+}
+
+/** A stable volume name per Secret (DNS label): its name when short enough, else a digest. */
+export function secretVolumeName(ref: { namespace: string; name: string }): string {
+  const plain = `secret-${ref.name}`;
+  if (plain.length <= 63) return plain;
+  return `secret-${createHash('sha256').update(`${ref.namespace}/${ref.name}`).digest('hex').slice(0, 16)}`;
 }

@@ -6,8 +6,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { DataplaneMetrics } from '../../src/dataplane/metrics.ts';
+import { rateLimitMetrics } from '../../src/dataplane/ratelimit/metrics.ts';
 
-const exported = new Set((await new DataplaneMetrics(false).registry.getMetricsAsJSON()).map((m) => m.name));
+const base = new DataplaneMetrics(false);
+rateLimitMetrics(base); // registered on the first rate-limited snapshot
+const exported = new Set((await base.registry.getMetricsAsJSON()).map((m) => m.name));
 
 function referenced(text: string): string[] {
   const names = new Set<string>();

@@ -206,7 +206,7 @@ test('statuses: pool, route and policy conditions; kubectl wait; printer columns
   );
   assert.match(
     table,
-    /payments\s+ratelimitpolicy\.bulkhead\.dev\/partner-quota\s+RouteSplit\s+payment-api\s+Global\s+True/,
+    /edge-payments\s+ratelimitpolicy\.bulkhead\.dev\/partner-quota\s+IngressPool\s+payments\s+Global\s+True/,
   );
 });
 
