@@ -234,6 +234,16 @@ export const IngressPoolSpec = rules(
             expectedStatuses: Type.Optional(
               Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { maxItems: 32, default: [200] }),
             ),
+            grpc: Opt(
+              {
+                service: Str(1024, {
+                  default: '',
+                  pattern: '^([A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*)?$',
+                  description: "the service name sent in the request; '' asks about the server as a whole",
+                }),
+              },
+              'instead of path: grpc.health.v1.Health/Check for H2C backends (SERVING = healthy); HTTP/1.1 backends keep the path check',
+            ),
           },
           'active checks are on when this block is present',
         ),

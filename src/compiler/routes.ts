@@ -6,6 +6,7 @@
 import type { RouteSplit } from '../api/kinds.ts';
 import type { RouteSplitRule, RouteSplitSpec } from '../api/routesplit.ts';
 import { analyzeObject, type Problem } from '../api/validate.ts';
+import { grpcPathMatch } from '../api/grpc-match.ts';
 import type {
   ClusterIR,
   MatchIR,
@@ -104,6 +105,21 @@ export function attachRoute(
     );
   }
 
+  (spec.rules as RouteSplitRule[]).forEach((rule, i) => {
+    const msg = notEnforcedYet(rule);
+    if (msg !== null)
+      byRule.set(i, [
+        ...(byRule.get(i) ?? []),
+        {
+          kind: 'RouteSplit',
+          namespace,
+          name: route.metadata.name,
+          path: `spec.rules[${i}].${msg[0]}`,
+          message: msg[1],
+        },
+      ]);
+  });
+
   const rules: AttachedRoute['rules'] = [];
   const droppedRules: string[] = [];
   (spec.rules as RouteSplitRule[]).forEach((rule, index) => {
@@ -128,6 +144,21 @@ export function attachRoute(
   };
 }
 
+/**
+ * API fields whose data-plane part is not built yet: a rule using one is dropped with a condition
+ * rather than accepted and silently ignored ("Accepted means enforced").
+ */
+function notEnforcedYet(rule: RouteSplitRule): [string, string] | null {
+  if (rule.cors !== undefined)
+    return ['cors', 'CORS is not enforced by this Bulkhead version yet; the rule is not served'];
+  if (rule.grpcWeb?.enabled)
+    return [
+      'grpcWeb',
+      'gRPC-Web translation is not supported by this Bulkhead version yet; the rule is not served',
+    ];
+  return null;
+}
+
 function duplicateRuleNames(rules: { name?: string }[]): boolean {
   const names = rules.map((r, i) => r.name ?? `rule-${i}`);
   return new Set(names).size !== names.length;
@@ -139,8 +170,10 @@ export function claimsOf(a: AttachedRoute): string[] {
   const paths = new Set<string>();
   for (const { rule } of a.rules) {
     const matches = rule.matches?.length ? rule.matches : [{}];
-    for (const m of matches as any[])
-      paths.add(m.path ? `${m.path.type} ${normalizePrefix(m.path.type, m.path.value)}` : 'PathPrefix /');
+    for (const m of matches as any[]) {
+      const path = matchPath(m);
+      paths.add(path ? `${path.type} ${normalizePrefix(path.type, path.value)}` : 'PathPrefix /');
+    }
   }
   const out: string[] = [];
   for (const h of hosts) for (const p of paths) out.push(`${h} ${p}`);
@@ -286,11 +319,17 @@ export function toMatch(m: any): MatchIR {
       .map((h: any) => ({ name: h.name.toLowerCase(), type: h.type ?? 'Exact', value: h.value }))
       .sort(byName),
     method: m.method ?? null,
-    path: m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null,
+    path: matchPath(m),
     queryParams: (m.queryParams ?? [])
       .map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value }))
       .sort(byName),
   };
+}
+
+/** The path condition of a match: its `path`, or the path a `grpc` condition stands for. */
+function matchPath(m: any): MatchIR['path'] {
+  if (m.grpc) return grpcPathMatch(m.grpc);
+  return m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null;
 }
 
 /** `/cart/` and `/cart` are the same prefix for the router (segment-aware), so they are one claim. */

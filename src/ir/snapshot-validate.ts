@@ -92,6 +92,16 @@ function checkClusters(s: Record<string, unknown>): Set<string> {
       str(act.path, `${p}.healthCheck.active.path`);
       num(act.intervalMs, `${p}.healthCheck.active.intervalMs`, 1);
       num(act.timeoutMs, `${p}.healthCheck.active.timeoutMs`, 1);
+      // absent in snapshots from compilers before gRPC health checks: the same as null
+      if (act.grpc !== undefined && act.grpc !== null) {
+        str(
+          obj(act.grpc, `${p}.healthCheck.active.grpc`).service,
+          `${p}.healthCheck.active.grpc.service`,
+          false,
+        );
+        if (cl.protocol !== 'H2C')
+          throw new Problem(`${p}.healthCheck.active.grpc: gRPC health checks need an H2C cluster`);
+      }
     }
     if (hc.passive !== null) obj(hc.passive, `${p}.healthCheck.passive`);
     arr(cl.endpoints, `${p}.endpoints`).forEach((e, j) => {

@@ -145,6 +145,11 @@ export interface ClusterIR {
       healthyThreshold: number;
       unhealthyThreshold: number;
       expectedStatuses: number[];
+      /**
+       * set: grpc.health.v1.Health/Check with this service name instead of GET path (H2C only).
+       * The compiler always writes it; absent (snapshots from older compilers) means null.
+       */
+      grpc?: { service: string } | null;
     } | null;
     passive: { consecutiveErrors: number; baseEjectionTimeMs: number; maxEjectionPercent: number } | null;
   };
