@@ -18,6 +18,7 @@ import { RetryCond, statusCond } from './retry.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
 import { Fail } from './upstream-errors.ts';
 import type { RequestContext } from './request-context.ts';
+import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel } from './metrics.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
 
@@ -56,6 +57,8 @@ export class Exchange {
   bytesOut = 0;
   upstreamMs = 0;
   reason: string | null = null;
+  /** grpc_status index for metrics and the access log (metrics.ts); GRPC_NONE for non-gRPC */
+  grpcStatus: number;
   /** trailers waiting for the h2 downstream's 'wantTrailers' */
   trailers: OutgoingHeaders | null = null;
   ep: EndpointState | null = null;
@@ -113,6 +116,7 @@ export class Exchange {
     this.grpc = rc.grpc;
     const te = rc.headers.te;
     this.teTrailers = typeof te === 'string' && te.includes('trailers');
+    this.grpcStatus = rc.grpc ? GRPC_UNKNOWN : GRPC_NONE;
     const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
     down[kExchange] = this;
     if (res !== null) res.on('close', onDownstreamClose);
@@ -169,6 +173,7 @@ export class Exchange {
     this.headSent = true;
     this.status = status;
     this.upstreamMs = performance.now() - a.started;
+    if (this.grpc) this.grpcStatus = grpcStatusOf(flat); // trailers-only answers carry it here
     if (this.setCookie !== null) flat.push('set-cookie', this.setCookie);
     const extra = this.rc.responseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) flat.push(extra[i]!);
@@ -217,6 +222,7 @@ export class Exchange {
     this.endAttempt(a, this.status < 500);
     this.responseEnded = true;
     this.clearTimer();
+    if (this.grpc && trailers !== null) this.grpcStatus = grpcStatusIndex(trailers['grpc-status']);
     if (this.res !== null) {
       if (trailers !== null) this.res.addTrailers(trailers);
       this.res.end();
@@ -295,6 +301,7 @@ export class Exchange {
     this.reason = err.reason;
     this.responseEnded = true;
     this.clearTimer();
+    if (this.grpc) this.grpcStatus = grpcStatusIndex(err.grpcStatus);
     if (!this.headSent) {
       this.headSent = true;
       this.status = this.grpc ? 200 : err.status;
@@ -348,8 +355,8 @@ export class Exchange {
     if (this.retryHeld) rt.budget.release();
     const ms = performance.now() - this.started;
     const m = this.ctx.metrics;
-    m.request(this.cluster.name, this.status);
-    m.duration.observe(ms / 1000);
+    m.request(this.cluster.name, this.status, this.grpcStatus);
+    m.observe(ms / 1000, this.grpcStatus);
     if (rt.accessLog.sampled()) {
       rt.accessLog.write({
         requestId: this.requestId,
@@ -367,10 +374,16 @@ export class Exchange {
         bytesOut: this.bytesOut,
         retries: this.attempts > 1 ? this.attempts - 1 : 0,
         reason: this.reason,
+        grpcStatus: grpcStatusLabel(this.grpcStatus),
       });
     }
     rt.overload.active--;
   }
+}
+
+function grpcStatusOf(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusIndex(flat[i + 1]);
+  return GRPC_UNKNOWN;
 }
 
 function grpcUnavailable(flat: string[]): boolean {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { ProxyRuntime } from './context.ts';
 import type { RouteContext, RuntimeConfig } from './runtime-config.ts';
 import type { CompiledRoute } from './router/route-table.ts';
-import type { RouteMetrics } from './metrics.ts';
+import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel, type RouteMetrics } from './metrics.ts';
 import type { ProxyError } from './errors.ts';
 import { answerH1, answerH2, answerRaw } from './respond.ts';
 
@@ -110,7 +110,13 @@ export class RequestContext {
     const flat = mergeFlat(this.responseHeaders, extra);
     if (this.res !== null) answerH1(this.res, err, this.grpc, null, flat);
     else answerH2(this.stream!, err, this.grpc, null, flat);
-    finishLocal(this, this.grpc ? 200 : err.status, err.reason, err.body.length);
+    finishLocal(
+      this,
+      this.grpc ? 200 : err.status,
+      err.reason,
+      err.body.length,
+      this.grpc ? grpcStatusIndex(err.grpcStatus) : GRPC_NONE,
+    );
   }
 
   /** Answer with any status, headers (flat pairs) and body: 401 challenges, CORS preflights, auth denials. */
@@ -120,13 +126,24 @@ export class RequestContext {
     this.pending = false;
     if (this.aborted) return;
     answerRaw(this.res, this.stream, status, mergeFlat(this.responseHeaders, flat) ?? [], body);
-    finishLocal(this, status, reason, body === null ? 0 : body.length);
+    finishLocal(
+      this,
+      status,
+      reason,
+      body === null ? 0 : body.length,
+      this.grpc ? grpcStatusOfFlat(flat) : GRPC_NONE,
+    );
   }
 
   /** metrics of the matched route, or of unrouted answers */
   get metrics(): RouteMetrics {
     return this.route !== null ? this.route.metrics : this.rt.unrouted;
   }
+}
+
+function grpcStatusOfFlat(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusIndex(flat[i + 1]);
+  return GRPC_UNKNOWN;
 }
 
 function mergeFlat(a: string[] | null, b: string[] | null): string[] | null {
@@ -136,9 +153,16 @@ function mergeFlat(a: string[] | null, b: string[] | null): string[] | null {
 }
 
 /** Accounting for an answer made without an upstream. */
-export function finishLocal(rc: RequestContext, status: number, reason: string, bytesOut: number): void {
+export function finishLocal(
+  rc: RequestContext,
+  status: number,
+  reason: string,
+  bytesOut: number,
+  /** grpc_status index (metrics.ts), GRPC_NONE for non-gRPC requests */
+  grpcStatus = GRPC_NONE,
+): void {
   const m = rc.metrics;
-  m.request('', status);
+  m.request('', status, grpcStatus);
   const rt = rc.rt;
   if (rt.accessLog.sampled()) {
     const path = rc.url;
@@ -158,6 +182,7 @@ export function finishLocal(rc: RequestContext, status: number, reason: string, 
       bytesOut,
       retries: 0,
       reason,
+      grpcStatus: grpcStatusLabel(grpcStatus),
     });
   }
 }
