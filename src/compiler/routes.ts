@@ -9,6 +9,7 @@ import { analyzeObject, type Problem } from '../api/validate.ts';
 import { grpcPathMatch } from '../api/grpc-match.ts';
 import type {
   ClusterIR,
+  CorsIR,
   MatchIR,
   RetriesIR,
   RouteIR,
@@ -105,21 +106,6 @@ export function attachRoute(
     );
   }
 
-  (spec.rules as RouteSplitRule[]).forEach((rule, i) => {
-    const msg = notEnforcedYet(rule);
-    if (msg !== null)
-      byRule.set(i, [
-        ...(byRule.get(i) ?? []),
-        {
-          kind: 'RouteSplit',
-          namespace,
-          name: route.metadata.name,
-          path: `spec.rules[${i}].${msg[0]}`,
-          message: msg[1],
-        },
-      ]);
-  });
-
   const rules: AttachedRoute['rules'] = [];
   const droppedRules: string[] = [];
   (spec.rules as RouteSplitRule[]).forEach((rule, index) => {
@@ -142,21 +128,6 @@ export function attachRoute(
     conditions: [],
     attached: { key, route, namespace, pool, spec: spec as RouteSplitSpec, rules, droppedRules },
   };
-}
-
-/**
- * API fields whose data-plane part is not built yet: a rule using one is dropped with a condition
- * rather than accepted and silently ignored ("Accepted means enforced").
- */
-function notEnforcedYet(rule: RouteSplitRule): [string, string] | null {
-  if (rule.cors !== undefined)
-    return ['cors', 'CORS is not enforced by this Bulkhead version yet; the rule is not served'];
-  if (rule.grpcWeb?.enabled)
-    return [
-      'grpcWeb',
-      'gRPC-Web translation is not supported by this Bulkhead version yet; the rule is not served',
-    ];
-  return null;
 }
 
 function duplicateRuleNames(rules: { name?: string }[]): boolean {
@@ -218,6 +189,13 @@ export function compileRouteRules(
         continue;
       }
       const protocol = protocolFor(b.protocol ?? 'Auto', port);
+      if (rule.grpcWeb?.enabled && protocol !== 'H2C') {
+        unresolved.push({
+          reason: Reason.UnsupportedProtocol,
+          message: `rule ${name}: grpcWeb translates to gRPC over h2c, but backend ${b.name}:${b.port} is ${protocol} (set protocol: H2C or appProtocol kubernetes.io/h2c)`,
+        });
+        continue;
+      }
       let cname = clusterName(a.namespace, b.name, port, protocol);
       if (b.tls) cname += `~tls-${contentHash(b.tls).slice(7, 15)}`;
       if (!clusters.has(cname)) {
@@ -248,7 +226,9 @@ export function compileRouteRules(
       const ir: RouteIR = {
         auth: rule.auth ? canonicalize(rule.auth) : null,
         backends: directResponse ? [] : backends,
+        cors: rule.cors ? corsIR(rule.cors) : null,
         directResponse,
+        grpcWeb: rule.grpcWeb?.enabled ?? false,
         hostnames,
         id: `${a.namespace}/${a.route.metadata.name}/${name}/${matchIndex}`,
         match,
@@ -295,6 +275,18 @@ export function compileRouteRules(
     summarize(unresolved.map((u) => u.message)),
     a.route.metadata.generation,
   );
+}
+
+function corsIR(c: NonNullable<RouteSplitRule['cors']>): CorsIR {
+  const lower = (l: string[] | undefined) => [...new Set((l ?? []).map((x) => x.toLowerCase()))];
+  return {
+    allowCredentials: c.allowCredentials ?? false,
+    allowHeaders: lower(c.allowHeaders),
+    allowMethods: [...new Set(c.allowMethods ?? [])],
+    allowOrigins: lower(c.allowOrigins),
+    exposeHeaders: lower(c.exposeHeaders),
+    maxAgeSeconds: c.maxAge === undefined ? -1 : Math.floor(durationMs(c.maxAge) / 1000),
+  };
 }
 
 /** 503 with a reason when nothing can serve the rule; the data plane never sees an empty pick. */

@@ -18,6 +18,7 @@ import { RetryCond, statusCond } from './retry.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
 import { Fail } from './upstream-errors.ts';
 import type { RequestContext } from './request-context.ts';
+import type { GrpcWebResponse } from './policy/grpc-web.ts';
 import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel } from './metrics.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
@@ -89,6 +90,8 @@ export class Exchange {
   /** request target as the client sent it, for the access log */
   readonly url: string;
   readonly grpc: boolean;
+  /** gRPC-Web: the response is translated back to the client's mode (policy/grpc-web.ts) */
+  readonly web: GrpcWebResponse | null;
   readonly teTrailers: boolean;
 
   constructor(
@@ -114,6 +117,8 @@ export class Exchange {
     this.host = rc.host;
     this.url = rc.url;
     this.grpc = rc.grpc;
+    this.web = rc.grpcWeb;
+    if (this.web !== null) delete headers['content-length']; // the -text body shrinks when decoded
     const te = rc.headers.te;
     this.teTrailers = typeof te === 'string' && te.includes('trailers');
     this.grpcStatus = rc.grpc ? GRPC_UNKNOWN : GRPC_NONE;
@@ -180,6 +185,7 @@ export class Exchange {
     const hooks = this.ctx.responseHooks;
     if (hooks !== null)
       for (let i = 0; i < hooks.length; i++) hooks[i]!.onResponseHead!(this.rc, status, flat);
+    if (this.web !== null) this.web.head(flat);
     if (this.res !== null) {
       this.res.sendDate = false;
       if (this.rt.draining) this.res.shouldKeepAlive = false;
@@ -187,7 +193,8 @@ export class Exchange {
     } else {
       const s = this.stream!;
       if (s.destroyed || s.closed) return false;
-      const wantTrailers = !endStream && (this.grpc || this.teTrailers);
+      // gRPC-Web sends its trailers as the body's last frame
+      const wantTrailers = !endStream && this.web === null && (this.grpc || this.teTrailers);
       s.respond(flatToObject(flat, { ':status': String(status) }), {
         endStream,
         waitForTrailers: wantTrailers,
@@ -201,6 +208,7 @@ export class Exchange {
   onData(a: Attempt, chunk: Buffer): boolean {
     if (a !== this.attempt || this.done) return true;
     this.bytesOut += chunk.length;
+    if (this.web !== null) chunk = this.web.data(chunk);
     const ok = this.res !== null ? this.res.write(chunk) : this.stream!.write(chunk);
     if (ok) return true;
     this.pausedBy = a;
@@ -223,6 +231,7 @@ export class Exchange {
     this.responseEnded = true;
     this.clearTimer();
     if (this.grpc && trailers !== null) this.grpcStatus = grpcStatusIndex(trailers['grpc-status']);
+    if (this.web !== null) return this.endWeb(trailers ?? {});
     if (this.res !== null) {
       if (trailers !== null) this.res.addTrailers(trailers);
       this.res.end();
@@ -231,6 +240,14 @@ export class Exchange {
       const s = this.stream!;
       if (!s.destroyed && !s.writableEnded) s.end();
     }
+  }
+
+  /** gRPC-Web: the trailers as the last frame of the body, then the end. */
+  private endWeb(trailers: OutgoingHeaders): void {
+    const frame = this.web!.end(trailers);
+    this.bytesOut += frame.length;
+    const down = this.res ?? this.stream!;
+    if (!down.destroyed && !down.writableEnded) down.end(frame);
   }
 
   onError(a: Attempt, kind: Fail): void {
@@ -305,9 +322,12 @@ export class Exchange {
     if (!this.headSent) {
       this.headSent = true;
       this.status = this.grpc ? 200 : err.status;
-      if (this.res !== null) answerH1(this.res, err, this.grpc, this.requestId);
-      else answerH2(this.stream!, err, this.grpc, this.requestId);
-    } else if (this.res !== null) this.res.destroy();
+      // headers the route's policies added (CORS) belong on the gateway's own answers too
+      const extra = this.rc.responseHeaders;
+      if (this.res !== null) answerH1(this.res, err, this.grpc, this.requestId, extra);
+      else answerH2(this.stream!, err, this.grpc, this.requestId, extra);
+    } else if (this.web !== null) this.endWeb(grpcFailureTrailers(err));
+    else if (this.res !== null) this.res.destroy();
     else if (this.grpc && !this.stream!.destroyed) {
       this.trailers = grpcFailureTrailers(err);
       this.stream!.end();

@@ -13,6 +13,7 @@ import type { RouteContext, RuntimeConfig } from './runtime-config.ts';
 import type { CompiledRoute } from './router/route-table.ts';
 import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel, type RouteMetrics } from './metrics.ts';
 import type { ProxyError } from './errors.ts';
+import type { GrpcWebResponse } from './policy/grpc-web.ts';
 import { answerH1, answerH2, answerRaw } from './respond.ts';
 
 export const kRequestContext = Symbol('bulkhead.requestContext');
@@ -33,6 +34,8 @@ export class RequestContext {
   aborted = false;
   /** the request was answered without an upstream (by a policy or the proxy) */
   answered = false;
+  /** set by the gRPC-Web policy: the Exchange translates the response back (policy/grpc-web.ts) */
+  grpcWeb: GrpcWebResponse | null = null;
   /** for policies: the client address after trusted X-Forwarded-For hops (computed on demand) */
   private forwardedFor: string[] | null = null;
 
@@ -53,7 +56,8 @@ export class RequestContext {
     /** the TCP peer (never a header) */
     readonly peerIP: string,
     readonly grpc: boolean,
-    readonly body: Readable | null,
+    /** a policy may replace it with a transformed stream (gRPC-Web text mode) */
+    public body: Readable | null,
     readonly contentLength: number,
   ) {}
 

@@ -144,6 +144,14 @@ function checkRoutes(s: Record<string, unknown>, clusters: Set<string>): void {
       num(d.status, `${p}.directResponse.status`, 200, 599);
       str(d.reason, `${p}.directResponse.reason`);
     } else if (backends.length === 0) throw new Problem(`${p}.backends: empty without a directResponse`);
+    if (rt.cors !== undefined && rt.cors !== null) {
+      const c = obj(rt.cors, `${p}.cors`);
+      for (const k of ['allowOrigins', 'allowMethods', 'allowHeaders', 'exposeHeaders'])
+        arr(c[k], `${p}.cors.${k}`).forEach((v, j) => str(v, `${p}.cors.${k}[${j}]`));
+      num(c.maxAgeSeconds, `${p}.cors.maxAgeSeconds`, -1);
+    }
+    if (rt.grpcWeb !== undefined && typeof rt.grpcWeb !== 'boolean')
+      throw new Problem(`${p}.grpcWeb: must be a boolean`);
     const t = obj(rt.timeouts, `${p}.timeouts`);
     num(t.connectMs, `${p}.timeouts.connectMs`, 1);
     for (const k of ['readMs', 'sendMs', 'requestMs']) num(t[k], `${p}.timeouts.${k}`);

@@ -97,6 +97,20 @@ export interface WeightedBackendIR {
   weight: number;
 }
 
+/** CORS of one rule; answered and applied by the data plane's CORS policy (policy/cors.ts). */
+export interface CorsIR {
+  /** exact origins, `*`, or wildcard-subdomain origins (`https://*.example.com`), lower-cased */
+  allowOrigins: string[];
+  allowMethods: string[];
+  /** lower-cased */
+  allowHeaders: string[];
+  /** lower-cased */
+  exposeHeaders: string[];
+  /** -1 = no Access-Control-Max-Age */
+  maxAgeSeconds: number;
+  allowCredentials: boolean;
+}
+
 export interface RouteIR {
   /** `<namespace>/<route>/<rule>/<matchIndex>`: unique in the snapshot, used in metrics and logs */
   id: string;
@@ -118,6 +132,10 @@ export interface RouteIR {
   rateLimits: string[];
   /** (later) carried verbatim from the RouteSplit rule */
   auth: unknown | null;
+  /** absent (snapshots from older compilers) = null */
+  cors?: CorsIR | null;
+  /** translate gRPC-Web requests to gRPC over h2c; absent = false */
+  grpcWeb?: boolean;
 }
 
 export interface EndpointIR {
