@@ -23,6 +23,11 @@ export const RETRY_ON = [
   '503',
   '504',
   'gateway-error',
+  // gRPC statuses of a trailers-only answer; they apply to gRPC requests only
+  'cancelled',
+  'deadline-exceeded',
+  'resource-exhausted',
+  'internal',
 ] as const;
 
 /** Characters that only make sense in a regular expression; a plain path containing them is a mistake. */
@@ -160,8 +165,8 @@ export const RETRY_ON_ALIAS_DOC =
 
 export const RetryOverrides = Opt({
   attempts: Type.Optional(Int(0, 10)),
-  on: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8 })),
-  true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
+  on: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 16 })),
+  true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 16, description: RETRY_ON_ALIAS_DOC })),
   perTryTimeout: Type.Optional(Duration()),
   budgetPercent: Type.Optional(Int(0, 100)),
   minRetriesPerSecond: Type.Optional(Int(0, 10000)),

@@ -213,11 +213,13 @@ export const IngressPoolSpec = rules(
         attempts: Int(0, 10, 0, 'off by default'),
         on: Type.Optional(
           Type.Array(Enum(RETRY_ON), {
-            maxItems: 8,
+            maxItems: 16,
+            description:
+              'connection conditions, HTTP statuses, and gRPC statuses (unavailable, cancelled, deadline-exceeded, resource-exhausted, internal) of trailers-only answers to gRPC requests',
             default: ['connect-failure', 'refused-stream', 'reset', 'unavailable'],
           }),
         ),
-        true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
+        true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 16, description: RETRY_ON_ALIAS_DOC })),
         perTryTimeout: Duration('0s'),
         budgetPercent: Int(0, 100, 20, 'retries never exceed this share of active requests'),
         minRetriesPerSecond: Int(0, 10000, 3),

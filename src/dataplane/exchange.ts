@@ -14,7 +14,7 @@ import type { EndpointState } from './balancer/index.ts';
 import { Errors, type ProxyError } from './errors.ts';
 import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
 import { flatToObject, type OutgoingHeaders } from './headers.ts';
-import { RetryCond, statusCond } from './retry.ts';
+import { RetryCond, grpcStatusCond, statusCond } from './retry.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
 import { Fail } from './upstream-errors.ts';
 import type { RequestContext } from './request-context.ts';
@@ -160,15 +160,8 @@ export class Exchange {
   onHead(a: Attempt, status: number, flat: string[], endStream = false): boolean {
     if (a !== this.attempt || this.done) return false;
     let cond = statusCond(status);
-    // a trailers-only gRPC answer with UNAVAILABLE is the `unavailable` retry condition
-    if (
-      cond === 0 &&
-      this.grpc &&
-      this.ctx.retry !== null &&
-      (this.ctx.retry.on & RetryCond.unavailable) !== 0 &&
-      grpcUnavailable(flat)
-    )
-      cond = RetryCond.unavailable;
+    // a trailers-only gRPC answer's status is a retry condition (unavailable, internal, ...)
+    if (cond === 0 && this.grpc && this.ctx.retry !== null) cond = grpcRetryCond(flat);
     if (cond !== 0 && this.canRetry(cond)) {
       this.endAttempt(a, false);
       a.cancel();
@@ -406,9 +399,9 @@ function grpcStatusOf(flat: string[]): number {
   return GRPC_UNKNOWN;
 }
 
-function grpcUnavailable(flat: string[]): boolean {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return flat[i + 1] === '14';
-  return false;
+function grpcRetryCond(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusCond(flat[i + 1]);
+  return 0;
 }
 
 function exchangeOf(x: object): Exchange {

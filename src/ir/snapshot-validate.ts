@@ -14,6 +14,10 @@ const RETRY_ON = new Set([
   '503',
   '504',
   'gateway-error',
+  'cancelled',
+  'deadline-exceeded',
+  'resource-exhausted',
+  'internal',
 ]);
 const ALGORITHMS = new Set(['PeakEWMA', 'LeastRequest', 'RoundRobin', 'ConsistentHash']);
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression']);

@@ -10,7 +10,18 @@ export type StringMatchType = 'Exact' | 'RegularExpression';
 export type BackendProtocol = 'HTTP1' | 'H2C';
 export type LbAlgorithm = 'PeakEWMA' | 'LeastRequest' | 'RoundRobin' | 'ConsistentHash';
 export type RetryOn =
-  'connect-failure' | 'refused-stream' | 'reset' | 'unavailable' | '502' | '503' | '504' | 'gateway-error';
+  | 'connect-failure'
+  | 'refused-stream'
+  | 'reset'
+  | 'unavailable'
+  | '502'
+  | '503'
+  | '504'
+  | 'gateway-error'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'resource-exhausted'
+  | 'internal';
 
 export interface ObjectRef {
   namespace: string;
