@@ -172,7 +172,19 @@ test.before(async () => {
   server = g.server;
   dp = await startProxy(
     snapshot({
-      routes: [route('team/web/grpc', 'team/grpc:80', { grpcWeb: true })],
+      routes: [
+        route('team/web/grpc', 'team/grpc:80', {
+          grpcWeb: true,
+          cors: {
+            allowOrigins: ['https://*.example.com'],
+            allowMethods: ['POST'],
+            allowHeaders: ['content-type', 'x-grpc-web', 'x-user'],
+            exposeHeaders: ['grpc-status', 'grpc-message'],
+            maxAgeSeconds: 600,
+            allowCredentials: false,
+          },
+        }),
+      ],
       clusters: [cluster('team/grpc:80', [g.port], { protocol: 'H2C' })],
     }),
   );
@@ -247,6 +259,36 @@ for (const mode of modes) {
     }
   });
 }
+
+test('a browser flow: CORS preflight answered by the gateway, then the translated call with CORS headers', async () => {
+  const pre = await fetch(`http://127.0.0.1:${dp.port}/web.Echo/Unary`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'https://app.example.com',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,x-grpc-web,x-user',
+    },
+  });
+  await pre.arrayBuffer();
+  assert.is(pre.status, 204);
+  assert.is(pre.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  assert.is(pre.headers.get('access-control-allow-headers'), 'content-type, x-grpc-web, x-user');
+  const res = await fetch(`http://127.0.0.1:${dp.port}/web.Echo/Unary`, {
+    method: 'POST',
+    headers: {
+      origin: 'https://app.example.com',
+      'content-type': 'application/grpc-web-text',
+      'x-grpc-web': '1',
+    },
+    body: new Uint8Array(body('cors', true)),
+  });
+  const reader = new WebReader(true);
+  reader.push(Buffer.from(await res.arrayBuffer()));
+  assert.equal(reader.messages, ['echo:cors:']);
+  assert.is(reader.trailers?.['grpc-status'], '0');
+  assert.is(res.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  assert.is(res.headers.get('access-control-expose-headers'), 'grpc-status, grpc-message');
+});
 
 test('metrics and access log see the gRPC status of translated calls', async () => {
   await viaFetch(dp.port, '/web.Echo/Unary', modes[0], 'missing');
