@@ -213,11 +213,13 @@ export const IngressPoolSpec = rules(
         attempts: Int(0, 10, 0, 'off by default'),
         on: Type.Optional(
           Type.Array(Enum(RETRY_ON), {
-            maxItems: 8,
+            maxItems: 16,
+            description:
+              'connection conditions, HTTP statuses, and gRPC statuses (unavailable, cancelled, deadline-exceeded, resource-exhausted, internal) of trailers-only answers to gRPC requests',
             default: ['connect-failure', 'refused-stream', 'reset', 'unavailable'],
           }),
         ),
-        true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 8, description: RETRY_ON_ALIAS_DOC })),
+        true: Type.Optional(Type.Array(Enum(RETRY_ON), { maxItems: 16, description: RETRY_ON_ALIAS_DOC })),
         perTryTimeout: Duration('0s'),
         budgetPercent: Int(0, 100, 20, 'retries never exceed this share of active requests'),
         minRetriesPerSecond: Int(0, 10000, 3),
@@ -233,6 +235,16 @@ export const IngressPoolSpec = rules(
             unhealthyThreshold: Int(1, 100, 2),
             expectedStatuses: Type.Optional(
               Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { maxItems: 32, default: [200] }),
+            ),
+            grpc: Opt(
+              {
+                service: Str(1024, {
+                  default: '',
+                  pattern: '^([A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*)?$',
+                  description: "the service name sent in the request; '' asks about the server as a whole",
+                }),
+              },
+              'instead of path: grpc.health.v1.Health/Check for H2C backends (SERVING = healthy); HTTP/1.1 backends keep the path check',
             ),
           },
           'active checks are on when this block is present',

@@ -3,7 +3,7 @@
 
 import { Type, type Static } from '@sinclair/typebox';
 import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Port, Str, rules } from './kit.ts';
-import { LocalRef, Match, RetryOverrides, SecretKeyRef, TimeoutOverrides } from './common.ts';
+import { HTTP_METHODS, LocalRef, Match, RetryOverrides, SecretKeyRef, TimeoutOverrides } from './common.ts';
 
 const Hostname = Str(253, {
   minLength: 1,
@@ -63,6 +63,40 @@ const Auth = Opt(
   '(later) checked before rate limits and routing',
 );
 
+const HeaderName = Str(256, { minLength: 1, pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$" });
+
+/** `*`, an exact origin, or a wildcard-subdomain origin (`https://*.example.com`). */
+export const CORS_ORIGIN_PATTERN =
+  '^([*]|https?://([*][.])?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?)$';
+
+const Cors = rules(
+  Obj(
+    {
+      allowOrigins: Type.Array(
+        Str(512, {
+          pattern: CORS_ORIGIN_PATTERN,
+          description: 'exact (https://shop.example.com), wildcard subdomain (https://*.example.com) or *',
+        }),
+        { minItems: 1, maxItems: 64 },
+      ),
+      allowMethods: Type.Optional(Type.Array(Enum(HTTP_METHODS), { maxItems: 16 })),
+      allowHeaders: Type.Optional(Type.Array(HeaderName, { maxItems: 64 })),
+      exposeHeaders: Type.Optional(Type.Array(HeaderName, { maxItems: 64 })),
+      maxAge: Type.Optional(Duration(undefined, 'how long browsers may cache a preflight answer')),
+      allowCredentials: Bool(false),
+    },
+    'CORS for this rule: the gateway answers preflight requests and adds CORS headers to responses',
+  ),
+  [
+    {
+      rule: "!self.allowCredentials || !self.allowOrigins.exists(o, o == '*')",
+      message: 'allowCredentials cannot be used with the origin * (browsers refuse it); list the origins',
+      fieldPath: '.allowOrigins',
+      check: (s) => !s.allowCredentials || !s.allowOrigins.includes('*'),
+    },
+  ],
+);
+
 export const Rule = rules(
   Obj({
     name: Type.Optional(Label('unique within the route; used by policies and metrics')),
@@ -84,6 +118,11 @@ export const Rule = rules(
       maxConnectionDuration: Type.Optional(Duration()),
     }),
     auth: Auth,
+    grpcWeb: Opt(
+      { enabled: Bool(false) },
+      'translate gRPC-Web (application/grpc-web[-text][+proto]) from HTTP/1.1 and h2 clients to gRPC upstream',
+    ),
+    cors: Type.Optional(Cors),
   }),
   [
     {

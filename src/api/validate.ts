@@ -7,6 +7,7 @@ import { compileDefaulter } from './defaults.ts';
 import { API_VERSION, GROUP, KIND_BY_NAME, type KindInfo } from './kinds.ts';
 import { kChecks, type CelRule, DURATION_PATTERN } from './kit.ts';
 import { checkRegexValue } from './regex-check.ts';
+import { grpcPathMatch } from './grpc-match.ts';
 
 export interface Problem {
   kind: string;
@@ -158,6 +159,20 @@ function walkRegexes(kind: string, spec: any, add: (p: string, m: string) => voi
     if (m?.path?.type === 'RegularExpression') {
       const err = checkRegexValue(m.path.value);
       if (err) add(`${base}.path.value`, err);
+    }
+    const g = m?.grpc;
+    if (g?.type === 'RegularExpression') {
+      let ok = true;
+      for (const field of ['service', 'method'] as const) {
+        const err = g[field] === undefined ? null : checkRegexValue(g[field]);
+        if (err) add(`${base}.grpc.${field}`, err);
+        ok &&= err === null;
+      }
+      // each part compiles; the composed path pattern must stay within the engine's limits too
+      if (ok && (g.service !== undefined || g.method !== undefined)) {
+        const err = checkRegexValue(grpcPathMatch(g).value);
+        if (err) add(`${base}.grpc`, err);
+      }
     }
     for (const list of ['headers', 'queryParams'] as const) {
       (m?.[list] ?? []).forEach((h: any, i: number) => {

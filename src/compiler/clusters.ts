@@ -102,6 +102,8 @@ export function buildCluster(
       active: hc.active
         ? {
             expectedStatuses: [...new Set(hc.active.expectedStatuses ?? [200])].sort((a, b) => a - b),
+            // the gRPC health protocol needs HTTP/2; HTTP/1.1 backends of the pool keep the path check
+            grpc: hc.active.grpc && protocol === 'H2C' ? { service: hc.active.grpc.service ?? '' } : null,
             healthyThreshold: hc.active.healthyThreshold,
             intervalMs: durationMs(hc.active.interval),
             path: hc.active.path,

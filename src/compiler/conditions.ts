@@ -18,6 +18,8 @@ export const Reason = {
   ResolvedRefs: 'ResolvedRefs',
   BackendNotFound: 'BackendNotFound',
   PortNotFound: 'PortNotFound',
+  /** a backend's protocol cannot serve the rule (gRPC-Web needs H2C backends) */
+  UnsupportedProtocol: 'UnsupportedProtocol',
   TargetNotFound: 'TargetNotFound',
 } as const;
 

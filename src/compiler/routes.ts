@@ -6,8 +6,10 @@
 import type { RouteSplit } from '../api/kinds.ts';
 import type { RouteSplitRule, RouteSplitSpec } from '../api/routesplit.ts';
 import { analyzeObject, type Problem } from '../api/validate.ts';
+import { grpcPathMatch } from '../api/grpc-match.ts';
 import type {
   ClusterIR,
+  CorsIR,
   MatchIR,
   RetriesIR,
   RouteIR,
@@ -139,8 +141,10 @@ export function claimsOf(a: AttachedRoute): string[] {
   const paths = new Set<string>();
   for (const { rule } of a.rules) {
     const matches = rule.matches?.length ? rule.matches : [{}];
-    for (const m of matches as any[])
-      paths.add(m.path ? `${m.path.type} ${normalizePrefix(m.path.type, m.path.value)}` : 'PathPrefix /');
+    for (const m of matches as any[]) {
+      const path = matchPath(m);
+      paths.add(path ? `${path.type} ${normalizePrefix(path.type, path.value)}` : 'PathPrefix /');
+    }
   }
   const out: string[] = [];
   for (const h of hosts) for (const p of paths) out.push(`${h} ${p}`);
@@ -185,6 +189,13 @@ export function compileRouteRules(
         continue;
       }
       const protocol = protocolFor(b.protocol ?? 'Auto', port);
+      if (rule.grpcWeb?.enabled && protocol !== 'H2C') {
+        unresolved.push({
+          reason: Reason.UnsupportedProtocol,
+          message: `rule ${name}: grpcWeb translates to gRPC over h2c, but backend ${b.name}:${b.port} is ${protocol} (set protocol: H2C or appProtocol kubernetes.io/h2c)`,
+        });
+        continue;
+      }
       let cname = clusterName(a.namespace, b.name, port, protocol);
       if (b.tls) cname += `~tls-${contentHash(b.tls).slice(7, 15)}`;
       if (!clusters.has(cname)) {
@@ -215,7 +226,9 @@ export function compileRouteRules(
       const ir: RouteIR = {
         auth: rule.auth ? canonicalize(rule.auth) : null,
         backends: directResponse ? [] : backends,
+        cors: rule.cors ? corsIR(rule.cors) : null,
         directResponse,
+        grpcWeb: rule.grpcWeb?.enabled ?? false,
         hostnames,
         id: `${a.namespace}/${a.route.metadata.name}/${name}/${matchIndex}`,
         match,
@@ -264,6 +277,18 @@ export function compileRouteRules(
   );
 }
 
+function corsIR(c: NonNullable<RouteSplitRule['cors']>): CorsIR {
+  const lower = (l: string[] | undefined) => [...new Set((l ?? []).map((x) => x.toLowerCase()))];
+  return {
+    allowCredentials: c.allowCredentials ?? false,
+    allowHeaders: lower(c.allowHeaders),
+    allowMethods: [...new Set(c.allowMethods ?? [])],
+    allowOrigins: lower(c.allowOrigins),
+    exposeHeaders: lower(c.exposeHeaders),
+    maxAgeSeconds: c.maxAge === undefined ? -1 : Math.floor(durationMs(c.maxAge) / 1000),
+  };
+}
+
 /** 503 with a reason when nothing can serve the rule; the data plane never sees an empty pick. */
 function pickDirectResponse(
   backends: WeightedBackendIR[],
@@ -286,11 +311,17 @@ export function toMatch(m: any): MatchIR {
       .map((h: any) => ({ name: h.name.toLowerCase(), type: h.type ?? 'Exact', value: h.value }))
       .sort(byName),
     method: m.method ?? null,
-    path: m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null,
+    path: matchPath(m),
     queryParams: (m.queryParams ?? [])
       .map((q: any) => ({ name: q.name, type: q.type ?? 'Exact', value: q.value }))
       .sort(byName),
   };
+}
+
+/** The path condition of a match: its `path`, or the path a `grpc` condition stands for. */
+function matchPath(m: any): MatchIR['path'] {
+  if (m.grpc) return grpcPathMatch(m.grpc);
+  return m.path ? { type: m.path.type, value: normalizePrefix(m.path.type, m.path.value) } : null;
 }
 
 /** `/cart/` and `/cart` are the same prefix for the router (segment-aware), so they are one claim. */

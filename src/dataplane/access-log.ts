@@ -20,6 +20,8 @@ export interface AccessRecord {
   bytesOut: number;
   retries: number;
   reason: string | null;
+  /** the grpc-status answered ("0".."16", "unknown" when none came); null for non-gRPC requests */
+  grpcStatus: string | null;
 }
 
 const str = JSON.stringify;
@@ -105,6 +107,8 @@ export class AccessLog {
         r.retries +
         ',"reason":' +
         strOrNull(r.reason) +
+        ',"grpcStatus":' +
+        strOrNull(r.grpcStatus) +
         ',"msg":"access"}\n',
     );
   }

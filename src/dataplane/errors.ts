@@ -46,7 +46,8 @@ export const Errors = {
     'BH_ERR_NO_ROUTE',
     404,
     'no-route',
-    GrpcStatus.NOT_FOUND,
+    // what a gRPC server answers for a method it does not serve; clients report it as such
+    GrpcStatus.UNIMPLEMENTED,
     'no route matches this host and path',
   ),
   noHealthyUpstream: def(

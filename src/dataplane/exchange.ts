@@ -14,10 +14,12 @@ import type { EndpointState } from './balancer/index.ts';
 import { Errors, type ProxyError } from './errors.ts';
 import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
 import { flatToObject, type OutgoingHeaders } from './headers.ts';
-import { RetryCond, statusCond } from './retry.ts';
+import { RetryCond, grpcStatusCond, statusCond } from './retry.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
 import { Fail } from './upstream-errors.ts';
 import type { RequestContext } from './request-context.ts';
+import type { GrpcWebResponse } from './policy/grpc-web.ts';
+import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel } from './metrics.ts';
 
 export const kExchange = Symbol('bulkhead.exchange');
 
@@ -56,6 +58,8 @@ export class Exchange {
   bytesOut = 0;
   upstreamMs = 0;
   reason: string | null = null;
+  /** grpc_status index for metrics and the access log (metrics.ts); GRPC_NONE for non-gRPC */
+  grpcStatus: number;
   /** trailers waiting for the h2 downstream's 'wantTrailers' */
   trailers: OutgoingHeaders | null = null;
   ep: EndpointState | null = null;
@@ -86,6 +90,8 @@ export class Exchange {
   /** request target as the client sent it, for the access log */
   readonly url: string;
   readonly grpc: boolean;
+  /** gRPC-Web: the response is translated back to the client's mode (policy/grpc-web.ts) */
+  readonly web: GrpcWebResponse | null;
   readonly teTrailers: boolean;
 
   constructor(
@@ -111,8 +117,11 @@ export class Exchange {
     this.host = rc.host;
     this.url = rc.url;
     this.grpc = rc.grpc;
+    this.web = rc.grpcWeb;
+    if (this.web !== null) delete headers['content-length']; // the -text body shrinks when decoded
     const te = rc.headers.te;
     this.teTrailers = typeof te === 'string' && te.includes('trailers');
+    this.grpcStatus = rc.grpc ? GRPC_UNKNOWN : GRPC_NONE;
     const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
     down[kExchange] = this;
     if (res !== null) res.on('close', onDownstreamClose);
@@ -151,15 +160,8 @@ export class Exchange {
   onHead(a: Attempt, status: number, flat: string[], endStream = false): boolean {
     if (a !== this.attempt || this.done) return false;
     let cond = statusCond(status);
-    // a trailers-only gRPC answer with UNAVAILABLE is the `unavailable` retry condition
-    if (
-      cond === 0 &&
-      this.grpc &&
-      this.ctx.retry !== null &&
-      (this.ctx.retry.on & RetryCond.unavailable) !== 0 &&
-      grpcUnavailable(flat)
-    )
-      cond = RetryCond.unavailable;
+    // a trailers-only gRPC answer's status is a retry condition (unavailable, internal, ...)
+    if (cond === 0 && this.grpc && this.ctx.retry !== null) cond = grpcRetryCond(flat);
     if (cond !== 0 && this.canRetry(cond)) {
       this.endAttempt(a, false);
       a.cancel();
@@ -169,12 +171,14 @@ export class Exchange {
     this.headSent = true;
     this.status = status;
     this.upstreamMs = performance.now() - a.started;
+    if (this.grpc) this.grpcStatus = grpcStatusOf(flat); // trailers-only answers carry it here
     if (this.setCookie !== null) flat.push('set-cookie', this.setCookie);
     const extra = this.rc.responseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) flat.push(extra[i]!);
     const hooks = this.ctx.responseHooks;
     if (hooks !== null)
       for (let i = 0; i < hooks.length; i++) hooks[i]!.onResponseHead!(this.rc, status, flat);
+    if (this.web !== null) this.web.head(flat);
     if (this.res !== null) {
       this.res.sendDate = false;
       if (this.rt.draining) this.res.shouldKeepAlive = false;
@@ -182,7 +186,8 @@ export class Exchange {
     } else {
       const s = this.stream!;
       if (s.destroyed || s.closed) return false;
-      const wantTrailers = !endStream && (this.grpc || this.teTrailers);
+      // gRPC-Web sends its trailers as the body's last frame
+      const wantTrailers = !endStream && this.web === null && (this.grpc || this.teTrailers);
       s.respond(flatToObject(flat, { ':status': String(status) }), {
         endStream,
         waitForTrailers: wantTrailers,
@@ -196,6 +201,7 @@ export class Exchange {
   onData(a: Attempt, chunk: Buffer): boolean {
     if (a !== this.attempt || this.done) return true;
     this.bytesOut += chunk.length;
+    if (this.web !== null) chunk = this.web.data(chunk);
     const ok = this.res !== null ? this.res.write(chunk) : this.stream!.write(chunk);
     if (ok) return true;
     this.pausedBy = a;
@@ -217,6 +223,8 @@ export class Exchange {
     this.endAttempt(a, this.status < 500);
     this.responseEnded = true;
     this.clearTimer();
+    if (this.grpc && trailers !== null) this.grpcStatus = grpcStatusIndex(trailers['grpc-status']);
+    if (this.web !== null) return this.endWeb(trailers ?? {});
     if (this.res !== null) {
       if (trailers !== null) this.res.addTrailers(trailers);
       this.res.end();
@@ -225,6 +233,14 @@ export class Exchange {
       const s = this.stream!;
       if (!s.destroyed && !s.writableEnded) s.end();
     }
+  }
+
+  /** gRPC-Web: the trailers as the last frame of the body, then the end. */
+  private endWeb(trailers: OutgoingHeaders): void {
+    const frame = this.web!.end(trailers);
+    this.bytesOut += frame.length;
+    const down = this.res ?? this.stream!;
+    if (!down.destroyed && !down.writableEnded) down.end(frame);
   }
 
   onError(a: Attempt, kind: Fail): void {
@@ -295,12 +311,16 @@ export class Exchange {
     this.reason = err.reason;
     this.responseEnded = true;
     this.clearTimer();
+    if (this.grpc) this.grpcStatus = grpcStatusIndex(err.grpcStatus);
     if (!this.headSent) {
       this.headSent = true;
       this.status = this.grpc ? 200 : err.status;
-      if (this.res !== null) answerH1(this.res, err, this.grpc, this.requestId);
-      else answerH2(this.stream!, err, this.grpc, this.requestId);
-    } else if (this.res !== null) this.res.destroy();
+      // headers the route's policies added (CORS) belong on the gateway's own answers too
+      const extra = this.rc.responseHeaders;
+      if (this.res !== null) answerH1(this.res, err, this.grpc, this.requestId, extra);
+      else answerH2(this.stream!, err, this.grpc, this.requestId, extra);
+    } else if (this.web !== null) this.endWeb(grpcFailureTrailers(err));
+    else if (this.res !== null) this.res.destroy();
     else if (this.grpc && !this.stream!.destroyed) {
       this.trailers = grpcFailureTrailers(err);
       this.stream!.end();
@@ -348,8 +368,8 @@ export class Exchange {
     if (this.retryHeld) rt.budget.release();
     const ms = performance.now() - this.started;
     const m = this.ctx.metrics;
-    m.request(this.cluster.name, this.status);
-    m.duration.observe(ms / 1000);
+    m.request(this.cluster.name, this.status, this.grpcStatus);
+    m.observe(ms / 1000, this.grpcStatus);
     if (rt.accessLog.sampled()) {
       rt.accessLog.write({
         requestId: this.requestId,
@@ -367,15 +387,21 @@ export class Exchange {
         bytesOut: this.bytesOut,
         retries: this.attempts > 1 ? this.attempts - 1 : 0,
         reason: this.reason,
+        grpcStatus: grpcStatusLabel(this.grpcStatus),
       });
     }
     rt.overload.active--;
   }
 }
 
-function grpcUnavailable(flat: string[]): boolean {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return flat[i + 1] === '14';
-  return false;
+function grpcStatusOf(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusIndex(flat[i + 1]);
+  return GRPC_UNKNOWN;
+}
+
+function grpcRetryCond(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusCond(flat[i + 1]);
+  return 0;
 }
 
 function exchangeOf(x: object): Exchange {

@@ -11,14 +11,14 @@ export class DataplaneMetrics {
   pool = '';
   readonly requests = new Counter({
     name: 'bulkhead_requests_total',
-    help: 'Requests answered, by route, backend cluster and status class',
-    labelNames: ['pool', 'route', 'cluster', 'code_class'] as const,
+    help: 'Requests answered, by route, backend cluster, status class and gRPC status ("" for non-gRPC)',
+    labelNames: ['pool', 'route', 'cluster', 'code_class', 'grpc_status'] as const,
     registers: [this.registry],
   });
   readonly duration = new Histogram({
     name: 'bulkhead_request_duration_seconds',
-    help: 'Time from request start to the end of the response',
-    labelNames: ['pool', 'route'] as const,
+    help: 'Time from request start to the end of the response, by route and gRPC status ("" for non-gRPC)',
+    labelNames: ['pool', 'route', 'grpc_status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
@@ -127,9 +127,36 @@ export class DataplaneMetrics {
 
 const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
+/**
+ * `grpc_status` label values by index: '' for non-gRPC requests, the 17 codes, and 'unknown' for
+ * a gRPC request whose answer carried no valid grpc-status (reset, client gone). Whatever an
+ * upstream sends, the label has at most these 19 values.
+ */
+const GRPC_LABELS = ['', ...Array.from({ length: 17 }, (_, i) => String(i)), 'unknown'];
+export const GRPC_NONE = 0;
+export const GRPC_UNKNOWN = 18;
+
+/** Index into the grpc_status label values of a grpc-status header value (gRPC requests only). */
+export function grpcStatusIndex(v: string | string[] | number | undefined): number {
+  if (typeof v === 'number') return v >= 0 && v <= 16 && Number.isInteger(v) ? v + 1 : GRPC_UNKNOWN;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 2) return GRPC_UNKNOWN;
+  const c0 = v.charCodeAt(0) - 48;
+  if (c0 < 0 || c0 > 9) return GRPC_UNKNOWN;
+  if (v.length === 1) return c0 + 1;
+  const c1 = v.charCodeAt(1) - 48;
+  return c0 === 1 && c1 >= 0 && c1 <= 6 ? 11 + c1 : GRPC_UNKNOWN; // 10..16
+}
+
+/** The grpc_status label value (access logs use it too); null for non-gRPC requests. */
+export function grpcStatusLabel(idx: number): string | null {
+  return idx === GRPC_NONE ? null : GRPC_LABELS[idx]!;
+}
+
 /** Label children of one route, created lazily and kept for the snapshot's lifetime. */
 export class RouteMetrics {
-  readonly duration: Histogram.Internal<'pool' | 'route'>;
+  /** per grpc_status index */
+  private readonly durations: (Histogram.Internal<'pool' | 'route' | 'grpc_status'> | undefined)[] = [];
+  /** per cluster: per code class × grpc_status index */
   private readonly byCluster = new Map<string, (Counter.Internal | undefined)[]>();
   private retryChild: Counter.Internal | null = null;
   private budgetChild: Counter.Internal | null = null;
@@ -137,20 +164,32 @@ export class RouteMetrics {
   constructor(
     private readonly m: DataplaneMetrics,
     readonly routeId: string,
-  ) {
-    this.duration = m.duration.labels(m.pool, routeId);
-  }
+  ) {}
 
-  request(cluster: string, status: number): void {
+  /** `grpc`: a grpc_status index (GRPC_NONE for non-gRPC requests) */
+  request(cluster: string, status: number, grpc = GRPC_NONE): void {
     let row = this.byCluster.get(cluster);
-    if (row === undefined)
-      this.byCluster.set(cluster, (row = [undefined, undefined, undefined, undefined, undefined]));
-    let idx = ((status / 100) | 0) - 1;
-    if (idx < 0 || idx > 4) idx = 4;
+    if (row === undefined) this.byCluster.set(cluster, (row = []));
+    let cls = ((status / 100) | 0) - 1;
+    if (cls < 0 || cls > 4) cls = 4;
+    const idx = cls * GRPC_LABELS.length + grpc;
     let child = row[idx];
     if (child === undefined)
-      child = row[idx] = this.m.requests.labels(this.m.pool, this.routeId, cluster, CODE_CLASSES[idx]!);
+      child = row[idx] = this.m.requests.labels(
+        this.m.pool,
+        this.routeId,
+        cluster,
+        CODE_CLASSES[cls]!,
+        GRPC_LABELS[grpc]!,
+      );
     child.inc();
+  }
+
+  observe(seconds: number, grpc = GRPC_NONE): void {
+    let child = this.durations[grpc];
+    if (child === undefined)
+      child = this.durations[grpc] = this.m.duration.labels(this.m.pool, this.routeId, GRPC_LABELS[grpc]!);
+    child.observe(seconds);
   }
 
   retry(started: boolean): void {

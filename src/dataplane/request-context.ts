@@ -11,8 +11,9 @@ import type { Readable } from 'node:stream';
 import type { ProxyRuntime } from './context.ts';
 import type { RouteContext, RuntimeConfig } from './runtime-config.ts';
 import type { CompiledRoute } from './router/route-table.ts';
-import type { RouteMetrics } from './metrics.ts';
+import { GRPC_NONE, GRPC_UNKNOWN, grpcStatusIndex, grpcStatusLabel, type RouteMetrics } from './metrics.ts';
 import type { ProxyError } from './errors.ts';
+import type { GrpcWebResponse } from './policy/grpc-web.ts';
 import { answerH1, answerH2, answerRaw } from './respond.ts';
 
 export const kRequestContext = Symbol('bulkhead.requestContext');
@@ -38,6 +39,8 @@ export class RequestContext {
    * WebSocket upgrade opens its tunnel); null: the route's exchange. A module-level function.
    */
   passTo: ((rc: RequestContext) => void) | null = null;
+  /** set by the gRPC-Web policy: the Exchange translates the response back (policy/grpc-web.ts) */
+  grpcWeb: GrpcWebResponse | null = null;
   /** for policies: the client address after trusted X-Forwarded-For hops (computed on demand) */
   private forwardedFor: string[] | null = null;
 
@@ -58,7 +61,8 @@ export class RequestContext {
     /** the TCP peer (never a header) */
     readonly peerIP: string,
     readonly grpc: boolean,
-    readonly body: Readable | null,
+    /** a policy may replace it with a transformed stream (gRPC-Web text mode) */
+    public body: Readable | null,
     readonly contentLength: number,
   ) {}
 
@@ -115,7 +119,13 @@ export class RequestContext {
     const flat = mergeFlat(this.responseHeaders, extra);
     if (this.res !== null) answerH1(this.res, err, this.grpc, null, flat);
     else answerH2(this.stream!, err, this.grpc, null, flat);
-    finishLocal(this, this.grpc ? 200 : err.status, err.reason, err.body.length);
+    finishLocal(
+      this,
+      this.grpc ? 200 : err.status,
+      err.reason,
+      err.body.length,
+      this.grpc ? grpcStatusIndex(err.grpcStatus) : GRPC_NONE,
+    );
   }
 
   /** Answer with any status, headers (flat pairs) and body: 401 challenges, CORS preflights, auth denials. */
@@ -125,13 +135,24 @@ export class RequestContext {
     this.pending = false;
     if (this.aborted) return;
     answerRaw(this.res, this.stream, status, mergeFlat(this.responseHeaders, flat) ?? [], body);
-    finishLocal(this, status, reason, body === null ? 0 : body.length);
+    finishLocal(
+      this,
+      status,
+      reason,
+      body === null ? 0 : body.length,
+      this.grpc ? grpcStatusOfFlat(flat) : GRPC_NONE,
+    );
   }
 
   /** metrics of the matched route, or of unrouted answers */
   get metrics(): RouteMetrics {
     return this.route !== null ? this.route.metrics : this.rt.unrouted;
   }
+}
+
+function grpcStatusOfFlat(flat: string[]): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'grpc-status') return grpcStatusIndex(flat[i + 1]);
+  return GRPC_UNKNOWN;
 }
 
 function mergeFlat(a: string[] | null, b: string[] | null): string[] | null {
@@ -141,9 +162,16 @@ function mergeFlat(a: string[] | null, b: string[] | null): string[] | null {
 }
 
 /** Accounting for an answer made without an upstream. */
-export function finishLocal(rc: RequestContext, status: number, reason: string, bytesOut: number): void {
+export function finishLocal(
+  rc: RequestContext,
+  status: number,
+  reason: string,
+  bytesOut: number,
+  /** grpc_status index (metrics.ts), GRPC_NONE for non-gRPC requests */
+  grpcStatus = GRPC_NONE,
+): void {
   const m = rc.metrics;
-  m.request('', status);
+  m.request('', status, grpcStatus);
   const rt = rc.rt;
   if (rt.accessLog.sampled()) {
     const path = rc.url;
@@ -163,6 +191,7 @@ export function finishLocal(rc: RequestContext, status: number, reason: string, 
       bytesOut,
       retries: 0,
       reason,
+      grpcStatus: grpcStatusLabel(grpcStatus),
     });
   }
 }

@@ -13,6 +13,11 @@ export const RetryCond = {
   s502: 16,
   s503: 32,
   s504: 64,
+  // gRPC statuses of a trailers-only answer (gRPC requests only); `unavailable` above is grpc-status 14
+  grpcCancelled: 128,
+  grpcDeadlineExceeded: 256,
+  grpcResourceExhausted: 512,
+  grpcInternal: 1024,
 } as const;
 
 export interface RetryPolicy {
@@ -55,6 +60,18 @@ export function retryPolicy(ir: RetriesIR): RetryPolicy | null {
       case 'gateway-error':
         on |= RetryCond.s502 | RetryCond.s503 | RetryCond.s504;
         break;
+      case 'cancelled':
+        on |= RetryCond.grpcCancelled;
+        break;
+      case 'deadline-exceeded':
+        on |= RetryCond.grpcDeadlineExceeded;
+        break;
+      case 'resource-exhausted':
+        on |= RetryCond.grpcResourceExhausted;
+        break;
+      case 'internal':
+        on |= RetryCond.grpcInternal;
+        break;
     }
   }
   return {
@@ -65,6 +82,24 @@ export function retryPolicy(ir: RetriesIR): RetryPolicy | null {
     minPerSecond: ir.minRetriesPerSecond,
     statusMask: on & (RetryCond.s502 | RetryCond.s503 | RetryCond.s504),
   };
+}
+
+/** The RetryCond bit a grpc-status value stands for, or 0. */
+export function grpcStatusCond(v: string | undefined): number {
+  switch (v) {
+    case '1':
+      return RetryCond.grpcCancelled;
+    case '4':
+      return RetryCond.grpcDeadlineExceeded;
+    case '8':
+      return RetryCond.grpcResourceExhausted;
+    case '13':
+      return RetryCond.grpcInternal;
+    case '14':
+      return RetryCond.unavailable;
+    default:
+      return 0;
+  }
 }
 
 /** The RetryCond bit a response status stands for, or 0. */

@@ -10,6 +10,7 @@ import { directResponseError, type ProxyError } from './errors.ts';
 import { retryPolicy, type RetryPolicy } from './retry.ts';
 import { RouteMetrics, type DataplaneMetrics } from './metrics.ts';
 import { buildPolicyChain, responseHooks, type PolicyEnv, type RoutePolicy } from './policy/index.ts';
+import './policy/builtin.ts'; // the built-in policy kinds register themselves
 
 export interface ClusterRuntime {
   readonly name: string;

@@ -14,6 +14,10 @@ const RETRY_ON = new Set([
   '503',
   '504',
   'gateway-error',
+  'cancelled',
+  'deadline-exceeded',
+  'resource-exhausted',
+  'internal',
 ]);
 const ALGORITHMS = new Set(['PeakEWMA', 'LeastRequest', 'RoundRobin', 'ConsistentHash']);
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression']);
@@ -92,6 +96,16 @@ function checkClusters(s: Record<string, unknown>): Set<string> {
       str(act.path, `${p}.healthCheck.active.path`);
       num(act.intervalMs, `${p}.healthCheck.active.intervalMs`, 1);
       num(act.timeoutMs, `${p}.healthCheck.active.timeoutMs`, 1);
+      // absent in snapshots from compilers before gRPC health checks: the same as null
+      if (act.grpc !== undefined && act.grpc !== null) {
+        str(
+          obj(act.grpc, `${p}.healthCheck.active.grpc`).service,
+          `${p}.healthCheck.active.grpc.service`,
+          false,
+        );
+        if (cl.protocol !== 'H2C')
+          throw new Problem(`${p}.healthCheck.active.grpc: gRPC health checks need an H2C cluster`);
+      }
     }
     if (hc.passive !== null) obj(hc.passive, `${p}.healthCheck.passive`);
     arr(cl.endpoints, `${p}.endpoints`).forEach((e, j) => {
@@ -134,6 +148,14 @@ function checkRoutes(s: Record<string, unknown>, clusters: Set<string>): void {
       num(d.status, `${p}.directResponse.status`, 200, 599);
       str(d.reason, `${p}.directResponse.reason`);
     } else if (backends.length === 0) throw new Problem(`${p}.backends: empty without a directResponse`);
+    if (rt.cors !== undefined && rt.cors !== null) {
+      const c = obj(rt.cors, `${p}.cors`);
+      for (const k of ['allowOrigins', 'allowMethods', 'allowHeaders', 'exposeHeaders'])
+        arr(c[k], `${p}.cors.${k}`).forEach((v, j) => str(v, `${p}.cors.${k}[${j}]`));
+      num(c.maxAgeSeconds, `${p}.cors.maxAgeSeconds`, -1);
+    }
+    if (rt.grpcWeb !== undefined && typeof rt.grpcWeb !== 'boolean')
+      throw new Problem(`${p}.grpcWeb: must be a boolean`);
     const t = obj(rt.timeouts, `${p}.timeouts`);
     num(t.connectMs, `${p}.timeouts.connectMs`, 1);
     for (const k of ['readMs', 'sendMs', 'requestMs']) num(t[k], `${p}.timeouts.${k}`);

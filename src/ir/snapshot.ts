@@ -10,7 +10,18 @@ export type StringMatchType = 'Exact' | 'RegularExpression';
 export type BackendProtocol = 'HTTP1' | 'H2C';
 export type LbAlgorithm = 'PeakEWMA' | 'LeastRequest' | 'RoundRobin' | 'ConsistentHash';
 export type RetryOn =
-  'connect-failure' | 'refused-stream' | 'reset' | 'unavailable' | '502' | '503' | '504' | 'gateway-error';
+  | 'connect-failure'
+  | 'refused-stream'
+  | 'reset'
+  | 'unavailable'
+  | '502'
+  | '503'
+  | '504'
+  | 'gateway-error'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'resource-exhausted'
+  | 'internal';
 
 export interface ObjectRef {
   namespace: string;
@@ -97,6 +108,20 @@ export interface WeightedBackendIR {
   weight: number;
 }
 
+/** CORS of one rule; answered and applied by the data plane's CORS policy (policy/cors.ts). */
+export interface CorsIR {
+  /** exact origins, `*`, or wildcard-subdomain origins (`https://*.example.com`), lower-cased */
+  allowOrigins: string[];
+  allowMethods: string[];
+  /** lower-cased */
+  allowHeaders: string[];
+  /** lower-cased */
+  exposeHeaders: string[];
+  /** -1 = no Access-Control-Max-Age */
+  maxAgeSeconds: number;
+  allowCredentials: boolean;
+}
+
 export interface RouteIR {
   /** `<namespace>/<route>/<rule>/<matchIndex>`: unique in the snapshot, used in metrics and logs */
   id: string;
@@ -118,6 +143,10 @@ export interface RouteIR {
   rateLimits: string[];
   /** (later) carried verbatim from the RouteSplit rule */
   auth: unknown | null;
+  /** absent (snapshots from older compilers) = null */
+  cors?: CorsIR | null;
+  /** translate gRPC-Web requests to gRPC over h2c; absent = false */
+  grpcWeb?: boolean;
 }
 
 export interface EndpointIR {
@@ -145,6 +174,11 @@ export interface ClusterIR {
       healthyThreshold: number;
       unhealthyThreshold: number;
       expectedStatuses: number[];
+      /**
+       * set: grpc.health.v1.Health/Check with this service name instead of GET path (H2C only).
+       * The compiler always writes it; absent (snapshots from older compilers) means null.
+       */
+      grpc?: { service: string } | null;
     } | null;
     passive: { consecutiveErrors: number; baseEjectionTimeMs: number; maxEjectionPercent: number } | null;
   };

@@ -1,5 +1,6 @@
 // The shipped Grafana dashboard and PrometheusRule parse, and every bulkhead_* metric they query is
-// one the data plane actually exports (so a renamed metric cannot silently blank a panel or an alert).
+// one the data plane actually exports, with the labels their selectors name (so a renamed metric or
+// label cannot silently blank a panel or an alert).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +11,21 @@ import { rateLimitMetrics } from '../../src/dataplane/ratelimit/metrics.ts';
 
 const base = new DataplaneMetrics(false);
 rateLimitMetrics(base); // registered on the first rate-limited snapshot
-const exported = new Set((await base.registry.getMetricsAsJSON()).map((m) => m.name));
+const registry = base.registry;
+const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+
+/** `metric{label="v",other=~"x"}` selectors whose label is not one of the metric's (le for buckets) */
+function unknownLabels(text: string): string[] {
+  const bad: string[] = [];
+  for (const m of text.matchAll(/\b(bulkhead_[a-z_]+)\{([^}]*)\}/g)) {
+    const name = m[1]!.replace(/_(bucket|count|sum)$/, '');
+    const metric = registry.getSingleMetric(name) as unknown as { labelNames?: string[] } | undefined;
+    const known = new Set([...(metric?.labelNames ?? []), 'le']);
+    for (const l of m[2]!.matchAll(/([a-z_]+)\s*(=~|!~|!=|=)/g))
+      if (!known.has(l[1]!)) bad.push(`${m[1]}: ${l[1]}`);
+  }
+  return bad;
+}
 
 function referenced(text: string): string[] {
   const names = new Set<string>();
@@ -25,6 +40,8 @@ test('Grafana dashboard: valid JSON, every queried metric exists', () => {
   const names = referenced(dash.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n'));
   assert.ok(names.length >= 9, names.join(','));
   for (const n of names) assert.ok(exported.has(n), `dashboard queries unknown metric ${n}`);
+  assert.equal(unknownLabels(text), [], 'labels the dashboard selects on');
+  assert.match(text, /grpc_status/, 'a panel shows gRPC statuses');
 });
 
 test('PrometheusRule: valid YAML, every alert has expr and summary, metrics exist', () => {
@@ -38,7 +55,12 @@ test('PrometheusRule: valid YAML, every alert has expr and summary, metrics exis
   for (const r of rules) {
     assert.ok(r.alert && r.expr && r.annotations.summary, JSON.stringify(r));
     for (const n of referenced(r.expr)) assert.ok(exported.has(n), `${r.alert} uses unknown metric ${n}`);
+    assert.equal(unknownLabels(r.expr), [], `${r.alert}: labels`);
   }
+  assert.ok(
+    rules.some((r) => /grpc_status=~"13\|14"/.test(r.expr)),
+    'an alert on UNAVAILABLE/INTERNAL',
+  );
 });
 
 test.run();

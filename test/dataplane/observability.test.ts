@@ -41,15 +41,15 @@ test('metrics: requests by route/cluster/class, durations, connections by protoc
     const text = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     assert.match(
       text,
-      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx"\} 2/,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx",grpc_status=""\} 2/,
     );
     assert.match(
       text,
-      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx"\} 1/,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx",grpc_status=""\} 1/,
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main"\} 3/,
+      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main",grpc_status=""\} 3/,
     );
     assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="http1"\} 1/);
     assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="h2"\} 1/);
@@ -96,6 +96,7 @@ test('access log: one JSON line per request with id, route, upstream, status, ti
     assert.is(rec.bytesIn, 5);
     assert.type(rec.durationMs, 'number');
     assert.type(rec.upstreamMs, 'number');
+    assert.is(rec.grpcStatus, null, 'not a gRPC request');
     // answers the proxy makes itself are logged too
     const s2 = snapshot({
       routes: [route('team/web/main', 'team/web:80', { hostnames: ['only.example'] })],

@@ -1,5 +1,6 @@
-// Active health checks: every interval, GET the configured path on every endpoint (one probe in
-// flight per endpoint at most). healthyThreshold consecutive expected statuses mark an endpoint
+// Active health checks: every interval, GET the configured path on every endpoint, or for an H2C
+// cluster with `grpc` set call grpc.health.v1.Health/Check (grpc-probe.ts), one probe in flight
+// per endpoint at most. healthyThreshold consecutive expected statuses mark an endpoint
 // healthy, unhealthyThreshold consecutive failures mark it unhealthy; endpoints start healthy.
 // The endpoint list is read on every round, so one checker serves across snapshot swaps.
 
@@ -7,6 +8,7 @@ import * as http from 'node:http';
 import type { ClusterIR } from '../../ir/snapshot.ts';
 import type { EndpointState } from '../balancer/index.ts';
 import { probeH2c, probeHttp1 } from './probes.ts';
+import { GrpcHealthProber } from './grpc-probe.ts';
 
 export type ProbeRequest = (ep: EndpointState, path: string, timeoutMs: number) => Promise<number>;
 
@@ -29,6 +31,8 @@ export class ActiveHealthChecker {
   private readonly states = new Map<EndpointState, ProbeState>();
   private readonly aborts = new Set<AbortController>();
   private agent: http.Agent | null = null;
+  /** set for the gRPC health protocol; its sessions are kept between rounds */
+  private readonly grpc: GrpcHealthProber | null;
   private timer: NodeJS.Timeout | null = null;
   /** bumped by start/stop so results of probes from an earlier run are ignored */
   private run = 0;
@@ -41,6 +45,8 @@ export class ActiveHealthChecker {
   ) {
     this.cfg = cluster.healthCheck.active;
     this.h2 = cluster.protocol === 'H2C';
+    const g = this.cfg?.grpc ?? null;
+    this.grpc = g !== null && this.h2 ? new GrpcHealthProber(g.service) : null;
   }
 
   /** Probes at once, then every intervalMs. No-op without an active check or when already running. */
@@ -67,6 +73,7 @@ export class ActiveHealthChecker {
     this.aborts.clear();
     this.agent?.destroy();
     this.agent = null;
+    this.grpc?.retain(null);
     for (const s of this.states.values()) s.inFlight = false;
     if (opts?.resetHealth) {
       for (const ep of this.endpoints()) if (!ep.healthy) this.set(ep, true);
@@ -81,6 +88,7 @@ export class ActiveHealthChecker {
     const eps = this.endpoints();
     const live = new Set(eps);
     for (const ep of this.states.keys()) if (!live.has(ep)) this.states.delete(ep);
+    this.grpc?.retain(live);
     const round: Promise<void>[] = [];
     for (const ep of eps) {
       let st = this.states.get(ep);
@@ -104,8 +112,8 @@ export class ActiveHealthChecker {
     const abort = new AbortController();
     this.aborts.add(abort);
     try {
-      const status = await this.request(ep, cfg.path, cfg.timeoutMs, abort.signal);
-      ok = cfg.expectedStatuses.includes(status);
+      if (this.grpc !== null) ok = await this.grpc.check(ep, cfg.timeoutMs, abort.signal);
+      else ok = cfg.expectedStatuses.includes(await this.request(ep, cfg.path, cfg.timeoutMs, abort.signal));
     } catch {
       ok = false;
     } finally {
