@@ -39,6 +39,8 @@ const kConn = Symbol('bulkhead.http1.connection');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 const LINGER_MS = 2000;
+/** a client that stops reading the tail of a last response is cut after this */
+const FLUSH_MS = 60_000;
 
 export const enum Phase {
   None = 0,
@@ -339,12 +341,21 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.closeGracefully();
   }
 
-  /** FIN after what was written; bytes still arriving are read and dropped, then a hard close. */
+  /**
+   * FIN after what was written; bytes still arriving are read and dropped, then a hard close: a
+   * linger after the last byte left, but never before (a slow client still gets the whole answer,
+   * within FLUSH_MS).
+   */
   closeGracefully(): void {
     this.stopped = true;
     this.phase = Phase.Closing;
-    this.deadline = Date.now() + LINGER_MS;
-    this.socket.end();
+    const s = this.socket;
+    if (s.writableLength === 0) this.deadline = Date.now() + LINGER_MS;
+    else {
+      this.deadline = Date.now() + FLUSH_MS;
+      s.once('finish', onSocketFlushed);
+    }
+    s.end();
     if (this.pauses !== 0) {
       this.pauses = 0;
       this.socket.resume();
@@ -389,6 +400,10 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.engine.conns.delete(this);
     this.parser[kConn] = null;
     releaseParser(this.parser);
+  }
+
+  onFlushed(): void {
+    if (this.phase === Phase.Closing && !this.closed) this.deadline = Date.now() + LINGER_MS;
   }
 
   onPeerEnd(): void {
@@ -483,6 +498,9 @@ function onSocketData(this: net.Socket, chunk: Buffer): void {
 }
 function onSocketEnd(this: net.Socket): void {
   connOf(this).onPeerEnd();
+}
+function onSocketFlushed(this: net.Socket): void {
+  connOf(this)?.onFlushed();
 }
 function onSocketDrain(this: net.Socket): void {
   const res = connOf(this).res;
