@@ -78,6 +78,33 @@ test('an upgrade the backend answers with 403 is relayed, then closed: the next 
   }
 });
 
+test('an upgrade the backend never answers gets 504 after the route read timeout', async () => {
+  const silent = net.createServer((s) => s.on('data', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/ws/main', 'team/ws:80', { timeouts: { readMs: 300 } })],
+      clusters: [cluster('team/ws:80', [port])],
+    }),
+  );
+  try {
+    const t0 = Date.now();
+    const r = await raw(
+      dp.port,
+      'GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      3000,
+    );
+    assert.equal(statuses(r.data), [504]);
+    assert.ok(r.closed);
+    assert.ok(Date.now() - t0 < 2000);
+  } finally {
+    await dp.close();
+    silent.close();
+  }
+});
+
 test('keep-alive and pipelining through the data plane', async () => {
   const be = await countingBackend((req, res) =>
     setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),
