@@ -105,6 +105,36 @@ test('an upgrade the backend never answers gets 504 after the route read timeout
   }
 });
 
+test('500 connections that never send a byte are closed after the header timeout', async () => {
+  const be = await countingBackend();
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { requestHeaderTimeoutMs: 300 } },
+    }),
+  );
+  const socks: net.Socket[] = [];
+  try {
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const s = net.connect(dp.port, '127.0.0.1');
+      s.on('close', () => closed++);
+      s.on('error', () => {});
+      socks.push(s);
+    }
+    const t0 = Date.now();
+    while (closed < 500 && Date.now() - t0 < 6000) await delay(20);
+    assert.is(closed, 500, `closed ${closed} of 500`);
+    const ok = await request(dp.port, { path: '/after' });
+    assert.is(ok.status, 200);
+  } finally {
+    for (const s of socks) s.destroy();
+    await dp.close();
+    await be.close();
+  }
+});
+
 test('keep-alive and pipelining through the data plane', async () => {
   const be = await countingBackend((req, res) =>
     setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),
