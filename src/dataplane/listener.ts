@@ -35,6 +35,8 @@ export class Listener {
   private draining = false;
   /** h2 sessions with no open stream for this long get GOAWAY (the listener's keep-alive timeout) */
   h2IdleMs: number;
+  /** a new connection must send its first bytes within the request-header timeout */
+  sniffMs: number;
 
   constructor(
     readonly rt: ProxyRuntime,
@@ -42,6 +44,7 @@ export class Listener {
     ws: WebSocketIR,
   ) {
     this.h2IdleMs = l.keepAliveTimeoutMs;
+    this.sniffMs = l.requestHeaderTimeoutMs;
     this.http1 = new Http1Engine(http1Settings(l, rt.maxUriBytes), onHttp1Request, onHttp1Upgrade);
     (this.http1 as unknown as Record<symbol, unknown>)[kRuntime] = rt;
     this.http1.onReject = onReject.bind(null, rt);
@@ -70,6 +73,7 @@ export class Listener {
     this.http1.configure(http1Settings(l, this.rt.maxUriBytes));
     this.h2.updateSettings(h2Settings(l.maxHeaderBytes, ws.http2));
     this.h2IdleMs = l.keepAliveTimeoutMs;
+    this.sniffMs = l.requestHeaderTimeoutMs;
   }
 
   route(socket: net.Socket, h2: boolean): void {
@@ -152,9 +156,16 @@ function listenerOf(x: object): Listener {
 }
 
 function onConnection(this: net.Server, socket: net.Socket): void {
-  (socket as unknown as Record<symbol, unknown>)[kListener] = listenerOf(this);
+  const l = listenerOf(this);
+  (socket as unknown as Record<symbol, unknown>)[kListener] = l;
   socket.on('error', ignoreSocketError);
   socket.once('data', onFirstData);
+  // until the protocol is known no server owns the connection: a silent one is closed here
+  if (l.sniffMs > 0) socket.setTimeout(l.sniffMs, onSniffTimeout);
+}
+
+function onSniffTimeout(this: net.Socket): void {
+  this.destroy();
 }
 
 function onFirstData(this: net.Socket, chunk: Buffer): void {
@@ -168,6 +179,8 @@ function onFirstData(this: net.Socket, chunk: Buffer): void {
     this.once('data', onFirstData);
     return;
   }
+  this.setTimeout(0);
+  this.removeListener('timeout', onSniffTimeout);
   this.pause();
   this.unshift(buf);
   listenerOf(this).route(this, maybeH2);

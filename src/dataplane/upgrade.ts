@@ -33,6 +33,8 @@ const MAX_ANSWER_HEAD = 16 * 1024;
 
 interface Pending {
   tunnel: Tunnel;
+  /** the route's read timeout: how long the upstream may take to answer the upgrade */
+  readMs: number;
   request: Buffer;
   /** client bytes after its upgrade head: sent up only after the 101 */
   early: Buffer;
@@ -109,6 +111,7 @@ function openTunnel(
   const tunnel = new Tunnel(rt.tunnels, socket, up, t.ctx, t.cluster, t.ep, false);
   const p: Pending = {
     tunnel,
+    readMs: t.ctx.readMs,
     request: upgradeRequestHead(t, req.method, req.headers, clientIP, rawHost, null),
     early: head,
     timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel),
@@ -134,8 +137,25 @@ function onUpstreamConnect(this: net.Socket): void {
   parser[kOnHeadersComplete] = onAnswerHead;
   parser[kOnMessageComplete] = onAnswerComplete;
   p.parser = parser;
+  if (p.readMs > 0) p.timer = setTimeout(onAnswerTimeout, p.readMs, p);
   this.on('data', onUpstreamAnswer);
   this.write(p.request);
+}
+
+function onAnswerTimeout(p: Pending): void {
+  const t = p.tunnel;
+  if (t.established) return;
+  doneReading(p);
+  if (t.relaying) t.refuse();
+  else t.answer(Errors.upstreamTimeout);
+}
+
+/** The upstream's answer needs no more parsing (tunnel open, or the exchange is over). */
+function doneReading(p: Pending): void {
+  clearTimeout(p.timer);
+  p.tunnel.upstream.removeListener('data', onUpstreamAnswer);
+  p.parser?.free();
+  p.parser = null;
 }
 
 function onAnswerHead(
@@ -167,21 +187,20 @@ function onUpstreamAnswer(this: net.Socket, chunk: Buffer): void {
   const t = p.tunnel;
   const r = p.parser!.execute(chunk);
   if (typeof r !== 'number') {
-    this.removeListener('data', onUpstreamAnswer);
+    doneReading(p);
     return t.relaying ? t.refuse() : t.answer(Errors.upstreamProtocol);
   }
-  if (t.closed) return;
+  if (t.closed) return doneReading(p);
   t.client.write(chunk);
   if (p.status === 101) {
-    this.removeListener('data', onUpstreamAnswer);
+    doneReading(p);
     if (p.early.length > 0) this.write(p.early);
-    p.parser = null;
     t.pipe();
     return;
   }
   t.relaying = true;
   if (p.complete) {
-    this.removeListener('data', onUpstreamAnswer);
+    doneReading(p);
     t.refuse();
   }
 }

@@ -78,6 +78,63 @@ test('an upgrade the backend answers with 403 is relayed, then closed: the next 
   }
 });
 
+test('an upgrade the backend never answers gets 504 after the route read timeout', async () => {
+  const silent = net.createServer((s) => s.on('data', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/ws/main', 'team/ws:80', { timeouts: { readMs: 300 } })],
+      clusters: [cluster('team/ws:80', [port])],
+    }),
+  );
+  try {
+    const t0 = Date.now();
+    const r = await raw(
+      dp.port,
+      'GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      3000,
+    );
+    assert.equal(statuses(r.data), [504]);
+    assert.ok(r.closed);
+    assert.ok(Date.now() - t0 < 2000);
+  } finally {
+    await dp.close();
+    silent.close();
+  }
+});
+
+test('500 connections that never send a byte are closed after the header timeout', async () => {
+  const be = await countingBackend();
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { requestHeaderTimeoutMs: 300 } },
+    }),
+  );
+  const socks: net.Socket[] = [];
+  try {
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const s = net.connect(dp.port, '127.0.0.1');
+      s.on('close', () => closed++);
+      s.on('error', () => {});
+      socks.push(s);
+    }
+    const t0 = Date.now();
+    while (closed < 500 && Date.now() - t0 < 6000) await delay(20);
+    assert.is(closed, 500, `closed ${closed} of 500`);
+    const ok = await request(dp.port, { path: '/after' });
+    assert.is(ok.status, 200);
+  } finally {
+    for (const s of socks) s.destroy();
+    await dp.close();
+    await be.close();
+  }
+});
+
 test('keep-alive and pipelining through the data plane', async () => {
   const be = await countingBackend((req, res) =>
     setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),

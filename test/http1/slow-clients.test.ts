@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { countingBackend, engineProxy, raw, statuses } from './harness.ts';
+import { Http1Engine } from '../../src/dataplane/http1/engine.ts';
+import { TEST_SETTINGS, countingBackend, engineProxy, raw, statuses } from './harness.ts';
 
 test('500 connections that never send a byte are closed after the header timeout', async () => {
   const be = await countingBackend();
@@ -119,6 +120,37 @@ test('a client that never reads a 50 MB response: backpressure holds the backend
     sock.destroy();
     await px.close();
     await be.close();
+  }
+});
+
+test('a slow client still gets the whole last response before the close', async () => {
+  const SIZE = 8 * 1024 * 1024;
+  const big = Buffer.alloc(SIZE, 97);
+  // the whole body handed over at once: most of it waits in the socket when the response ends
+  const engine = new Http1Engine(
+    TEST_SETTINGS,
+    (_req, res) => {
+      res.writeHead(200, ['content-length', String(SIZE)]);
+      res.end(big);
+    },
+    () => {},
+  );
+  const server = net.createServer((sk) => engine.accept(sk));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const sock = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    let bytes = 0;
+    const closed = new Promise((r) => sock.once('close', r));
+    sock.on('data', (c: Buffer) => (bytes += c.length));
+    sock.write('GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 3000)); // longer than the 2 s linger
+    sock.resume();
+    await closed;
+    assert.ok(bytes > SIZE, `got ${bytes} bytes`);
+  } finally {
+    engine.close();
+    await new Promise((r) => server.close(r));
   }
 });
 

@@ -18,27 +18,19 @@
 //   Closing  after `Connection: close` or a rejection: the socket is ended, destroyed after a linger
 
 import type net from 'node:net';
-import {
-  PAUSE,
-  REJECT,
-  kOnBody,
-  kOnHeaders,
-  kOnHeadersComplete,
-  kOnMessageComplete,
-  releaseParser,
-  takeParser,
-  type NodeHttpParser,
-} from './parser.ts';
+import { PAUSE, REJECT, releaseParser, takeParser, type NodeHttpParser } from './parser.ts';
+import { attachSocket, detachSocket, installCallbacks, kConn, onSocketFlushed } from './listeners.ts';
 import { buildRequest } from './head.ts';
-import { Http1Body, Http1Request, type BodySource } from './request.ts';
+import { Http1Body, Http1Request, trailersOf, type BodySource } from './request.ts';
 import { Http1Response, type ResponseSink } from './response.ts';
 import { Rejects, rejectForParseError, type Reject } from './reject.ts';
 import type { Http1Engine, Http1Settings } from './engine.ts';
 
-const kConn = Symbol('bulkhead.http1.connection');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 const LINGER_MS = 2000;
+/** a client that stops reading the tail of a last response is cut after this */
+const FLUSH_MS = 60_000;
 
 export const enum Phase {
   None = 0,
@@ -89,15 +81,7 @@ export class Http1Connection implements BodySource, ResponseSink {
   ) {
     this.parser = takeParser(this, s.maxHeaderBytes, installCallbacks);
     this.parser[kConn] = this;
-    (socket as unknown as Record<symbol, unknown>)[kConn] = this;
-    // a client may half-close after its last request and still read the answer (node:http allows
-    // the same); the engine closes once that answer is out
-    socket.allowHalfOpen = true;
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('drain', onSocketDrain);
-    socket.on('close', onSocketClose);
-    socket.on('error', ignoreError);
+    attachSocket(socket, this);
     if (s.headerTimeoutMs > 0) this.deadline = Date.now() + s.headerTimeoutMs;
   }
 
@@ -339,12 +323,21 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.closeGracefully();
   }
 
-  /** FIN after what was written; bytes still arriving are read and dropped, then a hard close. */
+  /**
+   * FIN after what was written; bytes still arriving are read and dropped, then a hard close: a
+   * linger after the last byte left, but never before (a slow client still gets the whole answer,
+   * within FLUSH_MS).
+   */
   closeGracefully(): void {
     this.stopped = true;
     this.phase = Phase.Closing;
-    this.deadline = Date.now() + LINGER_MS;
-    this.socket.end();
+    const s = this.socket;
+    if (s.writableLength === 0) this.deadline = Date.now() + LINGER_MS;
+    else {
+      this.deadline = Date.now() + FLUSH_MS;
+      s.once('finish', onSocketFlushed);
+    }
+    s.end();
     if (this.pauses !== 0) {
       this.pauses = 0;
       this.socket.resume();
@@ -379,16 +372,14 @@ export class Http1Connection implements BodySource, ResponseSink {
     this.closed = true;
     this.stopped = true;
     this.deadline = 0;
-    const s = this.socket;
-    s.removeListener('data', onSocketData);
-    s.removeListener('end', onSocketEnd);
-    s.removeListener('drain', onSocketDrain);
-    s.allowHalfOpen = false;
-    s.removeListener('close', onSocketClose);
-    s.removeListener('error', ignoreError);
+    detachSocket(this.socket);
     this.engine.conns.delete(this);
     this.parser[kConn] = null;
     releaseParser(this.parser);
+  }
+
+  onFlushed(): void {
+    if (this.phase === Phase.Closing && !this.closed) this.deadline = Date.now() + LINGER_MS;
   }
 
   onPeerEnd(): void {
@@ -432,68 +423,4 @@ export class Http1Connection implements BodySource, ResponseSink {
     const rate = this.s.bodyMinBytesPerSec;
     return this.bodyStart + this.s.bodyGraceMs + (rate > 0 ? (this.bodyBytes * 1000) / rate : 0);
   }
-}
-
-function trailersOf(raw: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === '__proto__') continue;
-    const prev = out[name];
-    out[name] = prev === undefined ? raw[i + 1]! : prev + ', ' + raw[i + 1]!;
-  }
-  return out;
-}
-
-// ---- module-level listeners ----
-function connOf(x: object): Http1Connection {
-  return (x as Record<symbol, Http1Connection>)[kConn]!;
-}
-function installCallbacks(p: NodeHttpParser): void {
-  p[kOnHeaders] = onHeaders;
-  p[kOnHeadersComplete] = onHeadersComplete;
-  p[kOnBody] = onBody;
-  p[kOnMessageComplete] = onMessageComplete;
-}
-function onHeaders(this: NodeHttpParser, raw: string[], url: string): void {
-  connOf(this).onHeaderLines(raw, url);
-}
-function onHeadersComplete(
-  this: NodeHttpParser,
-  major: number,
-  minor: number,
-  raw: string[] | undefined,
-  method: number,
-  url: string | undefined,
-  _status: unknown,
-  _statusText: unknown,
-  upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  return connOf(this).onHead(major, minor, raw, method, url, upgrade, keepAlive);
-}
-function onBody(this: NodeHttpParser, b: Buffer): void {
-  connOf(this).onBody(b);
-}
-function onMessageComplete(this: NodeHttpParser): void {
-  connOf(this).onMessageComplete();
-}
-function onSocketData(this: net.Socket, chunk: Buffer): void {
-  connOf(this).onData(chunk);
-}
-function onSocketEnd(this: net.Socket): void {
-  connOf(this).onPeerEnd();
-}
-function onSocketDrain(this: net.Socket): void {
-  const res = connOf(this).res;
-  if (res !== null && res.needDrain) {
-    res.needDrain = false;
-    res.emit('drain');
-  }
-}
-function onSocketClose(this: net.Socket): void {
-  connOf(this).onClose();
-}
-function ignoreError(): void {
-  // 'close' follows every socket error; onClose cleans up
 }

@@ -19,17 +19,37 @@ export interface HeadLimits {
   readonly maxUriBytes: number;
 }
 
-// host = IP-literal / IPv4 / reg-name, then an optional ":port" (RFC 3986 §3.2.2): unreserved,
-// pct-encoded, sub-delims, ':' and the brackets of an IP literal. No '/', '?', '#', '@', space, '\'.
-const HOST_CHAR = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]")
-  HOST_CHAR[c.charCodeAt(0)] = 1;
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name or IPv4 address
+// (unreserved, pct-encoded, sub-delims) or a bracketed IPv6 literal, then optional digits. No '/',
+// '?', '#', '@', space, '\\', non-ASCII.
+const NAME_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=")
+  NAME_CHAR[c.charCodeAt(0)] = 1;
+const IPV6_CHAR = new Uint8Array(128);
+for (const c of '0123456789abcdefABCDEF:.') IPV6_CHAR[c.charCodeAt(0)] = 1;
 
 export function validHost(v: string): boolean {
-  if (v.length === 0 || v.length > 255) return false;
-  for (let i = 0; i < v.length; i++) {
+  const n = v.length;
+  if (n === 0 || n > 255) return false;
+  let i = 0;
+  if (v.charCodeAt(0) === 91 /* [ */) {
+    for (i = 1; i < n && v.charCodeAt(i) !== 93 /* ] */; i++)
+      if (IPV6_CHAR[v.charCodeAt(i)] !== 1) return false;
+    if (i === n || i === 1) return false;
+    i++;
+  } else {
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c === 58 /* : */) break;
+      if (c > 127 || NAME_CHAR[c] !== 1) return false;
+    }
+    if (i === 0) return false;
+  }
+  if (i === n) return true;
+  if (v.charCodeAt(i) !== 58 || n - i - 1 > 5) return false;
+  for (i++; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c > 127 || HOST_CHAR[c] === 0) return false;
+    if (c < 48 || c > 57) return false;
   }
   return true;
 }

@@ -48,3 +48,15 @@ export class Http1Request {
     readonly hasBody: boolean,
   ) {}
 }
+
+/** Trailers of a chunked request body, joined like its headers. */
+export function trailersOf(raw: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === '__proto__') continue;
+    const prev = out[name];
+    out[name] = prev === undefined ? raw[i + 1]! : prev + ', ' + raw[i + 1]!;
+  }
+  return out;
+}

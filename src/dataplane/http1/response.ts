@@ -96,7 +96,7 @@ export class Http1Response extends EventEmitter {
   }
 
   write(chunk: Buffer | string): boolean {
-    if (this.finished) return false;
+    if (this.finished || this.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode, []);
     const s = this.sink.socket;
     if (this.head !== null) {
@@ -123,7 +123,7 @@ export class Http1Response extends EventEmitter {
   }
 
   end(chunk?: Buffer | string): this {
-    if (this.finished) return this;
+    if (this.finished || this.destroyed) return this;
     if (!this.headersSent) this.writeHead(this.statusCode, []);
     const s = this.sink.socket;
     s.cork();
