@@ -18,6 +18,7 @@ import { hashKeyFor } from './balancer/index.ts';
 import { normalizePath } from './path-normalize.ts';
 import { RequestContext, kRequestContext, setProceed } from './request-context.ts';
 import { runPolicies } from './policy/index.ts';
+import { GRPC_NONE, GRPC_UNKNOWN } from './metrics.ts';
 
 export function runtimeOf(x: object): ProxyRuntime {
   return (x as Record<symbol, ProxyRuntime>)[kRuntime]!;
@@ -82,7 +83,8 @@ function onSuspendedClose(this: Http1Response | ServerHttp2Stream): void {
   const rc = (this as unknown as Record<symbol, RequestContext>)[kRequestContext]!;
   if (rc.pending && !rc.answered) {
     rc.aborted = true;
-    rc.metrics.request('', 499);
+    // a gRPC call the client cancelled has no status of ours: counted as "unknown", not as non-gRPC
+    rc.metrics.request('', 499, rc.grpc ? GRPC_UNKNOWN : GRPC_NONE);
   }
 }
 
