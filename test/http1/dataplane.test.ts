@@ -135,6 +135,36 @@ test('500 connections that never send a byte are closed after the header timeout
   }
 });
 
+test('a backend that resets mid request body: 502, the proxy serves on', async () => {
+  const be = await countingBackend((req, res) => {
+    if (req.url === '/reset') return void req.once('data', () => req.socket.destroy());
+    req.resume();
+    req.on('end', () => res.end('fine'));
+  });
+  const dp = await startProxy(
+    snapshot({
+      routes: [route('team/web/main', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+    }),
+  );
+  try {
+    const chunk = 'x'.repeat(64 * 1024);
+    const r = await raw(
+      dp.port,
+      ['POST /reset HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n', chunk, chunk, chunk, chunk],
+      3000,
+      100,
+    );
+    assert.equal(statuses(r.data), [502]);
+    assert.ok(r.closed);
+    const ok = await request(dp.port, { method: 'POST', path: '/ok', body: 'abc' });
+    assert.is(ok.status, 200);
+  } finally {
+    await dp.close();
+    await be.close();
+  }
+});
+
 test('keep-alive and pipelining through the data plane', async () => {
   const be = await countingBackend((req, res) =>
     setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),

@@ -16,6 +16,9 @@ export interface BodySource {
 export class Http1Body extends Readable {
   constructor(readonly source: BodySource) {
     super();
+    // a consumer may destroy the body with an error (undici on an upstream failure); the connection
+    // learns of the failure through its response, so an error event must never go unheard
+    this.on('error', ignoreBodyError);
   }
   override _read(): void {
     this.source.onBodyRead();
@@ -59,4 +62,8 @@ export function trailersOf(raw: string[]): Record<string, string> {
     out[name] = prev === undefined ? raw[i + 1]! : prev + ', ' + raw[i + 1]!;
   }
   return out;
+}
+
+function ignoreBodyError(): void {
+  // see Http1Body
 }
