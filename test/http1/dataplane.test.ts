@@ -165,6 +165,24 @@ test('a backend that resets mid request body: 502, the proxy serves on', async (
   }
 });
 
+test('2000 pipelined requests answered synchronously (no route): every one answered, no stack growth', async () => {
+  const dp = await startProxy(snapshot({ routes: [], clusters: [] }));
+  try {
+    let bytes = '';
+    for (let i = 0; i < 2000; i++) bytes += `GET /n${i} HTTP/1.1\r\nHost: a\r\n\r\n`;
+    const r = await raw(
+      dp.port,
+      bytes + 'GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+      10_000,
+    );
+    assert.is(statuses(r.data).length, 2001);
+    assert.ok(statuses(r.data).every((s) => s === 404));
+    assert.ok(r.closed);
+  } finally {
+    await dp.close();
+  }
+});
+
 test('keep-alive and pipelining through the data plane', async () => {
   const be = await countingBackend((req, res) =>
     setTimeout(() => res.end(`<${req.url}>`), req.url === '/1' ? 100 : 0),

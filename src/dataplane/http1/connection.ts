@@ -291,6 +291,14 @@ export class Http1Connection implements BodySource, ResponseSink {
       this.deadline = ka > 0 ? Date.now() + ka : 0;
       return;
     }
+    // the held request starts on a later turn: a client pipelining many requests that are answered
+    // synchronously must not grow the stack, and other connections get their turn in between
+    setImmediate(startHeld, this);
+  }
+
+  startHeld(): void {
+    const p = this.pending;
+    if (p === null || this.closed || this.res !== null) return;
     this.pending = null;
     if (!(p instanceof Http1Request)) return this.sendReject(p);
     this.begin(p);
@@ -423,4 +431,8 @@ export class Http1Connection implements BodySource, ResponseSink {
     const rate = this.s.bodyMinBytesPerSec;
     return this.bodyStart + this.s.bodyGraceMs + (rate > 0 ? (this.bodyBytes * 1000) / rate : 0);
   }
+}
+
+function startHeld(c: Http1Connection): void {
+  c.startHeld();
 }
