@@ -27,6 +27,9 @@ export const H2_LIMITS = {
   maxConcurrentStreams: 100,
   /** streams a client may reset before their response ended, per connection and second */
   maxResetsPerSecond: 200,
+  /** nghttp2's RST_STREAM token bucket: burst, then resets per second (nghttp2's defaults: 1000, 33) */
+  resetBurst: 200,
+  resetRate: 100,
   /** nghttp2's memory budget per session (MB): outbound queue, header tables, stream state */
   maxSessionMemoryMb: 32,
   /** header fields per header block (Node's default is 128) */
@@ -60,7 +63,11 @@ export function h2ServerOptions(maxHeaderBytes: number, connectProtocol: boolean
     maxSettings: H2_LIMITS.maxSettings,
     maxSessionRejectedStreams: H2_LIMITS.maxSessionRejectedStreams,
     maxSessionInvalidFrames: H2_LIMITS.maxSessionInvalidFrames,
-  };
+    // nghttp2's own token bucket for incoming RST_STREAM (Node >= 20.12; not in @types/node 20):
+    // checked frame by frame, so a flood is cut inside the read that carries it
+    streamResetBurst: H2_LIMITS.resetBurst,
+    streamResetRate: H2_LIMITS.resetRate,
+  } as http2.ServerOptions;
 }
 
 export function h2Settings(maxHeaderBytes: number, connectProtocol: boolean): http2.Settings {
