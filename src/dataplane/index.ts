@@ -44,6 +44,8 @@ export interface DataplaneOptions {
    * plane (the CLI, cluster workers), never for one of many data planes inside a test process
    */
   guardProcess?: boolean;
+  /** opens the admin port's /config to non-loopback clients that send it as a bearer token */
+  adminToken?: string | null;
 }
 
 export interface Dataplane {
@@ -144,6 +146,7 @@ export async function startInProcess(
       },
       opts.adminPort ?? l.adminPort,
       host,
+      opts.adminToken ?? null,
     );
   }
   listener = new Listener(rt, l, opts.snapshot.websocket);

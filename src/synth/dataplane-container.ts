@@ -11,6 +11,8 @@ import { PORT_NAME_ADMIN, PORT_NAME_HTTP, PORT_NAME_HTTPS } from './service.ts';
 export const CONTAINER_NAME = 'dataplane';
 export const CREDENTIAL_MOUNT_DIR = '/etc/bulkhead/credential';
 export const CREDENTIAL_KEY = 'token';
+/** the operator's CA in the same Secret: the config stream's TLS is verified against it */
+export const CREDENTIAL_CA_KEY = 'ca.crt';
 /** uid/gid of the data plane (the conventional "nonroot" id of distroless-style images) */
 export const DATAPLANE_UID = 65532;
 /**
@@ -53,6 +55,8 @@ export function dataplaneArgs(infra: PoolInfra, poolKey: string, controlPlaneAdd
       poolKey,
       '--credential',
       `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_KEY}`,
+      '--control-plane-ca',
+      `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_CA_KEY}`,
     );
   }
   return args;
