@@ -13,7 +13,14 @@ import { kRuntime, type ProxyRuntime } from './context.ts';
 import { onHttp1Request } from './proxy.ts';
 import { kUpgraded } from './websocket.ts';
 import { onHttp1Upgrade } from './upgrade.ts';
-import { guardOf, guardSession, h2ServerOptions, h2Settings, sessionFailed } from './h2-guard.ts';
+import {
+  admitH2Connection,
+  guardOf,
+  guardSession,
+  h2ServerOptions,
+  h2Settings,
+  sessionFailed,
+} from './h2-guard.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
@@ -97,10 +104,7 @@ export class Listener {
   }
 
   route(socket: net.Socket, h2: boolean): void {
-    if (h2) {
-      this.h2.emit('connection', socket);
-      return;
-    }
+    if (h2) return admitH2Connection(this.h2, socket);
     this.h1Sockets.add(socket);
     this.rt.metrics.connection('http1', 1);
     socket.on('close', onH1SocketClose);

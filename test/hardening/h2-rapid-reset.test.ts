@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
 import { cluster, closeServer, httpBackend, route, snapshot } from '../dataplane/fixtures.ts';
 import { attack, spawnDataplane } from './dataplane-child.ts';
+import { PENALTY_MS } from '../../src/dataplane/h2-guard.ts';
 import { bystander, percentile, type ResetFloodResult } from './clients.ts';
 
 const FLOOD_MS = 4000;
@@ -42,6 +43,11 @@ test('rapid reset: the process survives, GOAWAY ENHANCE_YOUR_CALM, a bystander k
     clearInterval(sampler);
     assert.not.ok(dp.exited(), `data plane died: ${dp.stderr.join('\n')}`);
     assert.ok(flood.streams > 2000, `flood sent only ${flood.streams} streams`);
+    // after a GOAWAY the attacker's address waits PENALTY_MS before its next connection is read
+    assert.ok(
+      flood.connections <= FLOOD_MS / PENALTY_MS + 2,
+      `${flood.connections} flooding connections in ${FLOOD_MS} ms`,
+    );
     assert.ok(
       flood.goaways.includes(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM),
       `GOAWAY codes seen: ${flood.goaways.join(',')}`,
