@@ -14,11 +14,11 @@
 //   reaches the process guard (process-guard.ts).
 
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
 import type { ProxyRuntime } from './context.ts';
 import { kRuntime } from './context.ts';
 import { onH2Stream } from './proxy.ts';
 import { onH2Connect } from './websocket-h2.ts';
+import { penalize } from './h2-penalty.ts';
 
 const C = http2.constants;
 
@@ -44,62 +44,6 @@ export const H2_LIMITS = {
   /** invalid frames before the session is closed */
   maxSessionInvalidFrames: 1000,
 } as const;
-
-/**
- * A client whose session was closed for a flood waits this long before its next h2 connection from
- * the same address is read: the reconnect loop of a rapid-reset attacker slows to one connection per
- * window, while clients on open connections (and other addresses) are not touched.
- */
-export const PENALTY_MS = 1000;
-const MAX_PENALIZED = 10_000;
-const penalized = new Map<string, number>();
-
-function penalize(address: string | undefined): void {
-  if (address === undefined) return;
-  const now = Date.now();
-  if (penalized.size >= MAX_PENALIZED)
-    for (const [a, until] of penalized)
-      if (until <= now || penalized.size >= MAX_PENALIZED) penalized.delete(a);
-  penalized.set(address, now + PENALTY_MS);
-}
-
-/** Hands a sniffed h2 connection to the server, after the address's penalty when it has one. */
-export function admitH2Connection(server: http2.Http2Server, socket: Socket): void {
-  const addr = socket.remoteAddress;
-  const until = addr === undefined ? undefined : penalized.get(addr);
-  const wait = until === undefined ? 0 : until - Date.now();
-  if (wait <= 0) {
-    if (until !== undefined) penalized.delete(addr!);
-    server.emit('connection', socket);
-    return;
-  }
-  // the sniffer resumes the socket after this returns: hold what arrives meanwhile, in order
-  (socket as unknown as Record<symbol, Buffer[]>)[kHeld] = [];
-  socket.on('data', holdChunk);
-  setTimeout(emitLate, wait, server, socket);
-}
-
-const kHeld = Symbol('bulkhead.heldChunks');
-
-function holdChunk(this: Socket, chunk: Buffer): void {
-  (this as unknown as Record<symbol, Buffer[]>)[kHeld]!.push(chunk);
-  this.pause();
-}
-
-// as the sniffer does: paused, the held bytes back in front, the server takes it, then resume
-function emitLate(server: http2.Http2Server, socket: Socket): void {
-  socket.off('data', holdChunk);
-  if (socket.destroyed) return;
-  socket.pause();
-  const held = (socket as unknown as Record<symbol, Buffer[]>)[kHeld]!;
-  for (let i = held.length - 1; i >= 0; i--) socket.unshift(held[i]!);
-  server.emit('connection', socket);
-  process.nextTick(resumeLate, socket);
-}
-
-function resumeLate(socket: Socket): void {
-  socket.resume();
-}
 
 /** What connection errors are counted as (the `reason` label): a fixed, small set. */
 export const GuardReason = {
@@ -202,6 +146,7 @@ function onSessionError(this: http2.ServerHttp2Session, err: NodeJS.ErrnoExcepti
   if (g === undefined || g.calmed) return;
   g.calmed = true;
   g.rt.metrics.connectionError(GuardReason.protocol);
+  penalize(this.socket?.remoteAddress);
   g.rt.accessLog.logger.warn(
     { code, err: err.message, peer: peerOf(this) },
     'h2 session ended by the protocol layer',

@@ -13,14 +13,8 @@ import { kRuntime, type ProxyRuntime } from './context.ts';
 import { onHttp1Request } from './proxy.ts';
 import { kUpgraded } from './websocket.ts';
 import { onHttp1Upgrade } from './upgrade.ts';
-import {
-  admitH2Connection,
-  guardOf,
-  guardSession,
-  h2ServerOptions,
-  h2Settings,
-  sessionFailed,
-} from './h2-guard.ts';
+import { guardOf, guardSession, h2ServerOptions, h2Settings, sessionFailed } from './h2-guard.ts';
+import { admitH2Connection } from './h2-penalty.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
 import { cluster, closeServer, httpBackend, route, snapshot } from '../dataplane/fixtures.ts';
 import { attack, spawnDataplane } from './dataplane-child.ts';
-import { PENALTY_MS } from '../../src/dataplane/h2-guard.ts';
+import { PENALTY_MS } from '../../src/dataplane/h2-penalty.ts';
 import { bystander, percentile, type ResetFloodResult } from './clients.ts';
 
 const FLOOD_MS = 4000;
