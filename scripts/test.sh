@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs npm packages, the Debian tools and the
-# Go-built test binaries (kube-apiserver, etcd, the grpc-go interop client and server; cached in
-# ~/.cache/bulkhead), type-checks, then
+# Go-built test binaries (kube-apiserver, etcd, h2spec, grpc-go interop; cached in ~/.cache/bulkhead), type-checks, then
 # runs every uvu test. `.ci/run` calls exactly this through `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +13,8 @@ echo "== system tools"
 bash scripts/setup-system.sh
 echo "== kube-apiserver and etcd (built once from Go modules, cached)"
 bash scripts/setup-k8s-tools.sh
-echo "== grpc-go interop client and server (built once, cached)"
-bash scripts/setup-grpc-interop.sh
+echo "== conformance tools: h2spec, grpc-go interop client and server (built once from Go modules, cached)"
+bash scripts/setup-conformance.sh
 echo "== typecheck and format (npm run lint)"
 npm run -s lint
 echo "== tests"

@@ -13,6 +13,7 @@ interface DataplaneCliOptions {
   controlPlane?: string;
   pool?: string;
   credential?: string;
+  controlPlaneCa?: string;
   port?: string;
   adminPort?: string;
   host?: string;
@@ -56,6 +57,10 @@ export function registerDataplaneCommand(program: Command): void {
     )
     .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
     .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
+    .option(
+      '--control-plane-ca <file>',
+      "the operator's CA (PEM) to verify the config stream's TLS; default ca.crt beside --credential",
+    )
     .action(async (opts: DataplaneCliOptions) => {
       if (opts.controlPlane && (!opts.pool || !opts.credential)) {
         process.stderr.write(
@@ -75,6 +80,8 @@ export function registerDataplaneCommand(program: Command): void {
           // this process is the data plane: escaped errors are logged and counted, not fatal
           guardProcess: true,
           secretsDir: opts.secrets,
+          // /config answers loopback clients only, unless this token is set (then bearer access)
+          adminToken: process.env.BULKHEAD_ADMIN_TOKEN || null,
         });
       } catch (err) {
         process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);
@@ -87,7 +94,12 @@ export function registerDataplaneCommand(program: Command): void {
         try {
           stream = linkToControlPlane(
             { apply: (s) => dp.applyAndWait(s), version: () => dp.store.peek()?.version ?? null },
-            { address: opts.controlPlane, pool: opts.pool!, credentialFile: opts.credential! },
+            {
+              address: opts.controlPlane,
+              pool: opts.pool!,
+              credentialFile: opts.credential!,
+              caFile: opts.controlPlaneCa,
+            },
           );
         } catch (err) {
           process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);

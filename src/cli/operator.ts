@@ -79,7 +79,9 @@ export function registerOperatorCommand(program: Command): void {
       }
       if (o.configStreamAddr) {
         const addr = o.configStreamAddr.startsWith(':') ? `0.0.0.0${o.configStreamAddr}` : o.configStreamAddr;
-        extraServers.push(configStreamExtraServer({ addr, namespace }));
+        // the certificate also names the host data planes dial (--control-plane-address)
+        const hosts = o.controlPlaneAddress ? [o.controlPlaneAddress.replace(/:\d+$/, '')] : [];
+        extraServers.push(configStreamExtraServer({ addr, namespace, hosts }));
       }
       const handle = await startOperator({
         extraServers,

@@ -18,6 +18,7 @@ import type { ProxyRuntime } from './context.ts';
 import { kRuntime } from './context.ts';
 import { onH2Stream } from './proxy.ts';
 import { onH2Connect } from './websocket-h2.ts';
+import { penalize } from './h2-penalty.ts';
 
 const C = http2.constants;
 
@@ -27,6 +28,9 @@ export const H2_LIMITS = {
   maxConcurrentStreams: 100,
   /** streams a client may reset before their response ended, per connection and second */
   maxResetsPerSecond: 200,
+  /** nghttp2's RST_STREAM token bucket: burst, then resets per second (nghttp2's defaults: 1000, 33) */
+  resetBurst: 200,
+  resetRate: 100,
   /** nghttp2's memory budget per session (MB): outbound queue, header tables, stream state */
   maxSessionMemoryMb: 32,
   /** header fields per header block (Node's default is 128) */
@@ -60,7 +64,11 @@ export function h2ServerOptions(maxHeaderBytes: number, connectProtocol: boolean
     maxSettings: H2_LIMITS.maxSettings,
     maxSessionRejectedStreams: H2_LIMITS.maxSessionRejectedStreams,
     maxSessionInvalidFrames: H2_LIMITS.maxSessionInvalidFrames,
-  };
+    // nghttp2's own token bucket for incoming RST_STREAM (Node >= 20.12; not in @types/node 20):
+    // checked frame by frame, so a flood is cut inside the read that carries it
+    streamResetBurst: H2_LIMITS.resetBurst,
+    streamResetRate: H2_LIMITS.resetRate,
+  } as http2.ServerOptions;
 }
 
 export function h2Settings(maxHeaderBytes: number, connectProtocol: boolean): http2.Settings {
@@ -100,6 +108,7 @@ export class SessionGuard {
     if (this.calmed) return;
     this.calmed = true;
     this.rt.metrics.connectionError(reason);
+    penalize(this.session.socket?.remoteAddress);
     this.rt.accessLog.logger.warn(
       { reason, peer: peerOf(this.session), openStreams: this.openStreams },
       'h2 session closed: ENHANCE_YOUR_CALM',
@@ -137,6 +146,7 @@ function onSessionError(this: http2.ServerHttp2Session, err: NodeJS.ErrnoExcepti
   if (g === undefined || g.calmed) return;
   g.calmed = true;
   g.rt.metrics.connectionError(GuardReason.protocol);
+  penalize(this.socket?.remoteAddress);
   g.rt.accessLog.logger.warn(
     { code, err: err.message, peer: peerOf(this) },
     'h2 session ended by the protocol layer',

@@ -50,6 +50,8 @@ export interface DataplaneOptions {
   guardProcess?: boolean;
   /** `--secrets <dir>`: Secrets as files `<dir>/<namespace>/<name>/<key>` (Redis URLs, certificates) */
   secretsDir?: string;
+  /** opens the admin port's /config to non-loopback clients that send it as a bearer token */
+  adminToken?: string | null;
 }
 
 export interface Dataplane {
@@ -161,6 +163,7 @@ export async function startInProcess(
       },
       opts.adminPort ?? l.adminPort,
       host,
+      opts.adminToken ?? null,
     );
   }
   listener = new Listener(rt, l, opts.snapshot.websocket);

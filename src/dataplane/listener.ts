@@ -21,6 +21,7 @@ import {
 } from './h2-guard.ts';
 import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.ts';
 import type { Reject } from './http1/reject.ts';
+import { admitH2Connection } from './h2-penalty.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
@@ -77,10 +78,7 @@ export class Listener {
   }
 
   route(socket: net.Socket, h2: boolean): void {
-    if (h2) {
-      this.h2.emit('connection', socket);
-      return;
-    }
+    if (h2) return admitH2Connection(this.h2, socket);
     this.h1Sockets.add(socket);
     this.rt.metrics.connection('http1', 1);
     socket.on('close', onH1SocketClose);

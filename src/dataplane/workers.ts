@@ -131,6 +131,7 @@ export async function startPrimary(
           },
           opts.adminPort ?? opts.snapshot.listener.adminPort,
           host,
+          opts.adminToken ?? null,
         );
 
   const apply = (s: PoolSnapshot): ApplyResult => {

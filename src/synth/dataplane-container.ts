@@ -13,6 +13,8 @@ export const CREDENTIAL_MOUNT_DIR = '/etc/bulkhead/credential';
 export const CREDENTIAL_KEY = 'token';
 /** `--secrets` of the data plane: each referenced Secret is mounted at `<dir>/<namespace>/<name>/` */
 export const SECRETS_MOUNT_DIR = '/etc/bulkhead/secrets';
+/** the operator's CA in the same Secret: the config stream's TLS is verified against it */
+export const CREDENTIAL_CA_KEY = 'ca.crt';
 /** uid/gid of the data plane (the conventional "nonroot" id of distroless-style images) */
 export const DATAPLANE_UID = 65532;
 /**
@@ -58,6 +60,8 @@ export function dataplaneArgs(infra: PoolInfra, poolKey: string, controlPlaneAdd
       poolKey,
       '--credential',
       `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_KEY}`,
+      '--control-plane-ca',
+      `${CREDENTIAL_MOUNT_DIR}/${CREDENTIAL_CA_KEY}`,
     );
   }
   return args;

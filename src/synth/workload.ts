@@ -11,6 +11,7 @@ import type { PoolIdentity } from './identity.ts';
 import { objectMetadata } from './identity.ts';
 import {
   CREDENTIAL_KEY,
+  CREDENTIAL_CA_KEY,
   DATAPLANE_UID,
   PRESTOP_SLEEP_SECONDS,
   addDataplaneEnv,
@@ -120,7 +121,10 @@ export class PoolWorkload extends Construct {
               name: 'credential',
               optional: false,
               defaultMode: 0o440,
-              items: { [CREDENTIAL_KEY]: { path: CREDENTIAL_KEY } },
+              items: {
+                [CREDENTIAL_KEY]: { path: CREDENTIAL_KEY },
+                [CREDENTIAL_CA_KEY]: { path: CREDENTIAL_CA_KEY },
+              },
             },
           );
 

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import type { PoolSnapshot } from '../ir/snapshot.ts';
+import { clientCredentials } from './stream-tls.ts';
 import { configStreamDefinition, KEEPALIVE_CLIENT, type ConfigMsg, type DataPlaneMsg } from './proto.ts';
 
 export interface ConfigStreamClientOptions {
@@ -14,6 +15,8 @@ export interface ConfigStreamClientOptions {
   /** `<namespace>/<name>` */
   pool: string;
   token: string;
+  /** PEM of the operator's CA: the stream runs over TLS verified against it; null = plaintext, loopback only */
+  ca?: string | null;
   replica: string;
   /** the data plane's SnapshotStore.apply */
   apply(
@@ -40,7 +43,8 @@ export class ConfigStreamClient extends EventEmitter {
   constructor(private readonly opts: ConfigStreamClientOptions) {
     super();
     const Ctor = configStreamDefinition().client;
-    this.client = new Ctor(opts.address, grpc.credentials.createInsecure(), KEEPALIVE_CLIENT);
+    // throws BH_ERR_CONFIG_STREAM_INSECURE rather than send the token in clear over a network
+    this.client = new Ctor(opts.address, clientCredentials(opts.address, opts.ca ?? null), KEEPALIVE_CLIENT);
   }
 
   start(): void {

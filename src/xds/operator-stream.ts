@@ -3,11 +3,14 @@
 // and data planes, retrying with jitter through the operator Service, land on the leader. Snapshots
 // come from the leader's own compile passes (the same deterministic versions any replica computes).
 // The leader also keeps one credential Secret per pool (`bulkhead-<pool>-credential`, key `token`),
-// which the synthesizer mounts into that pool's pods only.
+// which the synthesizer mounts into that pool's pods only, together with the CA of the stream's TLS
+// certificate (key `ca.crt`; stream-tls.ts): data planes verify the operator before sending the token.
 
 import { checkSnapshotShape } from '../ir/snapshot-validate.ts';
 import { PoolCredentials } from './credentials.ts';
 import { ConfigStreamServer } from './server.ts';
+import { CA_KEY, type StreamTls } from './stream-tls.ts';
+import { loadOrCreateStreamTls, streamHosts } from './stream-tls-secret.ts';
 import type { CompileResult } from '../compiler/index.ts';
 import type { ExtraServer, OperatorContext } from '../operator/operator.ts';
 import type { ApiResource } from '../operator/api-resources.ts';
@@ -24,6 +27,13 @@ export interface ConfigStreamConfig {
   keySecretName?: string;
   /** a fixed master key (tests); otherwise read or created in the key Secret */
   masterKey?: Buffer;
+  /**
+   * the stream's TLS certificate; by default read from (or made into) the Secret bulkhead-config-tls;
+   * null = plaintext, which data planes accept on loopback addresses only
+   */
+  tls?: StreamTls | null;
+  /** more names the certificate must carry, e.g. the host of --control-plane-address */
+  hosts?: string[];
 }
 
 export function credentialSecretName(pool: string): string {
@@ -41,14 +51,25 @@ export class OperatorConfigStream implements ExtraServer {
   private leaderTimer: NodeJS.Timeout | null = null;
   private wasLeader = false;
   private ctx: OperatorContext | null = null;
+  private tls: StreamTls | null = null;
 
   constructor(private readonly cfg: ConfigStreamConfig) {}
 
   async start(ctx: OperatorContext): Promise<void> {
     this.ctx = ctx;
     this.creds = new PoolCredentials(this.cfg.masterKey ?? (await this.loadOrCreateKey(ctx)));
+    const namespace = this.cfg.namespace ?? 'bulkhead-system';
+    this.tls =
+      this.cfg.tls !== undefined
+        ? this.cfg.tls
+        : await loadOrCreateStreamTls(
+            ctx.rest,
+            namespace,
+            streamHosts(namespace, [hostOf(this.cfg.addr), ...(this.cfg.hosts ?? [])]),
+          );
     const server = new ConfigStreamServer({
       credentials: this.creds,
+      tls: this.tls,
       registry: ctx.metrics.registry,
       log: ctx.logger,
       accepting: () => ctx.isLeader(),
@@ -137,7 +158,8 @@ export class OperatorConfigStream implements ExtraServer {
 
   private async ensureCredential(pool: string, result: CompileResult): Promise<void> {
     const token = this.creds!.tokenFor(pool);
-    if (this.credentialsWritten.get(pool) === token) return;
+    const ca = this.tls?.caCert ?? '';
+    if (this.credentialsWritten.get(pool) === token + ca) return;
     const [namespace, name] = pool.split('/') as [string, string];
     const uid = result.infra[pool]?.pool.uid;
     const secret = {
@@ -163,20 +185,24 @@ export class OperatorConfigStream implements ExtraServer {
           : {}),
       },
       type: 'Opaque',
-      data: { token: Buffer.from(token).toString('base64') },
+      data: {
+        token: Buffer.from(token).toString('base64'),
+        ...(ca === '' ? {} : { [CA_KEY]: Buffer.from(ca).toString('base64') }),
+      } as Record<string, string>,
     };
     try {
-      const live = await this.ctx!.rest.get<{ data?: { token?: string } }>(
+      const live = await this.ctx!.rest.get<{ data?: Record<string, string> }>(
         SECRET,
         namespace,
         secret.metadata.name,
       );
-      if (live.data?.token !== secret.data.token) await this.ctx!.rest.apply(SECRET, secret, 'bulkhead');
+      if (live.data?.token !== secret.data.token || live.data?.[CA_KEY] !== secret.data[CA_KEY])
+        await this.ctx!.rest.apply(SECRET, secret, 'bulkhead');
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.ctx!.rest.apply(SECRET, secret, 'bulkhead');
     }
-    this.credentialsWritten.set(pool, token);
+    this.credentialsWritten.set(pool, token + ca);
   }
 
   private async loadOrCreateKey(ctx: OperatorContext): Promise<Buffer> {
@@ -206,6 +232,10 @@ export class OperatorConfigStream implements ExtraServer {
     }
     throw new Error(`BH_ERR_CREDENTIAL_KEY: could not read or create Secret ${namespace}/${name}`);
   }
+}
+
+function hostOf(addr: string): string {
+  return addr.startsWith('[') ? addr.slice(1, addr.indexOf(']')) : addr.replace(/:\d+$/, '');
 }
 
 export function configStreamExtraServer(cfg: ConfigStreamConfig): OperatorConfigStream {

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PoolSnapshot } from '../ir/snapshot.ts';
 import type { PoolCredentials } from './credentials.ts';
 import { configStreamDefinition, KEEPALIVE_SERVER, type ConfigMsg, type DataPlaneMsg } from './proto.ts';
+import { serverCredentials, type StreamTls } from './stream-tls.ts';
 import { programmedVerdict, type ProgrammedVerdict, type ReplicaView } from './programmed.ts';
 
 type Call = grpc.ServerDuplexStream<DataPlaneMsg, ConfigMsg>;
@@ -32,6 +33,8 @@ export interface ConfigStreamServerOptions {
   /** false = refuse new streams with UNAVAILABLE (an operator standby: data planes retry elsewhere) */
   accepting?: () => boolean;
   registry?: Registry;
+  /** serve over TLS with this certificate (stream-tls.ts); null/absent = plaintext (loopback only) */
+  tls?: StreamTls | null;
   log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
@@ -89,7 +92,7 @@ export class ConfigStreamServer extends EventEmitter {
 
   async listen(address: string): Promise<number> {
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      this.server.bindAsync(address, serverCredentials(this.opts.tls ?? null), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );

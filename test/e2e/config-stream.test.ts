@@ -136,6 +136,8 @@ test('set-up: cluster, backends in a netns, operator with the config stream, poo
   adminPort = await freePort();
   await applyDocs(cluster, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'edge' } },
+    // where the operator keeps the config stream's TLS Secret (dist/install.yaml creates it)
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bulkhead-system' } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } },
   ]);
   const svc = (name: string) => ({
@@ -183,6 +185,12 @@ test('the data plane starts from the bootstrap ConfigMap with the credential Sec
   );
   writeFileSync(join(tmp, 'snapshot.json'), cm.data['snapshot.json']);
   writeFileSync(join(tmp, 'token'), Buffer.from(secret.data.token, 'base64'));
+  // the operator's CA travels in the same Secret; the data plane finds it beside the token
+  assert.ok(secret.data['ca.crt'], 'the credential Secret carries the config stream CA');
+  writeFileSync(join(tmp, 'ca.crt'), Buffer.from(secret.data['ca.crt'], 'base64'));
+  const tls = await getJson(cluster, ['secret', 'bulkhead-config-tls', '-n', 'bulkhead-system']);
+  assert.is(tls.type, 'kubernetes.io/tls');
+  assert.is(tls.data['ca.crt'], secret.data['ca.crt']);
   // the Deployment mounts exactly that Secret and points the pod at the stream
   const dep = await getJson(cluster, ['deployment', 'bulkhead-shop', '-n', 'edge']);
   const args: string[] = dep.spec.template.spec.containers[0].args;
@@ -305,16 +313,16 @@ test('a snapshot the data plane refuses surfaces as Programmed=False with the re
 });
 
 test('a wrong credential is refused; one pool credential cannot open another pool', async () => {
-  const shopToken = Buffer.from(
-    (await getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge'])).data.token,
-    'base64',
-  ).toString();
+  const shopSecret = await getJson(cluster, ['secret', 'bulkhead-shop-credential', '-n', 'edge']);
+  const shopToken = Buffer.from(shopSecret.data.token, 'base64').toString();
+  const ca = Buffer.from(shopSecret.data['ca.crt'], 'base64').toString();
   const tryStream = (pool: string, token: string) =>
     new Promise<string>((resolve) => {
       const c = new ConfigStreamClient({
         address: `127.0.0.1:${streamPort}`,
         pool,
         token,
+        ca,
         replica: 'intruder',
         backoff: { baseMs: 5000, maxMs: 5000 },
         appliedVersion: () => null,

@@ -2,11 +2,12 @@
 // <port> <ms>`), so that the flood's own work never slows the bystander measured in the test process.
 // Prints one JSON line with what it did and what the server answered.
 
-import { rapidResetFlood } from './clients.ts';
+import { rapidResetFlood, unreadStreams } from './clients.ts';
 
 const [attack, port, ms] = process.argv.slice(2);
 const run: Record<string, (port: number, ms: number) => Promise<unknown>> = {
   'rapid-reset': rapidResetFlood,
+  'unread-streams': unreadStreams,
 };
 const fn = run[attack ?? ''];
 if (fn === undefined) {

@@ -32,10 +32,14 @@ function h2Get(session: http2.ClientHttp2Session, path: string): Promise<number>
  * Sequential h2 GETs on one connection (reconnecting if it is lost) until `until()` is true or `max`
  * requests were sent; every answer other than a 200, and every error, is a failure.
  */
-export async function bystander(port: number, until: () => boolean, max = 5000): Promise<BystanderResult> {
+export async function bystander(
+  port: number,
+  until: (r: BystanderResult) => boolean,
+  max = 5000,
+): Promise<BystanderResult> {
   const r: BystanderResult = { ok: 0, failed: [], latenciesMs: [] };
   let session: http2.ClientHttp2Session | null = null;
-  for (let i = 0; i < max && !until(); i++) {
+  for (let i = 0; i < max && !until(r); i++) {
     if (session === null || session.destroyed || session.closed) {
       session = http2.connect(`http://127.0.0.1:${port}`);
       session.on('error', () => {});
@@ -157,4 +161,69 @@ export function goawayCode(bytes: Buffer): number | null {
     off += 9 + len;
   }
   return null;
+}
+
+export interface RawFloodResult {
+  /** the server closed the connection within the wait */
+  closed: boolean;
+  /** the first GOAWAY's error code, null when none came */
+  goaway: number | null;
+  /** bytes of frames written before the server closed or the budget ran out */
+  sent: number;
+}
+
+/**
+ * Writes `frames` (already encoded) after the preface, in 64 KiB writes, up to `maxBytes` or until
+ * the server closes; then waits up to `waitMs` for the close. Reads what the server sends but never
+ * acts on it (no ACKs, no WINDOW_UPDATEs).
+ */
+export async function rawFlood(
+  port: number,
+  head: Buffer,
+  repeat: Buffer,
+  maxBytes: number,
+  waitMs: number,
+): Promise<RawFloodResult> {
+  const sock = await rawH2(port);
+  const seen = closedWithin(sock, waitMs + 10_000);
+  let sent = 0;
+  let closed = false;
+  sock.once('close', () => (closed = true));
+  sock.write(head);
+  const chunk = Buffer.concat(
+    Array.from({ length: Math.max(1, Math.floor(65536 / repeat.length)) }, () => repeat),
+  );
+  while (sent < maxBytes && !closed && !sock.destroyed) {
+    if (!sock.write(chunk)) await new Promise((r) => setTimeout(r, 1));
+    sent += chunk.length;
+    if ((sent / chunk.length) % 16 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const t = setTimeout(() => sock.destroy(), waitMs);
+  const r = await seen;
+  clearTimeout(t);
+  return { closed: r.closed && closed, goaway: goawayCode(r.bytes), sent };
+}
+
+/**
+ * Opens `count` GET streams on one connection and never reads their responses (no DATA consumed,
+ * so no WINDOW_UPDATE); holds them `ms`, then closes. Streams over the server's concurrency limit
+ * wait in the client, as a conforming client's do.
+ */
+export async function unreadStreams(
+  port: number,
+  ms: number,
+  count = 2000,
+): Promise<{ opened: number; answered: number }> {
+  const s = http2.connect(`http://127.0.0.1:${port}`);
+  s.on('error', () => {});
+  let answered = 0;
+  for (let i = 0; i < count; i++) {
+    const req = s.request({ ':path': '/big' });
+    req.on('error', () => {});
+    req.on('response', () => answered++);
+    req.pause();
+  }
+  await new Promise((r) => setTimeout(r, ms));
+  s.destroy();
+  return { opened: count, answered };
 }

@@ -91,10 +91,15 @@ test('args and credential: offline bootstrap only, or control plane with the cre
     'edge-storefront/storefront',
     '--credential',
     '/etc/bulkhead/credential/token',
+    '--control-plane-ca',
+    '/etc/bulkhead/credential/ca.crt',
   ]);
   const secretVol = podSpec(online).volumes.find((v: any) => v.secret);
   assert.is(secretVol.secret.secretName, 'bulkhead-storefront-credential');
-  assert.equal(secretVol.secret.items, [{ key: 'token', path: 'token' }]);
+  assert.equal(secretVol.secret.items, [
+    { key: 'ca.crt', path: 'ca.crt' },
+    { key: 'token', path: 'token' },
+  ]);
   const mount = dataplane(online).volumeMounts.find((m: any) => m.name === secretVol.name);
   assert.equal([mount.mountPath, mount.readOnly], ['/etc/bulkhead/credential', true]);
 });
