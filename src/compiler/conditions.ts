@@ -19,6 +19,8 @@ export const Reason = {
   BackendNotFound: 'BackendNotFound',
   PortNotFound: 'PortNotFound',
   TargetNotFound: 'TargetNotFound',
+  /** a field the data plane does not enforce yet (see unsupported.ts) */
+  UnsupportedFeature: 'UnsupportedFeature',
 } as const;
 
 export interface ConditionVerdict {

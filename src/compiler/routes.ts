@@ -21,6 +21,7 @@ import { durationMs } from './duration.ts';
 import { allowsNamespace, summarize, type PoolContext } from './pools.ts';
 import type { RankedRoute } from './precedence.ts';
 import { keyOf, nsOf } from './resources.ts';
+import { unsupportedRouteFields } from './unsupported.ts';
 
 export interface AttachedRoute {
   key: string;
@@ -89,12 +90,19 @@ export function attachRoute(
     );
   }
 
+  // the whole route, not one rule: dropping an auth rule would let its path fall through to a
+  // less specific rule of the same route, unauthenticated
+  const unsupported = unsupportedRouteFields(spec.rules as RouteSplitRule[]);
+  if (unsupported.length) return reject(Reason.UnsupportedFeature, summarize(unsupported));
+
   const pool = pools.get(`${poolRef.namespace}/${poolRef.name}`);
   if (!pool) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} not found`);
   if (!pool.spec)
     return reject(
       Reason.PoolNotFound,
-      `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (invalid spec)`,
+      `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (${
+        pool.accepted.reason === Reason.UnsupportedFeature ? pool.accepted.message : 'invalid spec'
+      })`,
     );
   if (!allowsNamespace(pool, namespace, nsLabels)) {
     const from = pool.spec.allowedRoutes!.namespaces!.from;
