@@ -1,4 +1,4 @@
-// `bulkhead dataplane --snapshot <file> [--port N] [--admin-port N]`: runs the data plane of one pool
+// `bulkhead dataplane --snapshot <file> [--port N] [--admin-port N] [--secrets <dir>]`: runs the data plane of one pool
 // from a snapshot file (as printed by `bulkhead render --output snapshots --pool <ns>/<name>`). The
 // ports given here override the snapshot's listener ports. SIGTERM/SIGINT drain gracefully: readiness
 // fails at once, in-flight requests finish, WebSockets get 1001 after the drain period, then exit.
@@ -17,6 +17,8 @@ interface DataplaneCliOptions {
   adminPort?: string;
   host?: string;
   workers?: string;
+  secrets?: string;
+  tlsPort?: string;
 }
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -39,6 +41,11 @@ export function registerDataplaneCommand(program: Command): void {
     .option(
       '--admin-port <n>',
       'admin port for /healthz /readyz /metrics /config (overrides listener.adminPort)',
+    )
+    .option('--tls-port <n>', "HTTPS port (overrides the snapshot's listener.tls.port)")
+    .option(
+      '--secrets <dir>',
+      'Secrets as files <dir>/<namespace>/<name>/<key> (TLS certificates and keys, CAs, JWKS, Redis URLs)',
     )
     .option('--host <addr>', 'address to bind', '0.0.0.0')
     .option(
@@ -67,13 +74,17 @@ export function registerDataplaneCommand(program: Command): void {
           adminPort: parsePort(opts.adminPort, '--admin-port'),
           host: opts.host,
           workers: opts.workers === undefined ? undefined : Number(opts.workers),
+          tlsPort: parsePort(opts.tlsPort, '--tls-port'),
+          ...(opts.secrets !== undefined ? { secretsDir: opts.secrets } : {}),
         });
       } catch (err) {
         process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);
         process.exitCode = 1;
         return;
       }
-      process.stderr.write(`bulkhead dataplane: serving on port ${dp.port}, admin on ${dp.adminPort}\n`);
+      process.stderr.write(
+        `bulkhead dataplane: serving on port ${dp.port}${dp.tlsPort ? `, HTTPS on ${dp.tlsPort}` : ''}, admin on ${dp.adminPort}\n`,
+      );
       let stream: ConfigStreamClient | null = null;
       if (opts.controlPlane) {
         try {

@@ -1,4 +1,4 @@
-// Features the snapshot format carries before this data plane implements them: the HTTPS listener,
+// Features the snapshot format carries before this data plane implements them:
 // upstream TLS and route authentication (API fields marked "(later)"). Serving such a snapshot
 // would silently downgrade security (plaintext to a backend meant for TLS, an open route meant for
 // JWT), so the snapshot is refused instead: the last good one keeps serving, and the refusal reaches
@@ -7,8 +7,6 @@
 import type { PoolSnapshot } from '../ir/snapshot.ts';
 
 export function unsupportedFeature(s: PoolSnapshot): string | null {
-  if (s.listener.tls !== null)
-    return 'listener.tls: the HTTPS listener is not supported by this data plane version';
   for (let i = 0; i < s.clusters.length; i++) {
     if (s.clusters[i]!.tls !== null) {
       return `clusters[${i}].tls: upstream TLS (${s.clusters[i]!.name}) is not supported by this data plane version`;

@@ -20,6 +20,9 @@ import { startPrimary } from './workers.ts';
 import { resolveWorkerCount } from './cgroup.ts';
 import type { ProxyRuntime } from './context.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
+import { SecretFiles } from './secrets.ts';
+import { TlsListener } from './tls-listener.ts';
+import './policy/builtin.ts';
 
 export { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
 export type { RuntimeConfig, RouteContext, ClusterRuntime } from './runtime-config.ts';
@@ -38,11 +41,19 @@ export interface DataplaneOptions {
   logStream?: NodeJS.WritableStream;
   /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
   drainGraceMs?: number;
+  /** `--secrets <dir>`: Secrets as files `<dir>/<namespace>/<name>/<key>` (certificates, CAs, JWKS) */
+  secretsDir?: string;
+  /** how often Secret files are checked for changes; default 2000 ms */
+  secretsPollMs?: number;
+  /** overrides snapshot.listener.tls.port; 0 = any free port */
+  tlsPort?: number;
 }
 
 export interface Dataplane {
   port: number;
   adminPort: number;
+  /** the HTTPS port, 0 when the pool has no listener.tls */
+  tlsPort: number;
   store: SnapshotStore;
   apply(s: PoolSnapshot): ApplyResult;
   drain(): Promise<void>;
@@ -88,7 +99,8 @@ export async function startInProcess(
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
-  const store = new SnapshotStore({ metrics, upstreams, log: accessLog.logger });
+  const secrets = new SecretFiles(opts.secretsDir ?? null, opts.secretsPollMs);
+  const store = new SnapshotStore({ metrics, upstreams, log: accessLog.logger, secrets });
   const overload = new OverloadGuard(metrics);
   const rt: ProxyRuntime = {
     store,
@@ -103,6 +115,7 @@ export async function startInProcess(
     draining: false,
   };
   let listener: Listener | null = null;
+  let tlsListener: TlsListener | null = null;
   store.on('swap', (cfg: RuntimeConfig) => {
     const s = cfg.snapshot;
     overload.maxConcurrent = s.overload.maxConcurrentRequests;
@@ -110,6 +123,8 @@ export async function startInProcess(
     accessLog.configure(s.accessLog.enabled, s.accessLog.sampleRate);
     rt.unrouted = new RouteMetrics(metrics, '');
     listener?.configure(s.listener, s.websocket);
+    // the HTTPS port is bound at start; later snapshots change certificates and client auth
+    if (tlsListener !== null && s.listener.tls !== null) tlsListener.configure(s.listener.tls);
   });
   const first = store.apply(opts.snapshot);
   if (!first.ok) {
@@ -138,12 +153,19 @@ export async function startInProcess(
   }
   listener = new Listener(rt, l, opts.snapshot.websocket);
   const port = await listener.listen(opts.port ?? l.port, host, l.backlog);
+  let tlsPort = 0;
+  if (l.tls !== null) {
+    tlsListener = new TlsListener(listener, secrets, l.tls, accessLog.logger);
+    tlsPort = await tlsListener.listen(opts.tlsPort ?? l.tls.port, host, l.backlog);
+  }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       rt.draining = true;
       rt.tunnels.closeAll(false);
+      await tlsListener?.close();
       await listener!.close();
+      secrets.close();
       if (admin !== null) await admin.app.close();
       store.close();
       overload.close();
@@ -153,6 +175,7 @@ export async function startInProcess(
   return {
     port,
     adminPort: admin?.port ?? 0,
+    tlsPort,
     store,
     metrics,
     apply: (s) => store.apply(s),
@@ -160,6 +183,7 @@ export async function startInProcess(
       const cfg = store.peek();
       const wsDrainMs = cfg?.snapshot.websocket.drainPeriodMs ?? 0;
       await drainDataplane(rt, listener!, { wsDrainMs, graceMs: opts.drainGraceMs ?? wsDrainMs + 10_000 });
+      await tlsListener?.close();
       await close();
     },
     close,

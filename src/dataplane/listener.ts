@@ -102,6 +102,8 @@ export class Listener {
   }
 
   route(socket: net.Socket, h2: boolean): void {
+    // sockets from the HTTPS listener (tls-listener.ts) arrive here without passing onConnection
+    (socket as unknown as Record<symbol, unknown>)[kListener] = this;
     if (h2) {
       this.h2.emit('connection', socket);
       return;

@@ -15,13 +15,20 @@ function send(m: FromWorker): void {
 
 process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
-    startInProcess({ snapshot: m.snapshot, port: m.port, host: m.host, adminPort: null })
+    startInProcess({
+      snapshot: m.snapshot,
+      port: m.port,
+      host: m.host,
+      adminPort: null,
+      ...(m.secretsDir !== undefined ? { secretsDir: m.secretsDir } : {}),
+      ...(m.tlsPort !== undefined ? { tlsPort: m.tlsPort } : {}),
+    })
       .then((d) => {
         dp = d;
         // constructing one installs prom-client's worker-side IPC listener; setRegistries says what to send
         new prom.AggregatorRegistry();
         prom.AggregatorRegistry.setRegistries([d.metrics.registry]);
-        send({ type: 'ready', port: d.port });
+        send({ type: 'ready', port: d.port, tlsPort: d.tlsPort });
       })
       .catch((err: Error) => {
         send({ type: 'failed', error: err.message });

@@ -14,13 +14,20 @@ import type { Dataplane, DataplaneOptions } from './index.ts';
 
 /** primary → worker */
 export type ToWorker =
-  | { type: 'start'; snapshot: PoolSnapshot; port: number; host: string }
+  | {
+      type: 'start';
+      snapshot: PoolSnapshot;
+      port: number;
+      host: string;
+      secretsDir?: string;
+      tlsPort?: number;
+    }
   | { type: 'snapshot'; snapshot: PoolSnapshot }
   | { type: 'drain' };
 /** worker → primary */
 export type FromWorker =
   | { type: 'hello' }
-  | { type: 'ready'; port: number }
+  | { type: 'ready'; port: number; tlsPort: number }
   | { type: 'applied'; version: string; ok: boolean; error?: string }
   | { type: 'failed'; error: string };
 
@@ -42,6 +49,7 @@ export async function startPrimary(
   // same shared handle; `port` is the one actually bound, as reported by the first worker
   const listenPort = opts.port ?? opts.snapshot.listener.port;
   let port = listenPort;
+  let tlsPort = opts.tlsPort ?? opts.snapshot.listener.tls?.port ?? 0;
   const ready = new Set<Worker>();
 
   const execArgv = process.execArgv.some((a) => a.includes('tsx'))
@@ -60,9 +68,12 @@ export async function startPrimary(
             snapshot: store.current().snapshot,
             port: listenPort,
             host,
+            ...(opts.secretsDir !== undefined ? { secretsDir: opts.secretsDir } : {}),
+            ...(opts.snapshot.listener.tls !== null ? { tlsPort } : {}),
           } satisfies ToWorker);
         else if (m.type === 'ready') {
           port = m.port;
+          tlsPort = m.tlsPort;
           ready.add(w);
           resolve();
         } else if (m.type === 'failed') reject(new Error(m.error));
@@ -122,6 +133,7 @@ export async function startPrimary(
   return {
     port,
     adminPort: admin?.port ?? 0,
+    tlsPort,
     store,
     apply,
     drain: async () => {
