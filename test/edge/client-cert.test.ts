@@ -1,0 +1,128 @@
+// Client certificates on the HTTPS listener against a CA Secret: Required refuses a client without
+// a certificate and one signed by another CA; the verified identity reaches the backend in
+// x-forwarded-client-cert (Hash, Subject, DNS/URI SANs), and a client's own copy never does.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { startDataplane, type Dataplane } from '../../src/dataplane/index.ts';
+import type { ListenerTlsIR } from '../../src/ir/snapshot.ts';
+import { closeServer, cluster, httpBackend, LogSink, route, snapshot } from '../dataplane/fixtures.ts';
+import { Pki, type Pem } from './pki.ts';
+
+const pki = new Pki();
+const ca = pki.ca('server CA');
+const partners = pki.ca('partners CA');
+const stranger = pki.ca('someone else');
+pki.tlsSecret('edge', 'site', pki.leaf(ca, 'site', { dns: ['site.example.com'], usage: 'serverAuth' }));
+pki.secretFile('edge', 'partners-ca', 'ca.crt', partners.cert);
+const good = pki.leaf(partners, 'acme-client', {
+  dns: ['client.acme.example'],
+  uris: ['spiffe://acme/billing'],
+  usage: 'clientAuth',
+});
+const foreign = pki.leaf(stranger, 'intruder', { dns: ['client.acme.example'], usage: 'clientAuth' });
+
+let seen: IncomingHttpHeaders = {};
+const be = await httpBackend((req, res) => {
+  seen = req.headers;
+  req.resume();
+  req.on('end', () => res.end('ok'));
+});
+
+async function start(mode: 'Optional' | 'Required'): Promise<Dataplane> {
+  const t: ListenerTlsIR = {
+    port: 0,
+    certificates: [{ secretRef: { namespace: 'edge', name: 'site' } }],
+    minVersion: 'TLS1.2',
+    redirectHTTP: false,
+    clientAuth: { mode, caSecretRef: { namespace: 'edge', name: 'partners-ca' } },
+  };
+  return startDataplane({
+    snapshot: snapshot({
+      routes: [route('team/web/all', 'team/web:80')],
+      clusters: [cluster('team/web:80', [be.port])],
+      over: { listener: { tls: t } },
+    }),
+    port: 0,
+    adminPort: 0,
+    tlsPort: 0,
+    host: '127.0.0.1',
+    workers: 1,
+    logStream: new LogSink(),
+    secretsDir: pki.secretsDir,
+  });
+}
+
+function get(port: number, client: Pem | null, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'site.example.com',
+        ca: ca.cert,
+        agent: false,
+        headers: { host: 'site.example.com', ...headers },
+        ...(client ? { cert: client.cert, key: client.key } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const refused = (p: Promise<number>) =>
+  p.then(
+    (s) => `answered ${s}`,
+    (e: Error) => `refused: ${e.message}`,
+  );
+
+test('Required: no certificate and another CA are refused; a partner certificate passes with its identity', async () => {
+  const dp = await start('Required');
+  try {
+    assert.match(await refused(get(dp.tlsPort, null)), /^refused/);
+    assert.match(await refused(get(dp.tlsPort, foreign)), /^refused/);
+    assert.is(
+      await get(dp.tlsPort, good, { 'x-forwarded-client-cert': 'Hash=forged;Subject="CN=admin"' }),
+      200,
+    );
+    const xfcc = String(seen['x-forwarded-client-cert']);
+    const hash = new X509Certificate(good.cert).fingerprint256.replace(/:/g, '').toLowerCase();
+    assert.is(
+      xfcc,
+      `Hash=${hash};Subject="O=bulkhead-test,CN=acme-client";DNS=client.acme.example;URI=spiffe://acme/billing`,
+    );
+  } finally {
+    await dp.close();
+  }
+});
+
+test('Optional: no certificate passes without identity (a forged header is stripped); a bad one is refused', async () => {
+  const dp = await start('Optional');
+  try {
+    assert.is(await get(dp.tlsPort, null, { 'x-forwarded-client-cert': 'Hash=forged' }), 200);
+    assert.is(seen['x-forwarded-client-cert'], undefined);
+    assert.match(await refused(get(dp.tlsPort, foreign)), /^refused/);
+    assert.is(await get(dp.tlsPort, good), 200);
+    assert.match(
+      String(seen['x-forwarded-client-cert']),
+      /^Hash=[0-9a-f]{64};Subject="O=bulkhead-test,CN=acme-client"/,
+    );
+  } finally {
+    await dp.close();
+  }
+});
+
+test('teardown', async () => {
+  await closeServer(be);
+  pki.close();
+});
+
+test.run();
