@@ -22,6 +22,7 @@ import { allowsNamespace, summarize, type PoolContext } from './pools.ts';
 import type { RankedRoute } from './precedence.ts';
 import { keyOf, nsOf } from './resources.ts';
 import { unsupportedRouteFields } from './unsupported.ts';
+import { authProblems, toAuthIR } from './auth.ts';
 
 export interface AttachedRoute {
   key: string;
@@ -94,6 +95,8 @@ export function attachRoute(
   // less specific rule of the same route, unauthenticated
   const unsupported = unsupportedRouteFields(spec.rules as RouteSplitRule[]);
   if (unsupported.length) return reject(Reason.UnsupportedFeature, summarize(unsupported));
+  const badAuth = authProblems(spec.rules as RouteSplitRule[]);
+  if (badAuth.length) return reject(Reason.Invalid, summarize(badAuth));
 
   const pool = pools.get(`${poolRef.namespace}/${poolRef.name}`);
   if (!pool) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} not found`);
@@ -221,7 +224,7 @@ export function compileRouteRules(
       const match = toMatch(m);
       // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
       const ir: RouteIR = {
-        auth: rule.auth ? canonicalize(rule.auth) : null,
+        auth: toAuthIR(rule.auth, a.namespace),
         backends: directResponse ? [] : backends,
         directResponse,
         hostnames,

@@ -13,8 +13,8 @@ export function unsupportedFeature(s: PoolSnapshot): string | null {
     }
   }
   for (let i = 0; i < s.routes.length; i++) {
-    if (s.routes[i]!.auth !== null)
-      return `routes[${i}].auth: route authentication (${s.routes[i]!.id}) is not supported by this data plane version`;
+    if (s.routes[i]!.auth?.external)
+      return `routes[${i}].auth.external: external authentication (${s.routes[i]!.id}) is not supported by this data plane version`;
   }
   return null;
 }

@@ -116,8 +116,35 @@ export interface RouteIR {
   websocket: { idleTimeoutMs: number; maxConnectionDurationMs: number };
   /** ids into PoolSnapshot.rateLimits, in evaluation order */
   rateLimits: string[];
-  /** (later) carried verbatim from the RouteSplit rule */
-  auth: unknown | null;
+  /** authentication, checked before rate limits; null = open route */
+  auth: AuthIR | null;
+}
+
+/** A rule's `auth`, keys sorted, durations in ms, Secret references with their namespace. */
+export interface AuthIR {
+  external: ExternalAuthIR | null;
+  jwt: JwtAuthIR | null;
+}
+
+export interface JwtAuthIR {
+  /** lower-cased header names, each a claim copied upstream (inbound copies always removed) */
+  claimToHeaders: { claim: string; header: string }[];
+  forwardToken: boolean;
+  issuer: string;
+  /** [] = any audience */
+  audiences: string[];
+  /** exactly one of uri and secretRef */
+  jwks: { cacheDurationMs: number; secretRef: (ObjectRef & { key: string }) | null; uri: string | null };
+}
+
+export interface ExternalAuthIR {
+  failureMode: 'Open' | 'Closed';
+  /** lower-cased request headers sent to the auth service */
+  forwardHeaders: string[];
+  /** lower-cased auth-response headers copied upstream on 2xx (inbound copies always removed) */
+  responseHeaders: string[];
+  timeoutMs: number;
+  url: string;
 }
 
 export interface EndpointIR {

@@ -18,8 +18,17 @@ test('upstream TLS and route auth are refused with the field path; the HTTPS lis
   tls.clusters[1]!.tls = { serverName: 'x' };
   assert.match(unsupportedFeature(tls)!, /^clusters\[1\]\.tls: upstream TLS/);
   const auth = base();
-  auth.routes[2]!.auth = { jwt: { issuer: 'https://id.example.com' } };
-  assert.match(unsupportedFeature(auth)!, /^routes\[2\]\.auth: route authentication/);
+  auth.routes[2]!.auth = {
+    jwt: null,
+    external: {
+      url: 'http://a',
+      timeoutMs: 1,
+      forwardHeaders: [],
+      responseHeaders: [],
+      failureMode: 'Closed',
+    },
+  };
+  assert.match(unsupportedFeature(auth)!, /^routes\[2\]\.auth\.external: external authentication/);
   const listener = base();
   listener.listener.tls = {
     port: 8443,

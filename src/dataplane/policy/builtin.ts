@@ -2,3 +2,4 @@
 // imports it at start). One import per policy kind, nothing else, so parallel additions merge.
 
 import './https-redirect.ts';
+import './jwt.ts';
