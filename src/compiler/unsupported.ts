@@ -10,7 +10,6 @@ export type GatedFeature = 'listener.tls' | 'auth.jwt' | 'auth.external' | 'back
 
 /** Features the data plane does not enforce yet. */
 export const NOT_ENFORCED: ReadonlySet<GatedFeature> = new Set<GatedFeature>([
-  'auth.external',
   'backend.tls',
 ]);
 

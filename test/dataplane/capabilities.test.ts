@@ -13,22 +13,10 @@ test('a snapshot without later features is served', () => {
   assert.is(unsupportedFeature(base()), null);
 });
 
-test('upstream TLS and route auth are refused with the field path; the HTTPS listener is served', () => {
+test('upstream TLS is refused with the field path; the HTTPS listener and route auth are served', () => {
   const tls = base();
   tls.clusters[1]!.tls = { serverName: 'x' };
   assert.match(unsupportedFeature(tls)!, /^clusters\[1\]\.tls: upstream TLS/);
-  const auth = base();
-  auth.routes[2]!.auth = {
-    jwt: null,
-    external: {
-      url: 'http://a',
-      timeoutMs: 1,
-      forwardHeaders: [],
-      responseHeaders: [],
-      failureMode: 'Closed',
-    },
-  };
-  assert.match(unsupportedFeature(auth)!, /^routes\[2\]\.auth\.external: external authentication/);
   const listener = base();
   listener.listener.tls = {
     port: 8443,

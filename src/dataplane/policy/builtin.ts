@@ -3,3 +3,4 @@
 
 import './https-redirect.ts';
 import './jwt.ts';
+import './ext-auth.ts';
