@@ -14,7 +14,7 @@ import type {
   TimeoutsIR,
   WeightedBackendIR,
 } from '../ir/snapshot.ts';
-import { canonicalize, contentHash } from './canonical.ts';
+import { contentHash } from './canonical.ts';
 import { buildCluster, clusterName, protocolFor, type ServiceIndex } from './clusters.ts';
 import { cond, ConditionType, Reason, type ConditionVerdict } from './conditions.ts';
 import { durationMs } from './duration.ts';
@@ -208,7 +208,14 @@ export function compileRouteRules(
           services.endpoints(a.namespace, svc, port),
           pool,
         );
-        if (b.tls) c.tls = canonicalize(b.tls);
+        if (b.tls)
+          c.tls = {
+            caSecretRef: b.tls.caSecretRef ? { name: b.tls.caSecretRef.name, namespace: a.namespace } : null,
+            clientCertificateRef: b.tls.clientCertificateRef
+              ? { name: b.tls.clientCertificateRef.name, namespace: a.namespace }
+              : null,
+            serverName: b.tls.serverName || `${b.name}.${a.namespace}.svc`,
+          };
         clusters.set(cname, c);
       }
       tried.push(cname);

@@ -9,7 +9,7 @@ import type { RouteSplitRule } from '../api/routesplit.ts';
 export type GatedFeature = 'listener.tls' | 'auth.jwt' | 'auth.external' | 'backend.tls';
 
 /** Features the data plane does not enforce yet. */
-export const NOT_ENFORCED: ReadonlySet<GatedFeature> = new Set<GatedFeature>(['backend.tls']);
+export const NOT_ENFORCED: ReadonlySet<GatedFeature> = new Set<GatedFeature>();
 
 const WHAT: Record<GatedFeature, string> = {
   'listener.tls': 'the HTTPS listener',

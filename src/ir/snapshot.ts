@@ -177,8 +177,17 @@ export interface ClusterIR {
   };
   /** ready endpoints only, sorted by address then port */
   endpoints: EndpointIR[];
-  /** (later) upstream TLS */
-  tls: unknown | null;
+  /** TLS (and mTLS with a client certificate) to every endpoint of this cluster; null = plaintext */
+  tls: UpstreamTlsIR | null;
+}
+
+export interface UpstreamTlsIR {
+  /** Secret with key ca.crt; null = the system's public CAs */
+  caSecretRef: ObjectRef | null;
+  /** kubernetes.io/tls Secret presented to the backend (mTLS); null = none */
+  clientCertificateRef: ObjectRef | null;
+  /** SNI and the name the backend's certificate must carry (default `<service>.<namespace>.svc`) */
+  serverName: string;
 }
 
 export type RateLimitKeyPart =

@@ -280,26 +280,31 @@ test('the operator dies: the data plane keeps serving; restarted: no re-swap, Pr
   for (let i = 0; i < 20; i++) assert.is((await get('/')).status, 200);
 });
 
-test('a route using a field the data plane does not enforce yet is refused alone; the pool stays Programmed', async () => {
-  // upstream TLS is in the API but not enforced yet: the compiler refuses this one route
-  // (Accepted=False, UnsupportedFeature) instead of shipping a snapshot every data plane would NACK
+test('a route the compiler refuses is refused alone; the pool stays Programmed and serving', async () => {
+  // a JWT rule with two JWKS sources passes the schema but no data plane could serve it: the
+  // compiler refuses this one route instead of shipping a snapshot every data plane would NACK
   const rejectedBefore = await metric('bulkhead_snapshots_rejected_total');
-  const withTls = route(80, 20);
-  (withTls.spec.rules[0]!.backends[1] as any).tls = { serverName: 'v2.internal' };
-  withTls.metadata = { ...withTls.metadata, name: 'shop-tls' } as typeof withTls.metadata;
-  withTls.spec.hostnames = ['tls.example.com'];
-  await applyDocs(cluster, [withTls]);
-  const accepted = await waitFor('RouteSplit shop-tls Accepted=False UnsupportedFeature', async () => {
-    const r = await getJson(cluster, ['routesplit', 'shop-tls', '-n', 'team']);
+  const bad = route(80, 20);
+  bad.metadata = { ...bad.metadata, name: 'shop-bad' } as typeof bad.metadata;
+  bad.spec.hostnames = ['bad.example.com'];
+  (bad.spec.rules[0] as any).auth = {
+    jwt: {
+      issuer: 'https://id.example.com',
+      jwks: { uri: 'https://id.example.com/jwks.json', secretRef: { name: 'idp', key: 'jwks.json' } },
+    },
+  };
+  await applyDocs(cluster, [bad]);
+  const refused = await waitFor('RouteSplit shop-bad Accepted=False Invalid', async () => {
+    const r = await getJson(cluster, ['routesplit', 'shop-bad', '-n', 'team']);
     const c = (r.status?.parents?.[0]?.conditions ?? []).find((x: any) => x.type === 'Accepted');
-    return c?.status === 'False' && c.reason === 'UnsupportedFeature' ? c : undefined;
+    return c?.status === 'False' && c.reason === 'Invalid' ? c : undefined;
   });
-  assert.match(accepted.message, /^spec\.rules\[0\]\.backends\[1\]\.tls: upstream TLS is not enforced/);
+  assert.match(refused.message, /^spec\.rules\[0\]\.auth\.jwt\.jwks: set exactly one of uri and secretRef/);
   await waitProgrammed();
   assert.is((await programmed()).cond?.reason, 'Programmed');
   assert.is((await get('/')).status, 200, 'the rest of the pool keeps serving');
   assert.is(await metric('bulkhead_snapshots_rejected_total'), rejectedBefore, 'no data plane NACKed');
-  await kubectlOk(cluster, ['delete', 'routesplit', 'shop-tls', '-n', 'team']);
+  await kubectlOk(cluster, ['delete', 'routesplit', 'shop-bad', '-n', 'team']);
 });
 
 test('a wrong credential is refused; one pool credential cannot open another pool', async () => {

@@ -145,14 +145,4 @@ test('an empty world: the route is admitted with a PoolNotFound warning', () => 
   assert.is(a.warnings.length, 1);
 });
 
-test('a field the data plane does not enforce yet is a warning at its path, not a denial', () => {
-  const r = route('team-b', 'secured', { path: '/secured' });
-  r.spec.rules[0].backends[0].tls = { serverName: 'web.internal' };
-  const { problems, warnings } = admissionProblems(r, sampleWorld(), 'CREATE');
-  assert.equal(problems, []);
-  assert.is(warnings.length, 1, JSON.stringify(warnings));
-  assert.is(warnings[0]!.path, 'spec.rules[0].backends[0].tls');
-  assert.match(warnings[0]!.message, /not enforced by the data plane yet/);
-});
-
 test.run();
