@@ -49,6 +49,11 @@ export interface PoolInfra {
   /** WebSocket drain period on shutdown; terminationGracePeriod must cover it */
   drainSeconds: number;
   kernel: { enabled: boolean; somaxconn: number; ipLocalPortRange: string; tcpTwReuse: boolean };
+  /**
+   * Every Secret the pool's snapshot references (certificates, CAs, JWKS, Redis URLs), sorted by
+   * namespace then name: the pool's pods mount exactly these at `<secrets dir>/<namespace>/<name>/`.
+   */
+  secrets: ObjectRef[];
   /** the pool's current snapshot (JSON) for the bootstrap ConfigMap, and its version */
   bootstrapSnapshot: string;
   snapshotVersion: string;

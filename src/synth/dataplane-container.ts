@@ -2,6 +2,7 @@
 // cdk8s-plus renders most of it; the few things it cannot say are returned as JSON patches
 // relative to the container (see `containerPatches`), applied by the workload at its index.
 
+import { SECRETS_MOUNT_DIR } from './secret-volumes.ts';
 import * as kplus from 'cdk8s-plus-27';
 import { Duration, JsonPatch } from 'cdk8s';
 import type { PoolInfra, ResourceList } from '../ir/infra.ts';
@@ -27,6 +28,8 @@ export interface DataplaneContainerInput {
   readonly controlPlaneAddress?: string;
   readonly bootstrapVolume: kplus.Volume;
   readonly credentialVolume?: kplus.Volume;
+  /** the pool's referenced Secrets (secret-volumes.ts) */
+  readonly secretMounts?: kplus.VolumeMount[];
 }
 
 /** The lowest port the container listens on; below 1024 it needs bind permission. */
@@ -45,6 +48,7 @@ export function dataplaneArgs(infra: PoolInfra, poolKey: string, controlPlaneAdd
     '--admin-port',
     String(infra.listener.adminPort),
   ];
+  if (infra.secrets.length > 0) args.push('--secrets', SECRETS_MOUNT_DIR);
   if (controlPlaneAddress !== undefined) {
     args.push(
       '--control-plane',
@@ -83,6 +87,7 @@ export function dataplaneContainerProps(input: DataplaneContainerInput): kplus.C
   ];
   if (input.credentialVolume)
     volumeMounts.push({ volume: input.credentialVolume, path: CREDENTIAL_MOUNT_DIR, readOnly: true });
+  if (input.secretMounts) volumeMounts.push(...input.secretMounts);
 
   return {
     name: CONTAINER_NAME,

@@ -19,6 +19,7 @@ import {
 } from './dataplane-container.ts';
 import { kernelTuningContainerProps, kernelTuningPatches } from './kernel-tuning.ts';
 import { schedulingPatches } from './scheduling.ts';
+import { secretVolumeMounts } from './secret-volumes.ts';
 
 /** Seconds on top of drain + preStop before the kubelet sends SIGKILL (process exit, log flush). */
 export const TERMINATION_MARGIN_SECONDS = 10;
@@ -130,6 +131,7 @@ export class PoolWorkload extends Construct {
         controlPlaneAddress: props.controlPlaneAddress,
         bootstrapVolume,
         credentialVolume,
+        secretMounts: secretVolumeMounts(this, infra),
       }),
     );
     addDataplaneEnv(container, infra);
