@@ -17,6 +17,9 @@ const SECRET: ApiResource = { kind: 'Secret', group: '', version: 'v1', plural: 
 export const LABEL_MIRROR_OF_POOL = 'bulkhead.dev/secret-mirror-of-pool';
 export const ANNOTATION_MIRROR_SOURCE = 'bulkhead.dev/secret-source';
 
+/** copy → the source resourceVersion and pool uid it was last written from: unchanged → no write */
+const written = new Map<string, string>();
+
 interface SecretObject extends KubeObject {
   type?: string;
   data?: Record<string, string>;
@@ -44,6 +47,9 @@ export async function mirrorSecrets(
       missing.push(`${ref.namespace}/${ref.name}`);
       continue;
     }
+    const stamp = `${src.metadata.resourceVersion}|${infra.pool.uid}`;
+    const at = `${ns}/${name}`;
+    if (written.get(at) === stamp) continue;
     const copy: SecretObject = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -62,12 +68,14 @@ export async function mirrorSecrets(
       data: src.data ?? {},
     };
     await rest.apply(SECRET, copy, fieldManager, true);
+    written.set(at, stamp);
   }
   const existing = await rest.list(SECRET, ns, {
     labelSelector: `${LABEL_MIRROR_OF_POOL}=${infra.pool.name}`,
   });
   for (const s of existing.items) {
     if (wanted.has(s.metadata.name)) continue;
+    written.delete(`${ns}/${s.metadata.name}`);
     await rest
       .delete(SECRET, ns, s.metadata.name, s.metadata.uid)
       .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
