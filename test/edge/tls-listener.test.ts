@@ -55,6 +55,8 @@ function tlsIR(over: Partial<ListenerTlsIR> = {}): ListenerTlsIR {
   };
 }
 
+const logs = new LogSink();
+
 async function start(t: ListenerTlsIR, routes = [route('team/web/all', 'team/web:80')]): Promise<Dataplane> {
   return startDataplane({
     snapshot: snapshot({
@@ -67,7 +69,7 @@ async function start(t: ListenerTlsIR, routes = [route('team/web/all', 'team/web
     tlsPort: 0,
     host: '127.0.0.1',
     workers: 1,
-    logStream: new LogSink(),
+    logStream: logs,
     secretsDir: pki.secretsDir,
     secretsPollMs: 50,
   });
@@ -269,6 +271,25 @@ test('a rotated certificate: new handshakes get it, an open h2 connection keeps 
     assert.is(session.socket.destroyed, false);
   } finally {
     session.close();
+    await dp.close();
+  }
+});
+
+test('no key material in /config or the logs (a missing Secret is logged by name only)', async () => {
+  const dp = await start(
+    tlsIR({ certificates: [{ secretRef: { namespace: 'edge', name: 'absent' } }, ...tlsIR().certificates] }),
+  );
+  try {
+    const config = await (await fetch(`http://127.0.0.1:${dp.adminPort}/config`)).text();
+    assert.ok(config.includes('shop-tls'), 'the reference is there');
+    assert.not.match(config, /BEGIN|PRIVATE/);
+    assert.ok(
+      logs.lines.some((l) => l.includes('edge/absent')),
+      'the missing Secret is named',
+    );
+    assert.not.ok(logs.lines.some((l) => /BEGIN|PRIVATE KEY/.test(l)));
+    assert.is((await peerCert(dp.tlsPort, 'shop.example.com')).fingerprint256, fingerprint(shop));
+  } finally {
     await dp.close();
   }
 });
