@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { ProxyRuntime } from './context.ts';
-import { Errors, type ProxyError } from './errors.ts';
+import { Errors, GrpcStatus, proxyError, type ProxyError } from './errors.ts';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
 import type { DataplaneMetrics } from './metrics.ts';
 import type { ServerHttp2Stream } from 'node:http2';
@@ -143,6 +143,14 @@ export interface TunnelTarget {
   setCookie: string | null;
 }
 
+const upgradeNotAuthenticated = proxyError(
+  'BH_ERR_UPGRADE_AUTH',
+  403,
+  'websocket-auth-unsupported',
+  GrpcStatus.PERMISSION_DENIED,
+  'WebSocket upgrades are not accepted on routes with auth',
+);
+
 /** Route, limits and endpoint for an upgrade; a ProxyError when it cannot be served. */
 export function resolveTunnel(
   rt: ProxyRuntime,
@@ -169,6 +177,9 @@ export function resolveTunnel(
   if (r === null) return Errors.noRoute;
   const ctx = cfg.routes.get(r.id)!;
   if (ctx.direct !== null) return ctx.direct;
+  // the policy chain (JWT, external auth) runs on requests, not on upgrades yet: an authenticated
+  // route refuses WebSocket upgrades rather than tunnel to its backend unauthenticated
+  if (ctx.ir.auth !== null) return upgradeNotAuthenticated;
   const cookie = headers.cookie;
   const pick = r.pickBackend(Array.isArray(cookie) ? cookie.join('; ') : cookie);
   const cluster = pick === null ? undefined : cfg.clusters.get(pick.cluster);
