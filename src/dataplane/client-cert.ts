@@ -42,13 +42,22 @@ function quote(s: string): string {
 
 /** The identity of the request's connection, or null (plaintext, no certificate, no clientAuth). */
 export function clientCertOf(rc: RequestContext): string | null {
-  const socket = rc.res !== null ? rc.res.socket : rc.stream?.session?.socket;
-  if (socket == null) return null;
+  const socket = socketOf(rc);
+  if (socket === null) return null;
   return (socket as unknown as Record<symbol, string | undefined>)[kClientCert] ?? null;
 }
 
 /** Whether the request arrived on the HTTPS listener. */
 export function isTlsRequest(rc: RequestContext): boolean {
-  const socket = rc.res !== null ? rc.res.socket : rc.stream?.session?.socket;
-  return (socket as { encrypted?: boolean } | null | undefined)?.encrypted === true;
+  return (socketOf(rc) as { encrypted?: boolean } | null)?.encrypted === true;
+}
+
+function socketOf(rc: RequestContext): object | null {
+  if (rc.res !== null) return rc.res.socket ?? null;
+  try {
+    // an h2 session's `socket` is a proxy that throws once the session let go of its socket
+    return rc.stream?.session?.socket ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -18,6 +18,7 @@ import { rememberClientCert } from './client-cert.ts';
 
 const kTlsListener = Symbol('bulkhead.tlsListener');
 const ALPN = ['h2', 'http/1.1'];
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 interface CertEntry {
   /** `<ns>/<name>` of the Secret */
@@ -54,6 +55,8 @@ export class TlsListener {
     this.metrics = edgeMetrics(listener.rt.metrics);
     this.server = tls.createServer({
       ALPNProtocols: ALPN,
+      // a handshake that has not finished by then is dropped (Node's default is 120 s)
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       // one closure per listener (Node calls it with the socket as `this`)
       SNICallback: (name, cb) => cb(null, this.contextFor(name)),
       minVersion: tlsVersion(ir.minVersion),

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
+import http2 from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startDataplane, type Dataplane } from '../../src/dataplane/index.ts';
 import type { ListenerTlsIR } from '../../src/ir/snapshot.ts';
@@ -116,6 +117,34 @@ test('Optional: no certificate passes without identity (a forged header is strip
       /^Hash=[0-9a-f]{64};Subject="O=bulkhead-test,CN=acme-client"/,
     );
   } finally {
+    await dp.close();
+  }
+});
+
+test('h2 by ALPN carries the identity too', async () => {
+  const dp = await start('Required');
+  const s = http2.connect(`https://site.example.com:${dp.tlsPort}`, {
+    host: '127.0.0.1',
+    servername: 'site.example.com',
+    ca: ca.cert,
+    cert: good.cert,
+    key: good.key,
+  } as http2.SecureClientSessionOptions);
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const st = s.request({ ':path': '/h2', 'x-forwarded-client-cert': 'Hash=forged' });
+      st.on('response', (h) => resolve(Number(h[':status'])));
+      st.on('error', reject);
+      st.resume();
+      st.end();
+    });
+    assert.is(status, 200);
+    assert.match(
+      String(seen['x-forwarded-client-cert']),
+      /^Hash=[0-9a-f]{64};Subject="O=bulkhead-test,CN=acme-client"/,
+    );
+  } finally {
+    s.close();
     await dp.close();
   }
 });
