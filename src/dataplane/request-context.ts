@@ -26,6 +26,8 @@ export class RequestContext {
   upstreamHeaders: string[] | null = null;
   /** extra response headers for the client (flat name/value pairs), added by policies */
   responseHeaders: string[] | null = null;
+  /** how a resumed request continues; null = the proxy's request path (WebSocket upgrades set their own) */
+  continuation: ((rc: RequestContext) => void) | null = null;
   /** a policy suspended the request (asynchronous work in flight) */
   pending = false;
   /** the client went away while the request was suspended */
@@ -102,7 +104,7 @@ export class RequestContext {
     if (!this.pending) return;
     this.pending = false;
     if (this.aborted || this.answered) return;
-    proceed(this);
+    (this.continuation ?? proceed)(this);
   }
 
   /** Answer with a coded proxy error (gRPC requests get the trailers-only form). */

@@ -8,7 +8,16 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Errors } from './errors.ts';
 import { clientAddress, onHttp1Request, runtimeOf } from './proxy.ts';
-import { Tunnel, kUpgraded, rawAnswer, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import {
+  Tunnel,
+  kUpgraded,
+  rawAnswer,
+  resolveTunnel,
+  upgradeRequestHead,
+  type TunnelTarget,
+} from './websocket.ts';
+import { RequestContext } from './request-context.ts';
+import { runPolicies } from './policy/index.ts';
 
 const kPending = Symbol('bulkhead.pendingTunnel');
 interface Pending {
@@ -28,17 +37,101 @@ export function onHttp1Upgrade(this: http.Server, req: IncomingMessage, socket: 
   if (url.length > rt.maxUriBytes) return rawAnswer(socket, Errors.uriTooLong);
   const t = resolveTunnel(rt, rawHost, rawHost, url, req.method ?? 'GET', req.headers, clientIP);
   if ('code' in t) return rawAnswer(socket, t);
+  // a route with auth: the upgrade request meets the route's policy chain first
+  if (t.ctx.ir.auth !== null && t.ctx.policies !== null)
+    return authenticateUpgrade(this, req, socket, head, t, clientIP);
+  openTunnel(this, req, socket, head, t, clientIP, null);
+}
+
+function openTunnel(
+  server: http.Server,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  t: TunnelTarget,
+  clientIP: string,
+  extra: Record<string, string> | null,
+): void {
+  const rt = runtimeOf(server);
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, socket, up, t.ctx, t.cluster, t.ep, false);
   const payload = Buffer.concat([
-    upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, rawHost, null),
+    upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, req.headers.host ?? '', extra),
     head,
   ]);
   const p: Pending = { tunnel, payload, timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel) };
   (up as unknown as Record<symbol, Pending>)[kPending] = p;
   up.once('connect', onUpstreamConnect);
+}
+
+// ---- upgrades on routes with auth: the policy chain runs on a response bound to the socket ----
+const kUpgrade = Symbol('bulkhead.upgrade');
+interface UpgradeState {
+  server: http.Server;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  t: TunnelTarget;
+  clientIP: string;
+  res: http.ServerResponse;
+}
+
+function authenticateUpgrade(
+  server: http.Server,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  t: TunnelTarget,
+  clientIP: string,
+): void {
+  const rt = runtimeOf(server);
+  // a denial is an ordinary HTTP answer on this socket, which then closes
+  const res = new http.ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as net.Socket);
+  res.on('finish', endSocketAfterResponse);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rc = new RequestContext(
+    rt,
+    res,
+    null,
+    req.method ?? 'GET',
+    req.headers.host ?? '',
+    t.path,
+    q === -1 ? '' : url.slice(q + 1),
+    url,
+    req.headers,
+    clientIP,
+    false,
+    null,
+    -1,
+  );
+  rc.cfg = t.cfg;
+  rc.route = t.ctx;
+  rc.continuation = continueUpgrade;
+  (rc as unknown as Record<symbol, UpgradeState>)[kUpgrade] = { server, req, socket, head, t, clientIP, res };
+  if (runPolicies(rc, t.ctx.policies!)) openAuthenticated(rc);
+}
+
+function continueUpgrade(rc: RequestContext): void {
+  if (runPolicies(rc, rc.route!.policies!)) openAuthenticated(rc);
+}
+
+function openAuthenticated(rc: RequestContext): void {
+  const u = (rc as unknown as Record<symbol, UpgradeState>)[kUpgrade]!;
+  if (u.socket.destroyed) return;
+  u.res.off('finish', endSocketAfterResponse);
+  u.res.detachSocket(u.socket as net.Socket);
+  let extra: Record<string, string> | null = null;
+  const flat = rc.upstreamHeaders;
+  if (flat !== null) {
+    extra = {};
+    for (let i = 0; i < flat.length; i += 2) extra[flat[i]!] = flat[i + 1]!;
+  }
+  openTunnel(u.server, u.req, u.socket, u.head, u.t, u.clientIP, extra);
 }
 
 function onUpstreamConnect(this: net.Socket): void {

@@ -12,7 +12,7 @@ import type { ProxyRuntime } from './context.ts';
 import { Errors } from './errors.ts';
 import { answerH2 } from './respond.ts';
 import { clientAddress } from './proxy.ts';
-import { Tunnel, resolveTunnel, upgradeRequestHead } from './websocket.ts';
+import { Tunnel, resolveTunnel, upgradeNotAuthenticated, upgradeRequestHead } from './websocket.ts';
 
 const kH2Tunnel = Symbol('bulkhead.h2tunnel');
 const MAX_HEAD = 16 * 1024;
@@ -44,6 +44,8 @@ export function onH2Connect(rt: ProxyRuntime, stream: ServerHttp2Stream, headers
   const clientIP = clientAddress(stream.session?.socket?.remoteAddress);
   const t = resolveTunnel(rt, rawHost, rawHost, url, 'GET', headers, clientIP);
   if ('code' in t) return answerH2(stream, t, false, null);
+  // the policy chain does not run on RFC 8441 CONNECT yet: never tunnel past a route's auth
+  if (t.ctx.ir.auth !== null) return answerH2(stream, upgradeNotAuthenticated, false, null);
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, stream, up, t.ctx, t.cluster, t.ep, true);
   const version = headers['sec-websocket-version'];

@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ProxyRuntime } from './context.ts';
 import { Errors, GrpcStatus, proxyError, type ProxyError } from './errors.ts';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
+import { normalizePath } from './path-normalize.ts';
 import type { DataplaneMetrics } from './metrics.ts';
 import type { ServerHttp2Stream } from 'node:http2';
 import { answerH2 } from './respond.ts';
@@ -143,12 +144,12 @@ export interface TunnelTarget {
   setCookie: string | null;
 }
 
-const upgradeNotAuthenticated = proxyError(
+export const upgradeNotAuthenticated = proxyError(
   'BH_ERR_UPGRADE_AUTH',
   403,
   'websocket-auth-unsupported',
   GrpcStatus.PERMISSION_DENIED,
-  'WebSocket upgrades are not accepted on routes with auth',
+  'WebSocket over HTTP/2 is not accepted on routes with auth',
 );
 
 /** Route, limits and endpoint for an upgrade; a ProxyError when it cannot be served. */
@@ -171,22 +172,21 @@ export function resolveTunnel(
     return Errors.websocketLimit;
   }
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  // the same normalisation as requests: a dot-segment spelling must not reach another route
+  const path = normalizePath(q === -1 ? url : url.slice(0, q), cfg.mergeSlashes);
+  if (path === null) return Errors.badPath;
   const query = q === -1 ? '' : url.slice(q + 1);
   const r = cfg.table.match({ host, path, query, method, headers });
   if (r === null) return Errors.noRoute;
   const ctx = cfg.routes.get(r.id)!;
   if (ctx.direct !== null) return ctx.direct;
-  // the policy chain (JWT, external auth) runs on requests, not on upgrades yet: an authenticated
-  // route refuses WebSocket upgrades rather than tunnel to its backend unauthenticated
-  if (ctx.ir.auth !== null) return upgradeNotAuthenticated;
   const cookie = headers.cookie;
   const pick = r.pickBackend(Array.isArray(cookie) ? cookie.join('; ') : cookie);
   const cluster = pick === null ? undefined : cfg.clusters.get(pick.cluster);
   if (cluster === undefined) return Errors.noCluster;
   const ep = cluster.balancer.pick(undefined, Date.now());
   if (ep === null) return Errors.noHealthyUpstream;
-  const upPath = ctx.ir.rewrite === null ? url : r.rewritePath(path) + (query === '' ? '' : '?' + query);
+  const upPath = (ctx.ir.rewrite === null ? path : r.rewritePath(path)) + (query === '' ? '' : '?' + query);
   void clientIP;
   return {
     cfg,
@@ -212,7 +212,12 @@ export function upgradeRequestHead(
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
   const h = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
   let head = `${method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n`;
-  if (extra !== null) for (const k in extra) h[k] = extra[k]!;
+  // an empty value removes the header (policies drop inbound copies of identity headers)
+  if (extra !== null)
+    for (const k in extra) {
+      if (extra[k] === '') delete h[k];
+      else h[k] = extra[k]!;
+    }
   for (const k in h) {
     const v = h[k]!;
     if (Array.isArray(v)) for (const x of v) head += `${k}: ${x}\r\n`;

@@ -7,7 +7,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from 'jose';
 import type { JwtAuthIR } from '../../src/ir/snapshot.ts';
@@ -209,23 +208,6 @@ test('gRPC clients get UNAUTHENTICATED (16) in a trailers-only answer', async ()
   } finally {
     s.close();
   }
-});
-
-test('a WebSocket upgrade on an authenticated route is refused, never tunnelled unauthenticated', async () => {
-  const answer = await new Promise<string>((resolve, reject) => {
-    const sock = net.connect(dp.port, '127.0.0.1', () =>
-      sock.write(
-        'GET /api/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-      ),
-    );
-    let got = '';
-    sock.on('data', (c) => (got += c));
-    sock.on('close', () => resolve(got));
-    sock.on('error', reject);
-  });
-  assert.match(answer, /^HTTP\/1\.1 403/);
-  assert.match(answer, /websocket-auth-unsupported/);
 });
 
 test('auth decisions are counted by route, kind, result and reason', async () => {
