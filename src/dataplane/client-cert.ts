@@ -43,8 +43,12 @@ function quote(s: string): string {
 /** The identity of the request's connection, or null (plaintext, no certificate, no clientAuth). */
 export function clientCertOf(rc: RequestContext): string | null {
   const socket = socketOf(rc);
-  if (socket === null) return null;
-  return (socket as unknown as Record<symbol, string | undefined>)[kClientCert] ?? null;
+  return socket === null ? null : clientCertOfSocket(socket);
+}
+
+/** The identity remembered at the handshake of this connection, or null. */
+export function clientCertOfSocket(socket: object): string | null {
+  return (socket as Record<symbol, string | undefined>)[kClientCert] ?? null;
 }
 
 /** Whether the request arrived on the HTTPS listener. */

@@ -18,6 +18,7 @@ import {
 } from './websocket.ts';
 import { RequestContext } from './request-context.ts';
 import { runPolicies } from './policy/index.ts';
+import { CLIENT_CERT_HEADER, clientCertOfSocket } from './client-cert.ts';
 
 const kPending = Symbol('bulkhead.pendingTunnel');
 interface Pending {
@@ -53,12 +54,22 @@ function openTunnel(
   extra: Record<string, string> | null,
 ): void {
   const rt = runtimeOf(server);
+  const cert = clientCertOfSocket(req.socket);
+  if (cert !== null) (extra ??= {})[CLIENT_CERT_HEADER] = cert;
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
   const up = net.connect({ host: t.ep.address, port: t.ep.port, noDelay: true });
   const tunnel = new Tunnel(rt.tunnels, socket, up, t.ctx, t.cluster, t.ep, false);
   const payload = Buffer.concat([
-    upgradeRequestHead(t, req.method ?? 'GET', req.headers, clientIP, req.headers.host ?? '', extra),
+    upgradeRequestHead(
+      t,
+      req.method ?? 'GET',
+      req.headers,
+      clientIP,
+      req.headers.host ?? '',
+      extra,
+      (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+    ),
     head,
   ]);
   const p: Pending = { tunnel, payload, timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel) };

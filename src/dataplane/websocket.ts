@@ -207,10 +207,11 @@ export function upgradeRequestHead(
   clientIP: string,
   rawHost: string,
   extra: Record<string, string> | null,
+  proto: 'http' | 'https' = 'http',
 ): Buffer {
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
-  const h = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
+  const h = upstreamRequestHeaders(headers, { clientIP, proto, host: rawHost, requestId });
   let head = `${method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n`;
   // an empty value removes the header (policies drop inbound copies of identity headers)
   if (extra !== null)

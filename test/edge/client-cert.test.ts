@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import http2 from 'node:http2';
+import WebSocket, { WebSocketServer } from 'ws';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startDataplane, type Dataplane } from '../../src/dataplane/index.ts';
 import type { ListenerTlsIR } from '../../src/ir/snapshot.ts';
@@ -31,6 +32,11 @@ const be = await httpBackend((req, res) => {
   seen = req.headers;
   req.resume();
   req.on('end', () => res.end('ok'));
+});
+const wss = new WebSocketServer({ server: be });
+wss.on('connection', (ws, req) => {
+  seen = req.headers;
+  ws.send('welcome');
 });
 
 async function start(mode: 'Optional' | 'Required'): Promise<Dataplane> {
@@ -149,7 +155,34 @@ test('h2 by ALPN carries the identity too', async () => {
   }
 });
 
+test('a WebSocket over TLS carries the identity and X-Forwarded-Proto https; a forged copy is replaced', async () => {
+  const dp = await start('Required');
+  try {
+    const ws = new WebSocket(`wss://127.0.0.1:${dp.tlsPort}/ws`, {
+      servername: 'site.example.com',
+      headers: { host: 'site.example.com', 'x-forwarded-client-cert': 'Hash=forged' },
+      ca: ca.cert,
+      cert: good.cert,
+      key: good.key,
+    } as WebSocket.ClientOptions);
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (m) => resolve(String(m)));
+      ws.once('error', reject);
+    });
+    ws.close();
+    assert.is(first, 'welcome');
+    assert.match(
+      String(seen['x-forwarded-client-cert']),
+      /^Hash=[0-9a-f]{64};Subject="O=bulkhead-test,CN=acme-client"/,
+    );
+    assert.is(seen['x-forwarded-proto'], 'https');
+  } finally {
+    await dp.close();
+  }
+});
+
 test('teardown', async () => {
+  wss.close();
   await closeServer(be);
   pki.close();
 });
