@@ -163,7 +163,7 @@ const Tls = Opt(
       caSecretRef: LocalRef('Secret with key ca.crt'),
     }),
   },
-  '(later) HTTPS listener with ALPN h2 and http/1.1, certificates chosen by SNI',
+  'HTTPS listener with ALPN h2 and http/1.1, certificates chosen by SNI (docs/EDGE-SECURITY.md)',
 );
 
 export const IngressPoolSpec = rules(

@@ -31,7 +31,7 @@ const Backend = Obj({
       caSecretRef: Type.Optional(LocalRef('Secret with key ca.crt')),
       clientCertificateRef: Type.Optional(LocalRef('kubernetes.io/tls Secret for mTLS')),
     },
-    '(later) upstream TLS / mTLS to this backend',
+    'upstream TLS / mTLS to this backend (serverName defaults to <service>.<namespace>.svc)',
   ),
 });
 
@@ -60,7 +60,7 @@ const Auth = Opt(
       failureMode: Enum(['Open', 'Closed'] as const, 'Closed'),
     }),
   },
-  '(later) checked before rate limits and routing',
+  'JWT and/or external auth, checked before rate limits and routing (docs/EDGE-SECURITY.md)',
 );
 
 const HeaderName = Str(256, { minLength: 1, pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$" });

@@ -19,6 +19,7 @@ interface DataplaneCliOptions {
   host?: string;
   workers?: string;
   secrets?: string;
+  tlsPort?: string;
 }
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -42,6 +43,11 @@ export function registerDataplaneCommand(program: Command): void {
       '--admin-port <n>',
       'admin port for /healthz /readyz /metrics /config (overrides listener.adminPort)',
     )
+    .option('--tls-port <n>', "HTTPS port (overrides the snapshot's listener.tls.port)")
+    .option(
+      '--secrets <dir>',
+      'Secrets as files <dir>/<namespace>/<name>/<key> (TLS certificates and keys, CAs, JWKS, Redis URLs)',
+    )
     .option('--host <addr>', 'address to bind', '0.0.0.0')
     .option(
       '--workers <n>',
@@ -50,10 +56,6 @@ export function registerDataplaneCommand(program: Command): void {
     .option(
       '--control-plane <addr>',
       "the operator's config stream (host:port); the snapshot file is the bootstrap",
-    )
-    .option(
-      '--secrets <dir>',
-      'Secrets the snapshot references, as files <dir>/<namespace>/<name>/<key> (Redis URLs, certificates)',
     )
     .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
     .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
@@ -82,13 +84,16 @@ export function registerDataplaneCommand(program: Command): void {
           secretsDir: opts.secrets,
           // /config answers loopback clients only, unless this token is set (then bearer access)
           adminToken: process.env.BULKHEAD_ADMIN_TOKEN || null,
+          tlsPort: parsePort(opts.tlsPort, '--tls-port'),
         });
       } catch (err) {
         process.stderr.write(`bulkhead dataplane: ${(err as Error).message}\n`);
         process.exitCode = 1;
         return;
       }
-      process.stderr.write(`bulkhead dataplane: serving on port ${dp.port}, admin on ${dp.adminPort}\n`);
+      process.stderr.write(
+        `bulkhead dataplane: serving on port ${dp.port}${dp.tlsPort ? `, HTTPS on ${dp.tlsPort}` : ''}, admin on ${dp.adminPort}\n`,
+      );
       let stream: ConfigStreamClient | null = null;
       if (opts.controlPlane) {
         try {

@@ -51,6 +51,7 @@ export function admissionProblems(
       for (const c of verdict?.parents[0]?.conditions ?? []) {
         if (c.status !== 'False') continue;
         if (c.reason === Reason.Conflict) report(c.reason, conflictPath(route, c.message), c.message);
+        else if (c.reason === Reason.UnsupportedFeature) reportFieldLines(c.reason, c.message, report);
         else if (c.reason === Reason.BackendNotFound || c.reason === Reason.PortNotFound) {
           for (const m of c.message.split('; ')) report(c.reason, backendPath(route, m), m);
         } else report(c.reason, 'spec.poolRef', c.message);
@@ -69,6 +70,10 @@ export function admissionProblems(
       // A pool denies nothing cross-object; tightening allowedRoutes warns about routes it cuts off.
       const pool = incoming as IngressPool;
       const result = compile(sliceFor(world, keyOf(pool), pool));
+      const own = result.statuses.ingressPools[keyOf(pool)]?.conditions.find(
+        (x) => x.reason === Reason.UnsupportedFeature,
+      );
+      if (own) reportFieldLines(own.reason, own.message, report);
       for (const [key, v] of Object.entries(result.statuses.routeSplits)) {
         const c: ConditionVerdict | undefined = v.parents[0]?.conditions.find(
           (x) => x.reason === Reason.NotAllowedByPool,
@@ -137,6 +142,18 @@ export function sliceFor(
   // Services decide BackendNotFound/PortNotFound; endpoints never change a verdict.
   bag.services = world.services.filter((s) => routeNamespaces.has(nsOf(s)));
   return bag;
+}
+
+/** A compiler message of `<field path>: <message>` lines joined by `; ` → one warning per line. */
+function reportFieldLines(
+  reason: string,
+  message: string,
+  report: (reason: string, path: string, message: string) => void,
+): void {
+  for (const line of message.split('; ')) {
+    const m = /^(spec\.[^:\s]+): (.*)$/.exec(line);
+    report(reason, m ? m[1]! : 'spec', m ? m[2]! : line);
+  }
 }
 
 /** The rule (and match) whose path the compiler's Conflict message names. */

@@ -21,6 +21,8 @@ export const Reason = {
   /** a backend's protocol cannot serve the rule (gRPC-Web needs H2C backends) */
   UnsupportedProtocol: 'UnsupportedProtocol',
   TargetNotFound: 'TargetNotFound',
+  /** a field the data plane does not enforce yet (see unsupported.ts) */
+  UnsupportedFeature: 'UnsupportedFeature',
 } as const;
 
 export interface ConditionVerdict {

@@ -12,7 +12,6 @@ import { durationMs } from './duration.ts';
 import { namespaceLabels, processPools, type PoolContext } from './pools.ts';
 import { comparePrecedence, type RankedRoute } from './precedence.ts';
 import { processPolicies } from './ratelimits.ts';
-import { referencedSecrets } from './secret-refs.ts';
 import { olderFirst, type ResourceBag } from './resources.ts';
 import { attachRoute, claimsOf, compileRouteRules, type AttachedRoute, type RouteOutcome } from './routes.ts';
 
@@ -277,6 +276,27 @@ function buildInfra(ctx: PoolContext, snapshot: PoolSnapshot): PoolInfra {
     bootstrapSnapshot: JSON.stringify(snapshot),
     snapshotVersion: snapshot.version,
   };
+}
+
+/** The Secrets a snapshot names, each once, sorted (namespace, name). */
+export function referencedSecrets(s: PoolSnapshot): { namespace: string; name: string }[] {
+  const refs = new Map<string, { namespace: string; name: string }>();
+  const add = (r: { namespace: string; name: string } | null | undefined) => {
+    if (r) refs.set(`${r.namespace}/${r.name}`, { namespace: r.namespace, name: r.name });
+  };
+  const tls = s.listener.tls;
+  if (tls) {
+    for (const c of tls.certificates) add(c.secretRef);
+    add(tls.clientAuth?.caSecretRef);
+  }
+  for (const r of s.routes) add(r.auth?.jwt?.jwks.secretRef);
+  for (const c of s.clusters) {
+    add(c.tls?.caSecretRef);
+    add(c.tls?.clientCertificateRef);
+  }
+  for (const l of s.rateLimits) add(l.global?.redisSecretRef);
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...refs.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
 }
 
 export type { ResourceBag } from './resources.ts';

@@ -6,6 +6,7 @@ import type { IngressPoolSpec } from '../api/ingresspool.ts';
 import { analyzeObject } from '../api/validate.ts';
 import { cond, ConditionType, Reason, type ConditionVerdict } from './conditions.ts';
 import { keyOf, nsOf, type Namespace } from './resources.ts';
+import { unsupportedPoolFields } from './unsupported.ts';
 
 export interface PoolContext {
   key: string;
@@ -23,20 +24,23 @@ export function processPools(pools: IngressPool[]): Map<string, PoolContext> {
     const gen = pool.metadata.generation;
     const { problems, spec } = analyzeObject(pool);
     const ok = problems.length === 0 && spec !== null;
+    const unsupported = ok ? unsupportedPoolFields(spec as IngressPoolSpec) : [];
     out.set(key, {
       key,
       pool,
       namespace: nsOf(pool),
-      spec: ok ? (spec as IngressPoolSpec) : null,
-      accepted: ok
-        ? cond(ConditionType.Accepted, true, Reason.Accepted, 'pool accepted', gen)
-        : cond(
-            ConditionType.Accepted,
-            false,
-            Reason.Invalid,
-            summarize(problems.map((p) => `${p.path}: ${p.message}`)),
-            gen,
-          ),
+      spec: ok && unsupported.length === 0 ? (spec as IngressPoolSpec) : null,
+      accepted: unsupported.length
+        ? cond(ConditionType.Accepted, false, Reason.UnsupportedFeature, summarize(unsupported), gen)
+        : ok
+          ? cond(ConditionType.Accepted, true, Reason.Accepted, 'pool accepted', gen)
+          : cond(
+              ConditionType.Accepted,
+              false,
+              Reason.Invalid,
+              summarize(problems.map((p) => `${p.path}: ${p.message}`)),
+              gen,
+            ),
     });
   }
   return out;

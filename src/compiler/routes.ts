@@ -16,13 +16,15 @@ import type {
   TimeoutsIR,
   WeightedBackendIR,
 } from '../ir/snapshot.ts';
-import { canonicalize, contentHash } from './canonical.ts';
+import { contentHash } from './canonical.ts';
 import { buildCluster, clusterName, protocolFor, type ServiceIndex } from './clusters.ts';
 import { cond, ConditionType, Reason, type ConditionVerdict } from './conditions.ts';
 import { durationMs } from './duration.ts';
 import { allowsNamespace, summarize, type PoolContext } from './pools.ts';
 import type { RankedRoute } from './precedence.ts';
 import { keyOf, nsOf } from './resources.ts';
+import { unsupportedRouteFields } from './unsupported.ts';
+import { authProblems, toAuthIR } from './auth.ts';
 
 export interface AttachedRoute {
   key: string;
@@ -91,12 +93,21 @@ export function attachRoute(
     );
   }
 
+  // the whole route, not one rule: dropping an auth rule would let its path fall through to a
+  // less specific rule of the same route, unauthenticated
+  const unsupported = unsupportedRouteFields(spec.rules as RouteSplitRule[]);
+  if (unsupported.length) return reject(Reason.UnsupportedFeature, summarize(unsupported));
+  const badAuth = authProblems(spec.rules as RouteSplitRule[]);
+  if (badAuth.length) return reject(Reason.Invalid, summarize(badAuth));
+
   const pool = pools.get(`${poolRef.namespace}/${poolRef.name}`);
   if (!pool) return reject(Reason.PoolNotFound, `IngressPool ${poolRef.namespace}/${poolRef.name} not found`);
   if (!pool.spec)
     return reject(
       Reason.PoolNotFound,
-      `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (invalid spec)`,
+      `IngressPool ${poolRef.namespace}/${poolRef.name} is not accepted (${
+        pool.accepted.reason === Reason.UnsupportedFeature ? pool.accepted.message : 'invalid spec'
+      })`,
     );
   if (!allowsNamespace(pool, namespace, nsLabels)) {
     const from = pool.spec.allowedRoutes!.namespaces!.from;
@@ -208,7 +219,14 @@ export function compileRouteRules(
           services.endpoints(a.namespace, svc, port),
           pool,
         );
-        if (b.tls) c.tls = canonicalize(b.tls);
+        if (b.tls)
+          c.tls = {
+            caSecretRef: b.tls.caSecretRef ? { name: b.tls.caSecretRef.name, namespace: a.namespace } : null,
+            clientCertificateRef: b.tls.clientCertificateRef
+              ? { name: b.tls.clientCertificateRef.name, namespace: a.namespace }
+              : null,
+            serverName: b.tls.serverName || `${b.name}.${a.namespace}.svc`,
+          };
         clusters.set(cname, c);
       }
       tried.push(cname);
@@ -224,7 +242,7 @@ export function compileRouteRules(
       const match = toMatch(m);
       // keys in sorted order: JSON.stringify of the IR is its canonical form (see canonical.ts)
       const ir: RouteIR = {
-        auth: rule.auth ? canonicalize(rule.auth) : null,
+        auth: toAuthIR(rule.auth, a.namespace),
         backends: directResponse ? [] : backends,
         cors: rule.cors ? corsIR(rule.cors) : null,
         directResponse,

@@ -18,7 +18,7 @@ export interface Attempt {
 }
 
 export function startAttempt(ex: Exchange, ep: EndpointState): void {
-  const up = ex.rt.upstreams.get(ep, ex.cluster.h2, ex.ctx.connectMs);
+  const up = ex.rt.upstreams.get(ep, ex.cluster.h2, ex.ctx.connectMs, ex.cluster.tls);
   ex.cluster.balancer.onStart(ep);
   if (ex.cluster.h2) {
     const a = new H2Attempt(ex, ep, up as H2Endpoint);

@@ -69,6 +69,8 @@ export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInf
       continue;
     }
     if (listed !== null && listed.has(name)) continue;
+    // the verified client certificate travels in this header; a client's own copy is never trusted
+    if (name === 'x-forwarded-client-cert') continue;
     out[name] = value;
   }
   const xff = src['x-forwarded-for'];

@@ -22,6 +22,7 @@ import { installProcessGuard } from './process-guard.ts';
 import type { ProxyRuntime } from './context.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { SecretFiles } from './secrets.ts';
+import { TlsListener } from './tls-listener.ts';
 import './policy/builtin.ts';
 
 export { SnapshotStore, type ApplyResult } from './snapshot-store.ts';
@@ -52,11 +53,17 @@ export interface DataplaneOptions {
   secretsDir?: string;
   /** opens the admin port's /config to non-loopback clients that send it as a bearer token */
   adminToken?: string | null;
+  /** how often Secret files are checked for changes; default 2000 ms */
+  secretsPollMs?: number;
+  /** overrides snapshot.listener.tls.port; 0 = any free port */
+  tlsPort?: number;
 }
 
 export interface Dataplane {
   port: number;
   adminPort: number;
+  /** the HTTPS port, 0 when the pool has no listener.tls */
+  tlsPort: number;
   store: SnapshotStore;
   apply(s: PoolSnapshot): ApplyResult;
   /** apply, resolved once every worker process serves it (what an ACK to the operator must mean) */
@@ -104,7 +111,7 @@ export async function startInProcess(
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream);
   const upstreams = new UpstreamRegistry();
-  const secrets = new SecretFiles(opts.secretsDir ?? null);
+  const secrets = new SecretFiles(opts.secretsDir ?? null, opts.secretsPollMs);
   const store = new SnapshotStore({
     metrics,
     upstreams,
@@ -127,6 +134,7 @@ export async function startInProcess(
     workerShare: Math.max(1, opts.workerShare ?? 1),
   };
   let listener: Listener | null = null;
+  let tlsListener: TlsListener | null = null;
   store.on('swap', (cfg: RuntimeConfig) => {
     const s = cfg.snapshot;
     // per-replica limits: each worker process takes its share
@@ -135,6 +143,8 @@ export async function startInProcess(
     accessLog.configure(s.accessLog.enabled, s.accessLog.sampleRate);
     rt.unrouted = new RouteMetrics(metrics, '');
     listener?.configure(s.listener, s.websocket);
+    // the HTTPS port is bound at start; later snapshots change certificates and client auth
+    if (tlsListener !== null && s.listener.tls !== null) tlsListener.configure(s.listener.tls);
   });
   const first = store.apply(opts.snapshot);
   if (!first.ok) {
@@ -168,12 +178,19 @@ export async function startInProcess(
   }
   listener = new Listener(rt, l, opts.snapshot.websocket);
   const port = await listener.listen(opts.port ?? l.port, host, l.backlog);
+  let tlsPort = 0;
+  if (l.tls !== null) {
+    tlsListener = new TlsListener(listener, secrets, l.tls, accessLog.logger);
+    tlsPort = await tlsListener.listen(opts.tlsPort ?? l.tls.port, host, l.backlog);
+  }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       rt.draining = true;
       rt.tunnels.closeAll(false);
+      await tlsListener?.close();
       await listener!.close();
+      secrets.close();
       if (admin !== null) await admin.app.close();
       store.close();
       secrets.close();
@@ -185,6 +202,7 @@ export async function startInProcess(
   return {
     port,
     adminPort: admin?.port ?? 0,
+    tlsPort,
     store,
     metrics,
     apply: (s) => store.apply(s),
@@ -193,6 +211,7 @@ export async function startInProcess(
       const cfg = store.peek();
       const wsDrainMs = cfg?.snapshot.websocket.drainPeriodMs ?? 0;
       await drainDataplane(rt, listener!, { wsDrainMs, graceMs: opts.drainGraceMs ?? wsDrainMs + 10_000 });
+      await tlsListener?.close();
       await close();
     },
     close,

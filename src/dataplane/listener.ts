@@ -78,6 +78,8 @@ export class Listener {
   }
 
   route(socket: net.Socket, h2: boolean): void {
+    // sockets from the HTTPS listener (tls-listener.ts) arrive here without passing onConnection
+    (socket as unknown as Record<symbol, unknown>)[kListener] = this;
     if (h2) return admitH2Connection(this.h2, socket);
     this.h1Sockets.add(socket);
     this.rt.metrics.connection('http1', 1);

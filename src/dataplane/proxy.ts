@@ -19,6 +19,7 @@ import { normalizePath } from './path-normalize.ts';
 import { RequestContext, kRequestContext, setProceed } from './request-context.ts';
 import { runPolicies } from './policy/index.ts';
 import { GRPC_NONE, GRPC_UNKNOWN } from './metrics.ts';
+import { CLIENT_CERT_HEADER, clientCertOf, isTlsRequest } from './client-cert.ts';
 
 export function runtimeOf(x: object): ProxyRuntime {
   return (x as Record<symbol, ProxyRuntime>)[kRuntime]!;
@@ -102,12 +103,19 @@ function startExchange(rc: RequestContext): void {
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
   const up = upstreamRequestHeaders(headers, {
     clientIP: rc.peerIP,
-    proto: 'http',
+    proto: isTlsRequest(rc) ? 'https' : 'http',
     host: rc.host,
     requestId,
   });
+  const cert = clientCertOf(rc);
+  if (cert !== null) up[CLIENT_CERT_HEADER] = cert;
   const extra = rc.upstreamHeaders;
-  if (extra !== null) for (let i = 0; i < extra.length; i += 2) up[extra[i]!] = extra[i + 1]!;
+  if (extra !== null)
+    for (let i = 0; i < extra.length; i += 2) {
+      // an empty value removes the header (RequestContext.dropUpstreamHeader)
+      if (extra[i + 1] === '') delete up[extra[i]!];
+      else up[extra[i]!] = extra[i + 1]!;
+    }
   const query = rc.query;
   const upstreamPath =
     ctx.ir.rewrite === null

@@ -74,6 +74,11 @@ export class RequestContext {
     (this.upstreamHeaders ??= []).push(name, value);
   }
 
+  /** Remove a header the client sent before the request goes upstream (claim headers, tokens). */
+  dropUpstreamHeader(name: string): void {
+    (this.upstreamHeaders ??= []).push(name, '');
+  }
+
   addResponseHeader(name: string, value: string): void {
     (this.responseHeaders ??= []).push(name, value);
   }

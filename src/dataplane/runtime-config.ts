@@ -2,6 +2,7 @@
 // request is reference reads and null tests. Built by SnapshotStore (which owns the pieces that live
 // across snapshots: endpoint states, health checkers, upstream pools) and swapped as one reference.
 
+import type { UpstreamTls } from './upstream-tls.ts';
 import type { ClusterIR, PoolSnapshot, RouteIR } from '../ir/snapshot.ts';
 import { RouteTable } from './router/route-table.ts';
 import { createBalancer, createEndpointStates, type Balancer, type EndpointState } from './balancer/index.ts';
@@ -18,6 +19,8 @@ export interface ClusterRuntime {
   readonly h2: boolean;
   /** ConsistentHash clusters compute a hash key per request; others skip that work */
   readonly hashed: boolean;
+  /** TLS to the endpoints (set by the snapshot store from Secret files); absent = plaintext */
+  tls?: UpstreamTls;
   readonly endpoints: Map<string, EndpointState>;
   readonly list: EndpointState[];
   readonly balancer: Balancer;

@@ -19,7 +19,6 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { PoolSnapshot } from '../ir/snapshot.ts';
 import { checkSnapshotShape } from '../ir/snapshot-validate.ts';
-import { unsupportedFeature } from './capabilities.ts';
 import {
   buildCluster,
   buildRouteContext,
@@ -36,6 +35,7 @@ import {
 import type { DataplaneMetrics } from './metrics.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
 import { noSecrets, type SecretSource } from './secrets.ts';
+import { UpstreamTls } from './upstream-tls.ts';
 import type { PolicyEnv } from './policy/index.ts';
 
 export type ApplyResult = { ok: true } | { ok: false; error: string };
@@ -141,7 +141,7 @@ export class SnapshotStore extends EventEmitter {
       return { ok: true };
     let built: { cfg: RuntimeConfig; plans: HealthPlan[] };
     try {
-      const problem = checkSnapshotShape(snapshot) ?? unsupportedFeature(snapshot);
+      const problem = checkSnapshotShape(snapshot);
       if (problem !== null) return this.refuse(problem, snapshot);
       this.kept.begin();
       built = this.build(snapshot, prev);
@@ -169,6 +169,10 @@ export class SnapshotStore extends EventEmitter {
     for (const c of snapshot.clusters) {
       const holder = this.health.get(c.name) ?? newClusterHealth();
       const { runtime, plan } = buildCluster(c, prev?.clusters.get(c.name), holder, this.seed++);
+      if (c.tls !== null) {
+        runtime.tls = new UpstreamTls(c.tls, this.opts.secrets ?? noSecrets);
+        if (plan.active !== null) plan.active.tls = runtime.tls;
+      }
       clusters.set(c.name, runtime);
       plans.push(plan);
     }

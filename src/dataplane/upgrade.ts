@@ -16,6 +16,7 @@ import { RequestContext } from './request-context.ts';
 import type { ProxyRuntime } from './context.ts';
 import { normalizePath } from './path-normalize.ts';
 import { UpgradeAnswer } from './upgrade-response.ts';
+import { CLIENT_CERT_HEADER, clientCertOfSocket } from './client-cert.ts';
 import {
   Tunnel,
   kUpgraded,
@@ -54,7 +55,7 @@ export function onHttp1Upgrade(this: object, req: Http1Request, socket: net.Sock
   if (url.length > rt.maxUriBytes) return rawAnswer(socket, Errors.uriTooLong);
   const t = resolveTunnel(rt, rawHost, rawHost, url, req.method, req.headers, clientIP);
   if ('code' in t) return rawAnswer(socket, t);
-  if (t.ctx.policies === null) return openTunnel(rt, req, socket, head, t, clientIP);
+  if (t.ctx.policies === null) return openTunnel(rt, req, socket, head, t, clientIP, null);
   // the route's chain runs first, as for any request: a rate limit counts the upgrade, a policy may
   // refuse it with an ordinary HTTP answer, a suspended one opens its tunnel on resume
   socket.pause();
@@ -92,7 +93,14 @@ interface Held {
 function passedChain(rc: RequestContext): void {
   const h = (rc as unknown as Record<symbol, Held>)[kHeld]!;
   if (h.socket.destroyed) return;
-  openTunnel(rc.rt, h.req, h.socket, h.head, h.t, rc.peerIP);
+  // headers the chain set (JWT claims, external auth's answer; '' removes an inbound copy)
+  let extra: Record<string, string> | null = null;
+  const flat = rc.upstreamHeaders;
+  if (flat !== null) {
+    extra = {};
+    for (let i = 0; i < flat.length; i += 2) extra[flat[i]!] = flat[i + 1]!;
+  }
+  openTunnel(rc.rt, h.req, h.socket, h.head, h.t, rc.peerIP, extra);
 }
 
 function openTunnel(
@@ -102,8 +110,13 @@ function openTunnel(
   head: Buffer,
   t: TunnelTarget,
   clientIP: string,
+  extra: Record<string, string> | null,
 ): void {
   const rawHost = req.headers.host ?? '';
+  // the verified client certificate (HTTPS listener) goes up as on any request; never a client's copy
+  const cert = clientCertOfSocket(socket);
+  if (cert !== null) (extra ??= {})[CLIENT_CERT_HEADER] = cert;
+  const proto = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   (socket as unknown as Record<symbol, boolean>)[kUpgraded] = true;
   rt.metrics.connection('http1', -1);
   socket.pause();
@@ -112,7 +125,7 @@ function openTunnel(
   const p: Pending = {
     tunnel,
     readMs: t.ctx.readMs,
-    request: upgradeRequestHead(t, req.method, req.headers, clientIP, rawHost, null),
+    request: upgradeRequestHead(t, req.method, req.headers, clientIP, rawHost, extra, proto),
     early: head,
     timer: setTimeout(onConnectTimeout, t.ctx.connectMs, tunnel),
     parser: null,

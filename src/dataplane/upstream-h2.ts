@@ -35,7 +35,7 @@ export class H2Attempt {
     const h = ex.headers as http2.OutgoingHttpHeaders;
     h[':method'] = ex.method;
     h[':path'] = ex.path;
-    h[':scheme'] = 'http';
+    h[':scheme'] = this.up.scheme;
     h[':authority'] = ex.authority;
     const body = ex.body;
     let s: http2.ClientHttp2Stream;

@@ -6,6 +6,7 @@
 // that becomes free again (undici's 'drain') goes back on the free stack, or closes when N are
 // already idle there. Idle sockets also close after `idleTimeout` (undici's keepAliveTimeout).
 
+import type tls from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
 
 const kEndpoint = Symbol('bulkhead.http1Endpoint');
@@ -16,6 +17,8 @@ export interface Http1EndpointOptions {
   /** 0 = unlimited */
   maxRequestsPerConnection: number;
   connectMs: number;
+  /** upstream TLS (server name, CA, client certificate); null for plaintext */
+  tls?: tls.ConnectionOptions | null;
 }
 
 export class Http1Endpoint {
@@ -44,7 +47,7 @@ export class Http1Endpoint {
       keepAliveTimeout: o.idleTimeoutMs,
       keepAliveMaxTimeout: o.idleTimeoutMs,
       maxRequestsPerClient: o.maxRequestsPerConnection > 0 ? o.maxRequestsPerConnection : undefined,
-      connect: { timeout: o.connectMs },
+      connect: o.tls ? { timeout: o.connectMs, ...o.tls } : { timeout: o.connectMs },
       pipelining: 1,
     });
     (c as unknown as Record<symbol, Http1Endpoint>)[kEndpoint] = this;

@@ -5,7 +5,9 @@
 
 import http2 from 'node:http2';
 import { Http1Endpoint } from './upstream-pool.ts';
+import type tls from 'node:tls';
 import type { UpstreamConnIR } from '../ir/snapshot.ts';
+import type { UpstreamTls } from './upstream-tls.ts';
 
 const kSlot = Symbol('bulkhead.upstream');
 const kEndpoint = Symbol('bulkhead.h2endpoint');
@@ -19,6 +21,8 @@ interface Slot {
   gen: number;
   connectMs: number;
   h2: boolean;
+  /** UpstreamTls.version, 0 for plaintext */
+  tls: number;
   up: Http1Endpoint | H2Endpoint;
 }
 
@@ -34,14 +38,17 @@ export class H2Endpoint {
   /** true once the current session finished its handshake */
   connected = false;
   readonly origin: string;
+  readonly scheme: 'http' | 'https';
 
   constructor(
     address: string,
     port: number,
     readonly connectMs: number,
     readonly idleMs: number,
+    private readonly tls: tls.ConnectionOptions | null = null,
   ) {
-    this.origin = 'http://' + hostPort(address, port);
+    this.scheme = tls === null ? 'http' : 'https';
+    this.origin = `${this.scheme}://${hostPort(address, port)}`;
   }
 
   get(): http2.ClientHttp2Session {
@@ -54,7 +61,11 @@ export class H2Endpoint {
 
   private open(): http2.ClientHttp2Session {
     this.connected = false;
-    const s = http2.connect(this.origin, { settings: { enablePush: false }, peerMaxConcurrentStreams: 1000 });
+    const opts: http2.SecureClientSessionOptions = {
+      settings: { enablePush: false },
+      peerMaxConcurrentStreams: 1000,
+    };
+    const s = http2.connect(this.origin, this.tls === null ? opts : { ...opts, ...this.tls });
     (s as unknown as Record<symbol, H2Endpoint>)[kEndpoint] = this;
     s.on('connect', onSessionConnect);
     s.on('goaway', onSessionGone);
@@ -138,27 +149,50 @@ export class UpstreamRegistry {
   }
 
   /** The pool or session for an endpoint; cached on the endpoint object so lookups cost a property read. */
-  get(ep: UpstreamTarget, h2: boolean, connectMs: number): Http1Endpoint | H2Endpoint {
+  get(ep: UpstreamTarget, h2: boolean, connectMs: number, tls?: UpstreamTls): Http1Endpoint | H2Endpoint {
+    const tv = tls === undefined ? 0 : tls.refresh();
     const cached = (ep as unknown as Record<symbol, Slot | undefined>)[kSlot];
-    if (cached !== undefined && cached.gen === this.gen && cached.connectMs === connectMs && cached.h2 === h2)
+    if (
+      cached !== undefined &&
+      cached.gen === this.gen &&
+      cached.connectMs === connectMs &&
+      cached.h2 === h2 &&
+      cached.tls === tv
+    )
       return cached.up;
-    const key = `${h2 ? 'h2' : 'h1'}|${ep.address}|${ep.port}|${connectMs}`;
+    const prefix = `${h2 ? 'h2' : 'h1'}|${ep.address}|${ep.port}|${connectMs}|`;
+    // one lineage per TLS setting (clusters with different CAs may share endpoints), one key per version
+    const lineage = tls === undefined ? prefix : `${prefix}${tls.id}#`;
+    const key = lineage + tv;
     let slot = this.live.get(key);
     if (slot === undefined) {
       const st = this.settings!;
+      const tlsOptions = tls === undefined ? null : tls.options;
       const up = h2
-        ? new H2Endpoint(ep.address, ep.port, connectMs, st.idleTimeoutMs)
-        : new Http1Endpoint('http://' + hostPort(ep.address, ep.port), {
+        ? new H2Endpoint(ep.address, ep.port, connectMs, st.idleTimeoutMs, tlsOptions)
+        : new Http1Endpoint((tlsOptions === null ? 'http://' : 'https://') + hostPort(ep.address, ep.port), {
             maxIdle: st.maxIdlePerEndpoint,
             idleTimeoutMs: st.idleTimeoutMs,
             maxRequestsPerConnection: st.maxRequestsPerConnection,
             connectMs,
+            tls: tlsOptions,
           });
-      slot = { gen: this.gen, connectMs, h2, up };
+      slot = { gen: this.gen, connectMs, h2, tls: tv, up };
+      if (tv !== 0) this.retireOtherVersions(lineage, key);
       this.live.set(key, slot);
     }
     (ep as unknown as Record<symbol, Slot>)[kSlot] = slot;
     return slot.up;
+  }
+
+  /** A rotated certificate: connections made with the old material finish their requests and close. */
+  private retireOtherVersions(lineage: string, key: string): void {
+    for (const [k, slot] of this.live) {
+      if (k !== key && k.startsWith(lineage)) {
+        this.live.delete(k);
+        void closeSlot(slot, false);
+      }
+    }
   }
 
   /** Endpoints (address, port) the new snapshot names; pools of the others close once idle. */

@@ -14,7 +14,13 @@ import { Errors } from './errors.ts';
 import { answerH2 } from './respond.ts';
 import { clientAddress, passesPolicies } from './proxy.ts';
 import { RequestContext } from './request-context.ts';
-import { Tunnel, resolveTunnel, upgradeRequestHead, type TunnelTarget } from './websocket.ts';
+import {
+  Tunnel,
+  resolveTunnel,
+  upgradeNotAuthenticated,
+  upgradeRequestHead,
+  type TunnelTarget,
+} from './websocket.ts';
 
 const kH2Tunnel = Symbol('bulkhead.h2tunnel');
 const MAX_HEAD = 16 * 1024;
@@ -46,6 +52,8 @@ export function onH2Connect(rt: ProxyRuntime, stream: ServerHttp2Stream, headers
   const clientIP = clientAddress(stream.session?.socket?.remoteAddress);
   const t = resolveTunnel(rt, rawHost, rawHost, url, 'GET', headers, clientIP);
   if ('code' in t) return answerH2(stream, t, false, null);
+  // the policy chain does not run on RFC 8441 CONNECT yet: never tunnel past a route's auth
+  if (t.ctx.ir.auth !== null) return answerH2(stream, upgradeNotAuthenticated, false, null);
   if (t.ctx.policies !== null) {
     // the route's policy chain runs first (see upgrade.ts); it answers on the stream itself
     const q = url.indexOf('?');

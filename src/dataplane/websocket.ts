@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { normalizePath } from './path-normalize.ts';
 import type { ProxyRuntime } from './context.ts';
-import { Errors, type ProxyError } from './errors.ts';
+import { Errors, GrpcStatus, proxyError, type ProxyError } from './errors.ts';
 import { newRequestId, upstreamRequestHeaders } from './headers.ts';
 import type { DataplaneMetrics } from './metrics.ts';
 import type { ServerHttp2Stream } from 'node:http2';
@@ -170,6 +170,14 @@ export interface TunnelTarget {
   setCookie: string | null;
 }
 
+export const upgradeNotAuthenticated = proxyError(
+  'BH_ERR_UPGRADE_AUTH',
+  403,
+  'websocket-auth-unsupported',
+  GrpcStatus.PERMISSION_DENIED,
+  'WebSocket over HTTP/2 is not accepted on routes with auth',
+);
+
 /** Route, limits and endpoint for an upgrade; a ProxyError when it cannot be served. */
 export function resolveTunnel(
   rt: ProxyRuntime,
@@ -191,6 +199,7 @@ export function resolveTunnel(
     return Errors.websocketLimit;
   }
   const q = url.indexOf('?');
+  // the same normalisation as requests: a dot-segment spelling must not reach another route
   const path = normalizePath(q === -1 ? url : url.slice(0, q), cfg.mergeSlashes);
   if (path === null) return Errors.badPath;
   const query = q === -1 ? '' : url.slice(q + 1);
@@ -204,7 +213,7 @@ export function resolveTunnel(
   if (cluster === undefined) return Errors.noCluster;
   const ep = cluster.balancer.pick(undefined, Date.now());
   if (ep === null) return Errors.noHealthyUpstream;
-  const upPath = ctx.ir.rewrite === null ? url : r.rewritePath(path) + (query === '' ? '' : '?' + query);
+  const upPath = (ctx.ir.rewrite === null ? path : r.rewritePath(path)) + (query === '' ? '' : '?' + query);
   void clientIP;
   return {
     cfg,
@@ -225,12 +234,18 @@ export function upgradeRequestHead(
   clientIP: string,
   rawHost: string,
   extra: Record<string, string> | null,
+  proto: 'http' | 'https' = 'http',
 ): Buffer {
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
-  const h = upstreamRequestHeaders(headers, { clientIP, proto: 'http', host: rawHost, requestId });
+  const h = upstreamRequestHeaders(headers, { clientIP, proto, host: rawHost, requestId });
   let head = `${method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n`;
-  if (extra !== null) for (const k in extra) h[k] = extra[k]!;
+  // an empty value removes the header (policies drop inbound copies of identity headers)
+  if (extra !== null)
+    for (const k in extra) {
+      if (extra[k] === '') delete h[k];
+      else h[k] = extra[k]!;
+    }
   for (const k in h) {
     const v = h[k]!;
     if (Array.isArray(v)) for (const x of v) head += `${k}: ${x}\r\n`;

@@ -23,13 +23,14 @@ process.on('message', (m: ToWorker) => {
       workerShare: m.workers,
       guardProcess: true,
       secretsDir: m.secretsDir ?? undefined,
+      ...(m.tlsPort !== undefined ? { tlsPort: m.tlsPort } : {}),
     })
       .then((d) => {
         dp = d;
         // constructing one installs prom-client's worker-side IPC listener; setRegistries says what to send
         new prom.AggregatorRegistry();
         prom.AggregatorRegistry.setRegistries([d.metrics.registry]);
-        send({ type: 'ready', port: d.port });
+        send({ type: 'ready', port: d.port, tlsPort: d.tlsPort });
       })
       .catch((err: Error) => {
         send({ type: 'failed', error: err.message });

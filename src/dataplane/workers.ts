@@ -21,13 +21,14 @@ export type ToWorker =
       host: string;
       secretsDir: string | null;
       workers: number;
+      tlsPort?: number;
     }
   | { type: 'snapshot'; snapshot: PoolSnapshot }
   | { type: 'drain' };
 /** worker → primary */
 export type FromWorker =
   | { type: 'hello' }
-  | { type: 'ready'; port: number }
+  | { type: 'ready'; port: number; tlsPort: number }
   | { type: 'applied'; version: string; ok: boolean; error?: string }
   | { type: 'failed'; error: string };
 
@@ -75,6 +76,7 @@ export async function startPrimary(
   // same shared handle; `port` is the one actually bound, as reported by the first worker
   const listenPort = opts.port ?? opts.snapshot.listener.port;
   let port = listenPort;
+  let tlsPort = opts.tlsPort ?? opts.snapshot.listener.tls?.port ?? 0;
   const ready = new Set<Worker>();
 
   const execArgv = process.execArgv.some((a) => a.includes('tsx'))
@@ -95,9 +97,11 @@ export async function startPrimary(
             host,
             secretsDir: opts.secretsDir ?? null,
             workers: opts.workers,
+            ...(opts.snapshot.listener.tls !== null ? { tlsPort } : {}),
           } satisfies ToWorker);
         else if (m.type === 'ready') {
           port = m.port;
+          tlsPort = m.tlsPort;
           ready.add(w);
           resolve();
         } else if (m.type === 'failed') reject(new Error(m.error));
@@ -171,6 +175,7 @@ export async function startPrimary(
   return {
     port,
     adminPort: admin?.port ?? 0,
+    tlsPort,
     store,
     apply,
     applyAndWait,

@@ -56,9 +56,9 @@ export interface PoolInfra {
   drainSeconds: number;
   kernel: { enabled: boolean; somaxconn: number; ipLocalPortRange: string; tcpTwReuse: boolean };
   /**
-   * Secrets the pool's objects reference (Redis URLs of Global rate limits; TLS material later),
-   * sorted; mounted read-only for `bulkhead dataplane --secrets`. Only these: a pool's pods never
-   * see another Secret.
+   * Every Secret the pool's snapshot references (certificates, CAs, JWKS, Redis URLs), sorted by
+   * namespace then name: the pool's pods mount exactly these at `<secrets dir>/<namespace>/<name>/`
+   * (a Secret of another namespace through the operator's copy in the pool's namespace).
    */
   secrets: SecretMountRef[];
   /** the pool's current snapshot (JSON) for the bootstrap ConfigMap, and its version */

@@ -4,6 +4,7 @@
 // crash or a half-applied config. Returns the first problem as `<field.path>: <message>`.
 
 import { SNAPSHOT_API, type PoolSnapshot } from './snapshot.ts';
+import { checkAuth, checkListenerTls, checkUpstreamTls, type Check } from './snapshot-validate-edge.ts';
 
 const RETRY_ON = new Set([
   'connect-failure',
@@ -23,6 +24,10 @@ const ALGORITHMS = new Set(['PeakEWMA', 'LeastRequest', 'RoundRobin', 'Consisten
 const PATH_TYPES = new Set(['Exact', 'PathPrefix', 'RegularExpression']);
 
 class Problem extends Error {}
+
+const check: Check = (ok, path, message) => {
+  if (!ok) throw new Problem(`${path}: ${message}`);
+};
 
 function obj(v: unknown, path: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -59,6 +64,7 @@ function checkTop(s: Record<string, unknown>): void {
   num(l.keepAliveTimeoutMs, 'listener.keepAliveTimeoutMs');
   num(l.maxRequestsPerConnection, 'listener.maxRequestsPerConnection');
   num(l.requestHeaderTimeoutMs, 'listener.requestHeaderTimeoutMs');
+  checkListenerTls(l.tls ?? null, check);
   const u = obj(s.upstream, 'upstream');
   num(u.maxIdlePerEndpoint, 'upstream.maxIdlePerEndpoint', 1);
   num(u.idleTimeoutMs, 'upstream.idleTimeoutMs', 1);
@@ -108,6 +114,7 @@ function checkClusters(s: Record<string, unknown>): Set<string> {
       }
     }
     if (hc.passive !== null) obj(hc.passive, `${p}.healthCheck.passive`);
+    checkUpstreamTls(cl.tls ?? null, `${p}.tls`, check);
     arr(cl.endpoints, `${p}.endpoints`).forEach((e, j) => {
       const ep = obj(e, `${p}.endpoints[${j}]`);
       str(ep.address, `${p}.endpoints[${j}].address`);
@@ -173,6 +180,7 @@ function checkRoutes(s: Record<string, unknown>, clusters: Set<string>): void {
     num(ws.maxConnectionDurationMs, `${p}.websocket.maxConnectionDurationMs`);
     if (rt.rewrite !== null) obj(rt.rewrite, `${p}.rewrite`);
     if (rt.sessionAffinity !== null) obj(rt.sessionAffinity, `${p}.sessionAffinity`);
+    checkAuth(rt.auth ?? null, `${p}.auth`, check);
   });
 }
 

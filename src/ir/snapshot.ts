@@ -141,12 +141,39 @@ export interface RouteIR {
   websocket: { idleTimeoutMs: number; maxConnectionDurationMs: number };
   /** ids into PoolSnapshot.rateLimits, in evaluation order */
   rateLimits: string[];
-  /** (later) carried verbatim from the RouteSplit rule */
-  auth: unknown | null;
+  /** authentication, checked before rate limits; null = open route */
+  auth: AuthIR | null;
   /** absent (snapshots from older compilers) = null */
   cors?: CorsIR | null;
   /** translate gRPC-Web requests to gRPC over h2c; absent = false */
   grpcWeb?: boolean;
+}
+
+/** A rule's `auth`, keys sorted, durations in ms, Secret references with their namespace. */
+export interface AuthIR {
+  external: ExternalAuthIR | null;
+  jwt: JwtAuthIR | null;
+}
+
+export interface JwtAuthIR {
+  /** lower-cased header names, each a claim copied upstream (inbound copies always removed) */
+  claimToHeaders: { claim: string; header: string }[];
+  forwardToken: boolean;
+  issuer: string;
+  /** [] = any audience */
+  audiences: string[];
+  /** exactly one of uri and secretRef */
+  jwks: { cacheDurationMs: number; secretRef: (ObjectRef & { key: string }) | null; uri: string | null };
+}
+
+export interface ExternalAuthIR {
+  failureMode: 'Open' | 'Closed';
+  /** lower-cased request headers sent to the auth service */
+  forwardHeaders: string[];
+  /** lower-cased auth-response headers copied upstream on 2xx (inbound copies always removed) */
+  responseHeaders: string[];
+  timeoutMs: number;
+  url: string;
 }
 
 export interface EndpointIR {
@@ -184,8 +211,17 @@ export interface ClusterIR {
   };
   /** ready endpoints only, sorted by address then port */
   endpoints: EndpointIR[];
-  /** (later) upstream TLS */
-  tls: unknown | null;
+  /** TLS (and mTLS with a client certificate) to every endpoint of this cluster; null = plaintext */
+  tls: UpstreamTlsIR | null;
+}
+
+export interface UpstreamTlsIR {
+  /** Secret with key ca.crt; null = the system's public CAs */
+  caSecretRef: ObjectRef | null;
+  /** kubernetes.io/tls Secret presented to the backend (mTLS); null = none */
+  clientCertificateRef: ObjectRef | null;
+  /** SNI and the name the backend's certificate must carry (default `<service>.<namespace>.svc`) */
+  serverName: string;
 }
 
 export type RateLimitKeyPart =

@@ -14,6 +14,7 @@ import type { ClusterCache } from './informers.ts';
 import { isNotFound, type KubeObject, type KubeRest } from './kube-rest.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { LeadershipLostError, type StatusWriter } from './status-writer.ts';
+import { mirrorSecrets } from './secret-mirror.ts';
 
 export const FIELD_MANAGER = 'bulkhead';
 export const ANNOTATION_APPLIED_HASH = 'bulkhead.dev/applied-hash';
@@ -132,6 +133,19 @@ export async function reconcilePool(key: string, result: CompileResult, deps: Re
         errors.push(err);
       });
     }
+    if (needsMirror(key, infra)) {
+      // copies of route-namespace Secrets the pool's pods mount (secret-mirror.ts)
+      const owned = { ...infra, pool: { ...infra.pool, uid: pool.metadata.uid ?? '' } };
+      try {
+        if (!deps.canWrite()) throw new LeadershipLostError(`not the leader: Secrets of ${key} left alone`);
+        const missing = await mirrorSecrets(owned, deps.rest, FIELD_MANAGER);
+        for (const m of missing) deps.onError?.('secret', m, new Error(`Secret ${m} not found`));
+      } catch (err) {
+        if (err instanceof LeadershipLostError) throw err;
+        metrics.reconcileErrors.inc({ kind: 'apply' });
+        errors.push(err);
+      }
+    }
     if (desired.length) {
       const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
       for (const o of owned) {
@@ -162,6 +176,15 @@ export async function reconcilePool(key: string, result: CompileResult, deps: Re
       });
   }
   throwAll(key, errors);
+}
+
+/** pools that had Secret copies in this process: they keep being checked so stale copies go */
+const mirroring = new Set<string>();
+function needsMirror(key: string, infra: { pool: { namespace: string }; secrets: { namespace: string }[] }) {
+  const cross = infra.secrets.some((s) => s.namespace !== infra.pool.namespace);
+  if (cross) mirroring.add(key);
+  else if (!mirroring.delete(key)) return false;
+  return true;
 }
 
 /** sha256 of the desired object; synthesized objects have sorted keys, so JSON.stringify is canonical */

@@ -2,6 +2,7 @@
 // cdk8s-plus renders most of it; the few things it cannot say are returned as JSON patches
 // relative to the container (see `containerPatches`), applied by the workload at its index.
 
+import { SECRETS_MOUNT_DIR } from './secret-volumes.ts';
 import * as kplus from 'cdk8s-plus-27';
 import { Duration, JsonPatch } from 'cdk8s';
 import type { PoolInfra, ResourceList } from '../ir/infra.ts';
@@ -11,8 +12,6 @@ import { PORT_NAME_ADMIN, PORT_NAME_HTTP, PORT_NAME_HTTPS } from './service.ts';
 export const CONTAINER_NAME = 'dataplane';
 export const CREDENTIAL_MOUNT_DIR = '/etc/bulkhead/credential';
 export const CREDENTIAL_KEY = 'token';
-/** `--secrets` of the data plane: each referenced Secret is mounted at `<dir>/<namespace>/<name>/` */
-export const SECRETS_MOUNT_DIR = '/etc/bulkhead/secrets';
 /** the operator's CA in the same Secret: the config stream's TLS is verified against it */
 export const CREDENTIAL_CA_KEY = 'ca.crt';
 /** uid/gid of the data plane (the conventional "nonroot" id of distroless-style images) */
@@ -31,8 +30,8 @@ export interface DataplaneContainerInput {
   readonly controlPlaneAddress?: string;
   readonly bootstrapVolume: kplus.Volume;
   readonly credentialVolume?: kplus.Volume;
-  /** one volume per entry of `infra.secrets`, in that order */
-  readonly secretVolumes?: kplus.Volume[];
+  /** the pool's referenced Secrets (secret-volumes.ts) */
+  readonly secretMounts?: kplus.VolumeMount[];
 }
 
 /** The lowest port the container listens on; below 1024 it needs bind permission. */
@@ -92,10 +91,7 @@ export function dataplaneContainerProps(input: DataplaneContainerInput): kplus.C
   ];
   if (input.credentialVolume)
     volumeMounts.push({ volume: input.credentialVolume, path: CREDENTIAL_MOUNT_DIR, readOnly: true });
-  (input.secretVolumes ?? []).forEach((volume, i) => {
-    const ref = infra.secrets[i]!;
-    volumeMounts.push({ volume, path: `${SECRETS_MOUNT_DIR}/${ref.namespace}/${ref.name}`, readOnly: true });
-  });
+  if (input.secretMounts) volumeMounts.push(...input.secretMounts);
 
   return {
     name: CONTAINER_NAME,

@@ -4,7 +4,6 @@
 
 import { Construct } from 'constructs';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
-import { createHash } from 'node:crypto';
 import * as kplus from 'cdk8s-plus-27';
 import type { PoolInfra } from '../ir/infra.ts';
 import type { PoolIdentity } from './identity.ts';
@@ -21,6 +20,7 @@ import {
 } from './dataplane-container.ts';
 import { kernelTuningContainerProps, kernelTuningPatches } from './kernel-tuning.ts';
 import { schedulingPatches } from './scheduling.ts';
+import { secretVolumeMounts } from './secret-volumes.ts';
 
 /** Seconds on top of drain + preStop before the kubelet sends SIGKILL (process exit, log flush). */
 export const TERMINATION_MARGIN_SECONDS = 10;
@@ -128,17 +128,6 @@ export class PoolWorkload extends Construct {
             },
           );
 
-    // The Secrets the pool's objects reference (Redis URLs, ...), read by `--secrets`. Optional: a
-    // missing Secret must not keep the pool from starting; the data plane reports and degrades.
-    const secretVolumes = infra.secrets.map((ref) =>
-      kplus.Volume.fromSecret(
-        this,
-        `SecretVolume-${ref.namespace}-${ref.name}`,
-        kplus.Secret.fromSecretName(this, `Secret-${ref.namespace}-${ref.name}`, ref.name),
-        { name: secretVolumeName(ref), optional: true, defaultMode: 0o440 },
-      ),
-    );
-
     const container = w.addContainer(
       dataplaneContainerProps({
         infra,
@@ -146,7 +135,7 @@ export class PoolWorkload extends Construct {
         controlPlaneAddress: props.controlPlaneAddress,
         bootstrapVolume,
         credentialVolume,
-        secretVolumes,
+        secretMounts: secretVolumeMounts(this, infra),
       }),
     );
     addDataplaneEnv(container, infra);
@@ -175,11 +164,4 @@ export class PoolWorkload extends Construct {
       );
     }
   }
-}
-
-/** A stable volume name per Secret (DNS label): its name when short enough, else a digest. */
-export function secretVolumeName(ref: { namespace: string; name: string }): string {
-  const plain = `secret-${ref.name}`;
-  if (plain.length <= 63) return plain;
-  return `secret-${createHash('sha256').update(`${ref.namespace}/${ref.name}`).digest('hex').slice(0, 16)}`;
 }

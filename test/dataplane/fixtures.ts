@@ -136,7 +136,7 @@ export class LogSink extends Writable {
 
 export async function startProxy(
   s: PoolSnapshot,
-  extra: { logStream?: NodeJS.WritableStream; drainGraceMs?: number } = {},
+  extra: { logStream?: NodeJS.WritableStream; drainGraceMs?: number; secretsDir?: string } = {},
 ): Promise<Dataplane & { logs: LogSink }> {
   const logs = new LogSink();
   const dp = await startDataplane({
@@ -147,6 +147,7 @@ export async function startProxy(
     workers: 1,
     logStream: extra.logStream ?? logs,
     drainGraceMs: extra.drainGraceMs,
+    ...(extra.secretsDir !== undefined ? { secretsDir: extra.secretsDir } : {}),
   });
   return Object.assign(dp, { logs });
 }

@@ -4,6 +4,8 @@
 // healthy, unhealthyThreshold consecutive failures mark it unhealthy; endpoints start healthy.
 // The endpoint list is read on every round, so one checker serves across snapshot swaps.
 
+import * as https from 'node:https';
+import type { UpstreamTls } from '../upstream-tls.ts';
 import * as http from 'node:http';
 import type { ClusterIR } from '../../ir/snapshot.ts';
 import type { EndpointState } from '../balancer/index.ts';
@@ -33,6 +35,9 @@ export class ActiveHealthChecker {
   private agent: http.Agent | null = null;
   /** set for the gRPC health protocol; its sessions are kept between rounds */
   private readonly grpc: GrpcHealthProber | null;
+  /** TLS clusters: probes use the cluster's TLS settings (set by the snapshot store) */
+  tls: UpstreamTls | null = null;
+  private tlsVersion = 0;
   private timer: NodeJS.Timeout | null = null;
   /** bumped by start/stop so results of probes from an earlier run are ignored */
   private run = 0;
@@ -139,8 +144,17 @@ export class ActiveHealthChecker {
 
   private request(ep: EndpointState, path: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
     if (this.opts.protocolRequest) return this.opts.protocolRequest(ep, path, timeoutMs);
-    if (this.h2) return probeH2c(ep, path, timeoutMs, signal);
-    this.agent ??= new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const t = this.tls;
+    if (t !== null && t.refresh() !== this.tlsVersion) {
+      this.agent?.destroy();
+      this.agent = null;
+      this.tlsVersion = t.version;
+    }
+    if (this.h2) return probeH2c(ep, path, timeoutMs, signal, t === null ? null : t.options);
+    this.agent ??=
+      t === null
+        ? new http.Agent({ keepAlive: true, maxSockets: 1 })
+        : new https.Agent({ keepAlive: true, maxSockets: 1, ...t.options });
     return probeHttp1(this.agent, ep, path, timeoutMs, signal);
   }
 }

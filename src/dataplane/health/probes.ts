@@ -3,6 +3,8 @@
 // status code or rejects on error or timeout; `signal` cancels it when the checker stops.
 
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type * as tls from 'node:tls';
 import * as http2 from 'node:http2';
 import type { EndpointState } from '../balancer/index.ts';
 
@@ -13,14 +15,14 @@ function hostForUrl(address: string): string {
 }
 
 export function probeHttp1(
-  agent: http.Agent,
+  agent: http.Agent | https.Agent,
   ep: EndpointState,
   path: string,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
+    const req = (agent instanceof https.Agent ? https : http).request({
       host: ep.address,
       port: ep.port,
       path,
@@ -52,9 +54,13 @@ export function probeH2c(
   path: string,
   timeoutMs: number,
   signal: AbortSignal,
+  tlsOptions: tls.ConnectionOptions | null = null,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://${hostForUrl(ep.address)}:${ep.port}`);
+    const session =
+      tlsOptions === null
+        ? http2.connect(`http://${hostForUrl(ep.address)}:${ep.port}`)
+        : http2.connect(`https://${hostForUrl(ep.address)}:${ep.port}`, tlsOptions);
     let settled = false;
     const finish = (err: Error | null, status = 0): void => {
       if (settled) return;

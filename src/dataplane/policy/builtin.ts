@@ -1,10 +1,13 @@
-// The data plane's built-in policy kinds, registered once in phase order (see types.ts).
-// src/dataplane/index.ts and runtime-config.ts import this module, so whatever starts a data plane
-// (CLI, cluster workers, tests, the demo) has them registered exactly once; tests may add their own.
+// The policies every data plane has: importing this module registers them (src/dataplane/index.ts
+// and runtime-config.ts import it at start). Most kinds register themselves with their phase on
+// import; CORS and gRPC-Web export a factory registered here.
 
 import { registerPolicy } from './index.ts';
 import { CORS_PHASE, corsPolicy } from './cors.ts';
 import { GRPC_WEB_PHASE, grpcWebPolicy } from './grpc-web.ts';
+import './https-redirect.ts';
+import './jwt.ts';
+import './ext-auth.ts';
 import '../ratelimit/index.ts';
 
 registerPolicy(CORS_PHASE, corsPolicy);
