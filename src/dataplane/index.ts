@@ -148,7 +148,7 @@ export async function startInProcess(
       store.close();
       overload.close();
       await upstreams.closeAll(true);
-      accessLog.flush();
+      accessLog.close();
     })());
   return {
     port,
