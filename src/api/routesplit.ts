@@ -128,7 +128,17 @@ export const RouteParentStatus = Obj({
 });
 
 export const RouteSplitStatus = Obj({
-  parents: Type.Optional(Type.Array(RouteParentStatus, { maxItems: 4 })),
+  conditions: Type.Optional({
+    ...Conditions,
+    description:
+      "Aggregated over parents, for `kubectl wait --for=condition=Accepted`: Accepted is True when every parent pool accepted the route, else False with the first refusing parent's reason; ResolvedRefs is True when every backend resolved in every parent that reports it.",
+  }),
+  parents: Type.Optional(
+    Type.Array(RouteParentStatus, {
+      maxItems: 4,
+      description: 'Per parent pool (spec.poolRef): its Accepted and ResolvedRefs conditions.',
+    }),
+  ),
 });
 
 export type RouteSplitSpec = Static<typeof RouteSplitSpec>;

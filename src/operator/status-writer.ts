@@ -102,13 +102,14 @@ export class StatusWriter {
 
   writeRoute(key: string, verdict: RouteVerdict): Promise<boolean> {
     return this.write(RESOURCES.RouteSplit, key, verdict.observedGeneration, (live) => {
-      const old =
-        (
-          (live.status as {
-            parents?: { poolRef: { name: string; namespace: string }; conditions?: Condition[] }[];
-          }) ?? {}
-        ).parents ?? [];
+      const liveStatus =
+        (live.status as {
+          conditions?: Condition[];
+          parents?: { poolRef: { name: string; namespace: string }; conditions?: Condition[] }[];
+        }) ?? {};
+      const old = liveStatus.parents ?? [];
       return {
+        conditions: this.stamp(verdict.conditions, liveStatus.conditions),
         parents: verdict.parents.map((p) => {
           const prev = old.find(
             (o) => o.poolRef?.name === p.poolRef.name && o.poolRef?.namespace === p.poolRef.namespace,
