@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Port, Str, rules } from './kit.ts';
 import { LocalRef, Match, RetryOverrides, SecretKeyRef, TimeoutOverrides } from './common.ts';
+import { applyFieldDocs, ROUTE_SPLIT_SPEC_DOCS, ROUTE_SPLIT_STATUS_DOCS } from './field-docs.ts';
 
 const Hostname = Str(253, {
   minLength: 1,
@@ -144,3 +145,9 @@ export const RouteSplitStatus = Obj({
 export type RouteSplitSpec = Static<typeof RouteSplitSpec>;
 export type RouteSplitRule = Static<typeof Rule>;
 export type RouteSplitStatus = Static<typeof RouteSplitStatus>;
+
+// `kubectl explain` text for the fields above that carry none inline (src/api/field-docs.ts)
+export const UNDOCUMENTED_PATHS = [
+  ...applyFieldDocs(RouteSplitSpec, ROUTE_SPLIT_SPEC_DOCS),
+  ...applyFieldDocs(RouteSplitStatus, ROUTE_SPLIT_STATUS_DOCS),
+];
