@@ -23,7 +23,7 @@ import {
 export interface OperatorDeploymentProps {
   /** @default 2 */
   readonly replicas?: number;
-  /** @default ghcr.io/bulkhead-dev/bulkhead:0.1.0 */
+  /** @default IMAGE from src/version.ts (ghcr.io/bulkhead-dev/bulkhead:<package.json version>) */
   readonly image?: string;
 }
 
@@ -96,6 +96,8 @@ export class OperatorDeployment extends Construct {
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  // the image pools run when their spec.deployment.image is empty: the operator's own
+                  { name: 'BULKHEAD_IMAGE', value: props.image ?? IMAGE },
                 ],
                 ports: [
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },

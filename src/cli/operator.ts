@@ -10,6 +10,7 @@ import {
 } from '../operator/index.ts';
 import { webhookExtraServer } from '../operator/webhook/extra-server.ts';
 import { configStreamExtraServer } from '../xds/operator-stream.ts';
+import { IMAGE } from '../version.ts';
 
 export { startOperator };
 export type { OperatorOptions, OperatorHandle };
@@ -27,6 +28,7 @@ interface CliOptions {
   webhookConfig: string;
   configStreamAddr?: string;
   controlPlaneAddress?: string;
+  image?: string;
 }
 
 export function registerOperatorCommand(program: Command): void {
@@ -62,6 +64,11 @@ export function registerOperatorCommand(program: Command): void {
       '--control-plane-address <host:port>',
       'the config-stream address data-plane pods dial (a Service name)',
     )
+    .option(
+      '--image <ref>',
+      'image for pools whose spec.deployment.image is empty (default: BULKHEAD_IMAGE, else this release)',
+      process.env.BULKHEAD_IMAGE || IMAGE,
+    )
     .action(async (o: CliOptions) => {
       const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
       const extraServers: ExtraServer[] = [];
@@ -84,6 +91,7 @@ export function registerOperatorCommand(program: Command): void {
       const handle = await startOperator({
         extraServers,
         controlPlaneAddress: o.controlPlaneAddress,
+        image: o.image,
         kubeconfig: o.kubeconfig,
         leaderElect: o.leaderElect,
         leaseNamespace: o.leaseNamespace,

@@ -25,6 +25,7 @@ export interface PoolControllerOptions {
   maxHoldOffMs?: number;
   concurrency?: number;
   controlPlaneAddress?: string;
+  image?: string;
   /** Events on pools, routes and policies; default: a recorder on `rest` */
   events?: EventRecorder | null;
 }
@@ -155,6 +156,7 @@ export class PoolController {
           metrics,
           canWrite,
           controlPlaneAddress: this.o.controlPlaneAddress,
+          image: this.o.image,
           concurrency: this.o.concurrency,
           applied: this.applied,
           log: logger,

@@ -31,6 +31,8 @@ export interface ReconcileDeps {
   metrics: OperatorMetrics;
   canWrite(): boolean;
   controlPlaneAddress?: string;
+  /** the operator's own image, for pools whose spec.deployment.image is empty */
+  image?: string;
   /** what we last applied per object: its hash and the generation (or resourceVersion) we left it at */
   applied: Map<string, { hash: string; marker: string }>;
   onError?(scope: string, key: string, err: unknown): void;
@@ -162,8 +164,13 @@ export async function reconcilePool(
     // An invalid pool (no infra) keeps its running objects: a spec error must not take a pool down.
     let desired: SynthObject[] = [];
     try {
+      const ownImage = deps.image && !(pool.spec as { deployment?: { image?: string } })?.deployment?.image;
       desired = synthesize(
-        { ...infra, pool: { ...infra.pool, uid: pool.metadata.uid ?? '' } },
+        {
+          ...infra,
+          pool: { ...infra.pool, uid: pool.metadata.uid ?? '' },
+          ...(ownImage ? { deployment: { ...infra.deployment, image: deps.image! } } : {}),
+        },
         { controlPlaneAddress: deps.controlPlaneAddress },
       );
     } catch (err) {

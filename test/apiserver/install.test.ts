@@ -14,6 +14,7 @@ import { must } from './cluster.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startOperator } from '../../src/operator/index.ts';
+import { IMAGE } from '../../src/version.ts';
 import {
   applyDocs,
   endpointSlicesFor,
@@ -62,7 +63,12 @@ test('contents: namespace, 3 CRDs, RBAC, three Services (webhook, config stream,
   const dep = byKind('Deployment')[0];
   assert.is(dep.spec.replicas, 2);
   const c = dep.spec.template.spec.containers[0];
-  assert.is(c.image, 'ghcr.io/bulkhead-dev/bulkhead:0.1.0');
+  assert.is(c.image, IMAGE);
+  assert.is(
+    IMAGE,
+    `ghcr.io/bulkhead-dev/bulkhead:${JSON.parse(readFileSync('package.json', 'utf8')).version}`,
+  );
+  assert.ok(c.env.some((e: any) => e.name === 'BULKHEAD_IMAGE' && e.value === IMAGE));
   assert.equal(c.args.slice(0, 4), ['operator', '--leader-elect', '--metrics-addr', ':8081']);
   assert.is(c.livenessProbe.httpGet.port, 'metrics');
   assert.is(c.readinessProbe.httpGet.port, 'metrics');
@@ -228,6 +234,7 @@ test('the operator reconciles the examples with only these permissions (a Servic
   const op = await startOperator({
     kubeconfig,
     metricsAddr: false,
+    image: 'registry.example/bulkhead:own',
     logger: silentLogger(),
     holdOffMs: 50,
     maxHoldOffMs: 300,
@@ -244,13 +251,16 @@ test('the operator reconciles the examples with only these permissions (a Servic
       });
       assert.is(p.status.conditions.find((c: any) => c.type === 'Accepted').status, 'True');
       const owned = await getJson(cluster, [
-        'deployments,configmaps,services',
+        'deployments,daemonsets,configmaps,services',
         '-n',
         ns!,
         '-l',
         `bulkhead.dev/pool=${name}`,
       ]);
       assert.ok(owned.items.length >= 3, `${ns}: ${owned.items.map((o: any) => o.kind).join(',')}`);
+      // the examples leave spec.deployment.image empty: the pool runs the operator's own image
+      const dep = owned.items.find((o: any) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+      assert.is(dep.spec.template.spec.containers[0].image, 'registry.example/bulkhead:own');
     }
     const route = await getJson(cluster, ['routesplit', 'shop', '-n', 'storefront']);
     assert.is(route.status.conditions.find((c: any) => c.type === 'Accepted').status, 'True');
