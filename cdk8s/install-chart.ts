@@ -26,8 +26,8 @@ export class InstallChart extends Chart {
     });
     new BulkheadCrds(this, 'Crds');
     new OperatorRbac(this, 'Rbac', props);
-    new OperatorServices(this, 'Services');
+    new OperatorServices(this, 'Services', props);
     new OperatorDeployment(this, 'Operator', props);
-    new WebhookRegistration(this, 'Webhook');
+    if (props.webhook !== false) new WebhookRegistration(this, 'Webhook');
   }
 }

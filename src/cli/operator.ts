@@ -11,6 +11,7 @@ import {
 import { webhookExtraServer } from '../operator/webhook/extra-server.ts';
 import { configStreamExtraServer } from '../xds/operator-stream.ts';
 import { IMAGE } from '../version.ts';
+import pino from 'pino';
 
 export { startOperator };
 export type { OperatorOptions, OperatorHandle };
@@ -29,6 +30,7 @@ interface CliOptions {
   configStreamAddr?: string;
   controlPlaneAddress?: string;
   image?: string;
+  logLevel: string;
 }
 
 export function registerOperatorCommand(program: Command): void {
@@ -69,6 +71,11 @@ export function registerOperatorCommand(program: Command): void {
       'image for pools whose spec.deployment.image is empty (default: BULKHEAD_IMAGE, else this release)',
       process.env.BULKHEAD_IMAGE || IMAGE,
     )
+    .option(
+      '--log-level <level>',
+      'trace | debug | info | warn | error',
+      process.env.BULKHEAD_LOG_LEVEL || 'info',
+    )
     .action(async (o: CliOptions) => {
       const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
       const extraServers: ExtraServer[] = [];
@@ -92,6 +99,7 @@ export function registerOperatorCommand(program: Command): void {
         extraServers,
         controlPlaneAddress: o.controlPlaneAddress,
         image: o.image,
+        logger: pino({ name: 'bulkhead-operator', level: o.logLevel }, pino.destination(2)),
         kubeconfig: o.kubeconfig,
         leaderElect: o.leaderElect,
         leaseNamespace: o.leaseNamespace,
