@@ -77,6 +77,13 @@ export function registerOperatorCommand(program: Command): void {
       process.env.BULKHEAD_LOG_LEVEL || 'info',
     )
     .action(async (o: CliOptions) => {
+      if (!(o.logLevel in pino.levels.values) && o.logLevel !== 'silent') {
+        process.stderr.write(
+          `bulkhead operator: BH_ERR_USAGE: --log-level ${JSON.stringify(o.logLevel)}: use trace, debug, info, warn or error\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
       const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
       const extraServers: ExtraServer[] = [];
       if (o.webhookAddr) {
