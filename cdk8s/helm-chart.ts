@@ -91,7 +91,10 @@ export function helmChartFiles(): Record<string, string> {
     }
     files[`templates/${fileName(o)}`] = header + body;
   }
-  const binding = templated(yaml11(poolRoleBinding('__BH_POOL_NS__'))).replace('__BH_POOL_NS__', '{{ $ns }}');
+  // inside `range`, `.` is the element: the chart's values are `$.Values`
+  const binding = templated(yaml11(poolRoleBinding('__BH_POOL_NS__')))
+    .replace('__BH_POOL_NS__', '{{ $ns }}')
+    .replaceAll('.Values.', '$.Values.');
   files['templates/rolebinding-pool-namespaces.yaml'] =
     header + `{{- range $ns := .Values.poolNamespaces }}\n---\n${binding}{{- end }}\n`;
   return files;

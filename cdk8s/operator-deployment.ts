@@ -29,7 +29,7 @@ export interface OperatorDeploymentProps {
   readonly webhook?: boolean;
   /** the data planes' config-stream port @default CONFIG_STREAM_PORT */
   readonly configStreamPort?: number;
-  /** the operator's --log-level @default info (no flag) */
+  /** the operator's --log-level @default info */
   readonly logLevel?: string;
   /** the operator container's resources @default requests 100m/256Mi, limits 1/1Gi */
   readonly resources?: unknown;
@@ -60,7 +60,8 @@ export function operatorArgs(props: OperatorDeploymentProps = {}): string[] {
     `:${port}`,
     '--control-plane-address',
     `${CONFIG_STREAM_SERVICE}.${NAMESPACE}.svc:${port}`,
-    ...(props.logLevel ? ['--log-level', props.logLevel] : []),
+    '--log-level',
+    props.logLevel ?? 'info',
   ];
 }
 
