@@ -1,13 +1,22 @@
-// The shipped Grafana dashboard and PrometheusRule parse, and every bulkhead_* metric they query is
-// one the data plane actually exports (so a renamed metric cannot silently blank a panel or an alert).
+// The shipped Grafana dashboard, PrometheusRule and Pod/ServiceMonitors parse, and every bulkhead_*
+// metric they query is one the data plane or the operator actually exports (so a renamed metric
+// cannot silently blank a panel or an alert); the monitors select what the install and the
+// synthesizer really label and name.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { DataplaneMetrics } from '../../src/dataplane/metrics.ts';
+import { OperatorMetrics } from '../../src/operator/metrics.ts';
+import { installManifests } from '../../cdk8s/main.ts';
+import { DATAPLANE_APP_NAME } from '../../src/synth/identity.ts';
+import { PORT_NAME_ADMIN } from '../../src/synth/service.ts';
 
-const exported = new Set((await new DataplaneMetrics(false).registry.getMetricsAsJSON()).map((m) => m.name));
+const exported = new Set([
+  ...(await new DataplaneMetrics(false).registry.getMetricsAsJSON()).map((m) => m.name),
+  ...(await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name),
+]);
 
 function referenced(text: string): string[] {
   const names = new Set<string>();
@@ -36,6 +45,22 @@ test('PrometheusRule: valid YAML, every alert has expr and summary, metrics exis
     assert.ok(r.alert && r.expr && r.annotations.summary, JSON.stringify(r));
     for (const n of referenced(r.expr)) assert.ok(exported.has(n), `${r.alert} uses unknown metric ${n}`);
   }
+});
+
+test('monitors: the PodMonitor selects data-plane pods by their admin port, the ServiceMonitor the operator metrics Service', () => {
+  const [pod, svc] = parseAllDocuments(readFileSync('examples/observability/monitors.yaml', 'utf8')).map(
+    (d) => d.toJS(),
+  );
+  assert.is(pod.kind, 'PodMonitor');
+  assert.equal(pod.spec.selector.matchLabels, { 'app.kubernetes.io/name': DATAPLANE_APP_NAME });
+  assert.is(pod.spec.podMetricsEndpoints[0].port, PORT_NAME_ADMIN);
+  assert.is(svc.kind, 'ServiceMonitor');
+  const metricsService = installManifests().find(
+    (o) => o.kind === 'Service' && o.metadata.labels['bulkhead.dev/scrape'] === 'true',
+  );
+  for (const [k, v] of Object.entries(svc.spec.selector.matchLabels))
+    assert.is(metricsService.metadata.labels[k], v);
+  assert.ok(metricsService.spec.ports.some((p: any) => p.name === svc.spec.endpoints[0].port));
 });
 
 test.run();
