@@ -17,6 +17,7 @@ interface DataplaneCliOptions {
   adminPort?: string;
   host?: string;
   workers?: string;
+  logLevel?: string;
 }
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -51,7 +52,18 @@ export function registerDataplaneCommand(program: Command): void {
     )
     .option('--pool <namespace/name>', 'the pool this data plane serves (with --control-plane)')
     .option('--credential <file>', "the pool's token, the mounted Secret key `token` (with --control-plane)")
+    .option('--log-level <level>', 'process logs: trace | debug | info | warn | error (access lines always)')
     .action(async (opts: DataplaneCliOptions) => {
+      if (opts.logLevel !== undefined) {
+        if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(opts.logLevel)) {
+          process.stderr.write(
+            `bulkhead dataplane: BH_ERR_USAGE: --log-level ${JSON.stringify(opts.logLevel)}: use trace, debug, info, warn or error\n`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        process.env.BULKHEAD_LOG_LEVEL = opts.logLevel;
+      }
       if (opts.controlPlane && (!opts.pool || !opts.credential)) {
         process.stderr.write(
           'bulkhead dataplane: --control-plane needs --pool <namespace>/<name> and --credential <file>\n',

@@ -69,8 +69,15 @@ export class AccessLog {
   constructor(stream?: NodeJS.WritableStream) {
     const dest = stream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
     this.dest = dest as Destination;
+    // process-log level (access lines are not filtered by it): `bulkhead dataplane --log-level` sets
+    // BULKHEAD_LOG_LEVEL, which forked workers inherit
     this.logger = pino(
-      { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
+      {
+        base: null,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        messageKey: 'msg',
+        level: process.env.BULKHEAD_LOG_LEVEL || 'info',
+      },
       dest as pino.DestinationStream,
     );
     if (stream === undefined) {

@@ -54,6 +54,8 @@ for (const workers of [1, 2]) {
         'dataplane',
         ...['--snapshot', file, '--port', String(port), '--admin-port', String(adminPort)],
         ...['--host', '127.0.0.1', '--workers', String(workers)],
+        // with 2 workers also: --log-level warn silences process logs, never access lines
+        ...(workers === 2 ? ['--log-level', 'warn'] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -69,6 +71,8 @@ for (const workers of [1, 2]) {
       assert.is(r.status, 200);
       const seen = await waitFor(/"path":"\/marked-request"[^\n]*"msg":"access"/, 2000);
       assert.ok(seen !== null, 'the access line appeared on stdout');
+      const applied = await waitFor(/"msg":"snapshot applied"/, 0);
+      assert.is(applied !== null, workers === 1, 'info process logs only at the default level');
       const lagMs = seen! - responded;
       if (process.env.BH_PRINT_LAG) console.log(`access line lag ${lagMs.toFixed(1)} ms`);
       assert.ok(lagMs < BOUND_MS, `access line after ${lagMs.toFixed(0)} ms`);
