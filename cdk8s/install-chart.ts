@@ -6,11 +6,11 @@ import type { Construct } from 'constructs';
 import { BulkheadCrds } from './crds.ts';
 import { LABELS, NAMESPACE } from './names.ts';
 import { OperatorDeployment, type OperatorDeploymentProps } from './operator-deployment.ts';
-import { OperatorRbac } from './rbac.ts';
+import { OperatorRbac, type OperatorRbacProps } from './rbac.ts';
 import { OperatorServices } from './services.ts';
 import { WebhookRegistration } from './webhook-config.ts';
 
-export type InstallChartProps = OperatorDeploymentProps;
+export type InstallChartProps = OperatorDeploymentProps & OperatorRbacProps;
 
 export class InstallChart extends Chart {
   constructor(scope: Construct, id: string, props: InstallChartProps = {}) {
@@ -25,9 +25,9 @@ export class InstallChart extends Chart {
       },
     });
     new BulkheadCrds(this, 'Crds');
-    new OperatorRbac(this, 'Rbac');
-    new OperatorServices(this, 'Services');
+    new OperatorRbac(this, 'Rbac', props);
+    new OperatorServices(this, 'Services', props);
     new OperatorDeployment(this, 'Operator', props);
-    new WebhookRegistration(this, 'Webhook');
+    if (props.webhook !== false) new WebhookRegistration(this, 'Webhook');
   }
 }

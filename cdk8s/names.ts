@@ -3,7 +3,8 @@
 
 export const NAMESPACE = 'bulkhead-system';
 export const OPERATOR = 'bulkhead-operator';
-export const IMAGE = 'ghcr.io/bulkhead-dev/bulkhead:0.1.0';
+export { IMAGE, VERSION } from '../src/version.ts';
+import { VERSION } from '../src/version.ts';
 
 export const METRICS_PORT = 8081;
 export const WEBHOOK_PORT = 9443;
@@ -24,5 +25,5 @@ export const LABELS = {
   ...SELECTOR,
   ...PART_OF,
   'app.kubernetes.io/component': 'operator',
-  'app.kubernetes.io/version': '0.1.0',
+  'app.kubernetes.io/version': VERSION,
 };

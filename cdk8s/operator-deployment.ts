@@ -23,17 +23,22 @@ import {
 export interface OperatorDeploymentProps {
   /** @default 2 */
   readonly replicas?: number;
-  /** @default ghcr.io/bulkhead-dev/bulkhead:0.1.0 */
+  /** @default IMAGE from src/version.ts (ghcr.io/bulkhead-dev/bulkhead:<package.json version>) */
   readonly image?: string;
+  /** serve the validating admission webhook @default true */
+  readonly webhook?: boolean;
+  /** the data planes' config-stream port @default CONFIG_STREAM_PORT */
+  readonly configStreamPort?: number;
+  /** the operator's --log-level @default info */
+  readonly logLevel?: string;
+  /** the operator container's resources @default requests 100m/256Mi, limits 1/1Gi */
+  readonly resources?: unknown;
 }
 
 /** The operator's command line; the webhook flags tell it where its certificate lives (see README). */
-export function operatorArgs(): string[] {
-  return [
-    'operator',
-    '--leader-elect',
-    '--metrics-addr',
-    `:${METRICS_PORT}`,
+export function operatorArgs(props: OperatorDeploymentProps = {}): string[] {
+  const port = props.configStreamPort ?? CONFIG_STREAM_PORT;
+  const webhook = [
     '--webhook-addr',
     `:${WEBHOOK_PORT}`,
     '--webhook-cert-dir',
@@ -44,17 +49,32 @@ export function operatorArgs(): string[] {
     WEBHOOK_SERVICE,
     '--webhook-config',
     WEBHOOK_CONFIG,
+  ];
+  return [
+    'operator',
+    '--leader-elect',
+    '--metrics-addr',
+    `:${METRICS_PORT}`,
+    ...(props.webhook === false ? [] : webhook),
     '--config-stream-addr',
-    `:${CONFIG_STREAM_PORT}`,
+    `:${port}`,
     '--control-plane-address',
-    `${CONFIG_STREAM_SERVICE}.${NAMESPACE}.svc:${CONFIG_STREAM_PORT}`,
+    `${CONFIG_STREAM_SERVICE}.${NAMESPACE}.svc:${port}`,
+    '--log-level',
+    props.logLevel ?? 'info',
   ];
 }
+
+export const DEFAULT_RESOURCES = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { cpu: '1', memory: '1Gi' },
+};
 
 export class OperatorDeployment extends Construct {
   constructor(scope: Construct, id: string, props: OperatorDeploymentProps = {}) {
     super(scope, id);
     const replicas = props.replicas ?? 2;
+    const webhook = props.webhook !== false;
     if (!Number.isInteger(replicas) || replicas < 1)
       throw new Error(`BH_ERR_INSTALL: replicas must be a positive integer (got ${replicas})`);
     const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -92,23 +112,26 @@ export class OperatorDeployment extends Construct {
                 name: 'operator',
                 image: props.image ?? IMAGE,
                 imagePullPolicy: 'IfNotPresent',
-                args: operatorArgs(),
+                args: operatorArgs(props),
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  // the image pools run when their spec.deployment.image is empty: the operator's own
+                  { name: 'BULKHEAD_IMAGE', value: props.image ?? IMAGE },
                 ],
                 ports: [
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
-                  { name: 'webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' },
-                  { name: 'config-stream', containerPort: CONFIG_STREAM_PORT, protocol: 'TCP' },
+                  ...(webhook ? [{ name: 'webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' }] : []),
+                  {
+                    name: 'config-stream',
+                    containerPort: props.configStreamPort ?? CONFIG_STREAM_PORT,
+                    protocol: 'TCP',
+                  },
                 ],
                 startupProbe: probe('/healthz', 2, 30),
                 livenessProbe: probe('/healthz', 10, 3),
                 readinessProbe: probe('/readyz', 5, 2),
-                resources: {
-                  requests: { cpu: '100m', memory: '256Mi' },
-                  limits: { cpu: '1', memory: '1Gi' },
-                },
+                resources: props.resources ?? DEFAULT_RESOURCES,
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
@@ -116,7 +139,7 @@ export class OperatorDeployment extends Construct {
                   capabilities: { drop: ['ALL'] },
                 },
                 volumeMounts: [
-                  { name: 'webhook-tls', mountPath: WEBHOOK_CERT_DIR, readOnly: true },
+                  ...(webhook ? [{ name: 'webhook-tls', mountPath: WEBHOOK_CERT_DIR, readOnly: true }] : []),
                   // openssl writes its scratch files here when the operator makes the certificate
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
@@ -124,7 +147,9 @@ export class OperatorDeployment extends Construct {
             ],
             volumes: [
               // optional: on the very first start the Secret does not exist yet; the operator makes it
-              { name: 'webhook-tls', secret: { secretName: WEBHOOK_TLS_SECRET, optional: true } },
+              ...(webhook
+                ? [{ name: 'webhook-tls', secret: { secretName: WEBHOOK_TLS_SECRET, optional: true } }]
+                : []),
               { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
             ],
             affinity: {

@@ -15,8 +15,15 @@ import {
   WEBHOOK_SERVICE,
 } from './names.ts';
 
+export interface OperatorServicesProps {
+  /** @default true */
+  readonly webhook?: boolean;
+  /** @default CONFIG_STREAM_PORT */
+  readonly configStreamPort?: number;
+}
+
 export class OperatorServices extends Construct {
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: OperatorServicesProps = {}) {
     super(scope, id);
     const service = (
       name: string,
@@ -33,9 +40,13 @@ export class OperatorServices extends Construct {
         ports: [{ name: targetPort, port, targetPort, protocol: 'TCP' }],
       },
     });
-    new ApiObject(this, 'Webhook', service(WEBHOOK_SERVICE, 443, 'webhook'));
+    if (props.webhook !== false) new ApiObject(this, 'Webhook', service(WEBHOOK_SERVICE, 443, 'webhook'));
     // data planes connect here; standbys refuse streams, so the jittered reconnects land on the leader
-    new ApiObject(this, 'ConfigStream', service(CONFIG_STREAM_SERVICE, CONFIG_STREAM_PORT, 'config-stream'));
+    new ApiObject(
+      this,
+      'ConfigStream',
+      service(CONFIG_STREAM_SERVICE, props.configStreamPort ?? CONFIG_STREAM_PORT, 'config-stream'),
+    );
     new ApiObject(
       this,
       'Metrics',

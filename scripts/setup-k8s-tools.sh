@@ -14,6 +14,7 @@ set -euo pipefail
 
 K8S_VERSION="${BULKHEAD_K8S_VERSION:-v1.33.13}"
 ETCD_VERSION="${BULKHEAD_ETCD_VERSION:-v3.6.16}"
+HELM_VERSION="${BULKHEAD_HELM_VERSION:-v3.20.2}"
 
 CACHE_DIR="${BULKHEAD_CACHE:-$HOME/.cache/bulkhead}"
 BIN_DIR="$CACHE_DIR/bin"
@@ -50,6 +51,27 @@ else
 fi
 
 WANT_STAMP="kubernetes=$K8S_VERSION etcd=$ETCD_VERSION kubectl=$need_kubectl"
+
+# helm (the chart test renders dist/helm/bulkhead with `helm template`): its module has no replace
+# directives, so `go install` builds it; cached with its own stamp, independent of the k8s pins.
+HELM_STAMP="$BIN_DIR/helm.stamp"
+if [ "$(cat "$HELM_STAMP" 2>/dev/null)" != "helm=$HELM_VERSION" ] || [ ! -x "$BIN_DIR/helm" ]; then
+  mkdir -p "$BIN_DIR"
+  log "building helm $HELM_VERSION from Go modules into $BIN_DIR (a few minutes the first time)"
+  helm_started=$(date +%s)
+  helm_gobin="$(mktemp -d "${TMPDIR:-/tmp}/bulkhead-helm.XXXXXX")"
+  # progress at least every 30 s while go works
+  ( while sleep 30; do log "helm: still building ($(( $(date +%s) - helm_started ))s)"; done ) &
+  helm_ticker=$!
+  helm_status=0
+  CGO_ENABLED=0 GOBIN="$helm_gobin" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" || helm_status=$?
+  kill "$helm_ticker" 2>/dev/null || true
+  [ "$helm_status" -eq 0 ] || die "go install helm $HELM_VERSION failed ($helm_status)"
+  mv -f "$helm_gobin/helm" "$BIN_DIR/helm"
+  rm -rf "$helm_gobin"
+  echo "helm=$HELM_VERSION" >"$HELM_STAMP"
+  log "helm $HELM_VERSION: done in $(( $(date +%s) - helm_started ))s"
+fi
 
 up_to_date() {
   [ -f "$STAMP" ] || return 1

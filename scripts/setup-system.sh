@@ -23,6 +23,7 @@ declare -A provides=(
   [iproute2]=ip
   [openssl]=openssl
   [util-linux]=taskset
+  [umoci]=umoci
 )
 
 missing=()

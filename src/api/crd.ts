@@ -82,11 +82,23 @@ export function crdFor(info: KindInfo): any {
                 metadata: info.maxNameLength
                   ? {
                       type: 'object',
-                      properties: { name: { type: 'string', maxLength: info.maxNameLength } },
+                      properties: {
+                        name: {
+                          type: 'string',
+                          maxLength: info.maxNameLength,
+                          description: `at most ${info.maxNameLength} characters: the pool's Services are named after it`,
+                        },
+                      },
                     }
                   : { type: 'object' },
-                spec: toStructural(info.spec),
-                status: toStructural(info.status),
+                spec: {
+                  description: `desired state of the ${info.kind}`,
+                  ...toStructural(info.spec),
+                },
+                status: {
+                  description: 'observed state, written by the operator',
+                  ...toStructural(info.status),
+                },
               },
             },
           },

@@ -20,6 +20,7 @@ import {
   rules,
 } from './kit.ts';
 import { LocalRef, RETRY_ON, RETRY_ON_ALIAS_DOC } from './common.ts';
+import { applyFieldDocs, INGRESS_POOL_SPEC_DOCS, INGRESS_POOL_STATUS_DOCS } from './field-docs.ts';
 
 const Quantity = IntOrString({ pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' });
 const ResourceList = Type.Optional(
@@ -317,3 +318,9 @@ export const IngressPoolStatus = Obj({
 export type IngressPoolSpec = Static<typeof IngressPoolSpec>;
 export type IngressPoolStatus = Static<typeof IngressPoolStatus>;
 export { Name };
+
+// `kubectl explain` text for the fields above that carry none inline (src/api/field-docs.ts)
+export const UNDOCUMENTED_PATHS = [
+  ...applyFieldDocs(IngressPoolSpec, INGRESS_POOL_SPEC_DOCS),
+  ...applyFieldDocs(IngressPoolStatus, INGRESS_POOL_STATUS_DOCS),
+];

@@ -57,6 +57,7 @@ export interface KindInfo {
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 const cond = (type: string, base = '.status') => `${base}.conditions[?(@.type=="${type}")].status`;
+const reason = (type: string) => `.status.conditions[?(@.type=="${type}")].reason`;
 
 export const KINDS: readonly KindInfo[] = [
   {
@@ -90,8 +91,9 @@ export const KINDS: readonly KindInfo[] = [
     columns: [
       { name: 'Pool', type: 'string', jsonPath: '.spec.poolRef.name' },
       { name: 'Hostnames', type: 'string', jsonPath: '.spec.hostnames' },
-      { name: 'Accepted', type: 'string', jsonPath: cond('Accepted', '.status.parents[0]') },
-      { name: 'Resolved', type: 'string', jsonPath: cond('ResolvedRefs', '.status.parents[0]'), priority: 1 },
+      { name: 'Accepted', type: 'string', jsonPath: cond('Accepted') },
+      { name: 'Reason', type: 'string', jsonPath: reason('Accepted') },
+      { name: 'Resolved', type: 'string', jsonPath: cond('ResolvedRefs'), priority: 1 },
       age,
     ],
   },
@@ -108,6 +110,7 @@ export const KINDS: readonly KindInfo[] = [
       { name: 'Target', type: 'string', jsonPath: '.spec.targetRef.name' },
       { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
       { name: 'Accepted', type: 'string', jsonPath: cond('Accepted') },
+      { name: 'Reason', type: 'string', jsonPath: reason('Accepted') },
       age,
     ],
   },

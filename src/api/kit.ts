@@ -5,6 +5,7 @@
 // serialization (and therefore the CRD generator) drops.
 
 import { Type, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import { CONDITION_DOCS } from './field-docs.ts';
 
 export const kChecks = Symbol.for('bulkhead.celChecks');
 
@@ -148,6 +149,8 @@ export const Condition = Type.Object(
   },
   { additionalProperties: false },
 );
+
+for (const [k, text] of Object.entries(CONDITION_DOCS)) (Condition.properties as any)[k].description = text;
 
 export const Conditions = Type.Array(Condition, {
   maxItems: 8,

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Str, rules } from './kit.ts';
 import { Match, SecretKeyRef } from './common.ts';
+import { applyFieldDocs, RATE_LIMIT_POLICY_SPEC_DOCS, RATE_LIMIT_POLICY_STATUS_DOCS } from './field-docs.ts';
 
 const KeyPart = rules(
   Obj({
@@ -100,7 +101,13 @@ export const RateLimitPolicySpec = rules(
   ],
 );
 
-export const RateLimitPolicyStatus = Obj({ conditions: Type.Optional(Conditions) });
+export const RateLimitPolicyStatus = Obj({ conditions: Type.Optional({ ...Conditions }) });
 
 export type RateLimitPolicySpec = Static<typeof RateLimitPolicySpec>;
 export type RateLimitPolicyStatus = Static<typeof RateLimitPolicyStatus>;
+
+// `kubectl explain` text for the fields above that carry none inline (src/api/field-docs.ts)
+export const UNDOCUMENTED_PATHS = [
+  ...applyFieldDocs(RateLimitPolicySpec, RATE_LIMIT_POLICY_SPEC_DOCS),
+  ...applyFieldDocs(RateLimitPolicyStatus, RATE_LIMIT_POLICY_STATUS_DOCS),
+];

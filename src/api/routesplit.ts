@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Bool, Conditions, Duration, Enum, Int, Name, Obj, Opt, Port, Str, rules } from './kit.ts';
 import { HTTP_METHODS, LocalRef, Match, RetryOverrides, SecretKeyRef, TimeoutOverrides } from './common.ts';
+import { applyFieldDocs, ROUTE_SPLIT_SPEC_DOCS, ROUTE_SPLIT_STATUS_DOCS } from './field-docs.ts';
 
 const Hostname = Str(253, {
   minLength: 1,
@@ -167,9 +168,25 @@ export const RouteParentStatus = Obj({
 });
 
 export const RouteSplitStatus = Obj({
-  parents: Type.Optional(Type.Array(RouteParentStatus, { maxItems: 4 })),
+  conditions: Type.Optional({
+    ...Conditions,
+    description:
+      "Aggregated over parents, for `kubectl wait --for=condition=Accepted`: Accepted is True when every parent pool accepted the route, else False with the first refusing parent's reason; ResolvedRefs is True when every backend resolved in every parent that reports it.",
+  }),
+  parents: Type.Optional(
+    Type.Array(RouteParentStatus, {
+      maxItems: 4,
+      description: 'Per parent pool (spec.poolRef): its Accepted and ResolvedRefs conditions.',
+    }),
+  ),
 });
 
 export type RouteSplitSpec = Static<typeof RouteSplitSpec>;
 export type RouteSplitRule = Static<typeof Rule>;
 export type RouteSplitStatus = Static<typeof RouteSplitStatus>;
+
+// `kubectl explain` text for the fields above that carry none inline (src/api/field-docs.ts)
+export const UNDOCUMENTED_PATHS = [
+  ...applyFieldDocs(RouteSplitSpec, ROUTE_SPLIT_SPEC_DOCS),
+  ...applyFieldDocs(RouteSplitStatus, ROUTE_SPLIT_STATUS_DOCS),
+];

@@ -20,6 +20,7 @@ interface DataplaneCliOptions {
   workers?: string;
   secrets?: string;
   tlsPort?: string;
+  logLevel?: string;
 }
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -63,7 +64,18 @@ export function registerDataplaneCommand(program: Command): void {
       '--control-plane-ca <file>',
       "the operator's CA (PEM) to verify the config stream's TLS; default ca.crt beside --credential",
     )
+    .option('--log-level <level>', 'process logs: trace | debug | info | warn | error (access lines always)')
     .action(async (opts: DataplaneCliOptions) => {
+      if (opts.logLevel !== undefined) {
+        if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(opts.logLevel)) {
+          process.stderr.write(
+            `bulkhead dataplane: BH_ERR_USAGE: --log-level ${JSON.stringify(opts.logLevel)}: use trace, debug, info, warn or error\n`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        process.env.BULKHEAD_LOG_LEVEL = opts.logLevel;
+      }
       if (opts.controlPlane && (!opts.pool || !opts.credential)) {
         process.stderr.write(
           'bulkhead dataplane: --control-plane needs --pool <namespace>/<name> and --credential <file>\n',

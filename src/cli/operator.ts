@@ -10,6 +10,8 @@ import {
 } from '../operator/index.ts';
 import { webhookExtraServer } from '../operator/webhook/extra-server.ts';
 import { configStreamExtraServer } from '../xds/operator-stream.ts';
+import { IMAGE } from '../version.ts';
+import pino from 'pino';
 
 export { startOperator };
 export type { OperatorOptions, OperatorHandle };
@@ -27,6 +29,8 @@ interface CliOptions {
   webhookConfig: string;
   configStreamAddr?: string;
   controlPlaneAddress?: string;
+  image?: string;
+  logLevel: string;
 }
 
 export function registerOperatorCommand(program: Command): void {
@@ -62,7 +66,24 @@ export function registerOperatorCommand(program: Command): void {
       '--control-plane-address <host:port>',
       'the config-stream address data-plane pods dial (a Service name)',
     )
+    .option(
+      '--image <ref>',
+      'image for pools whose spec.deployment.image is empty (default: BULKHEAD_IMAGE, else this release)',
+      process.env.BULKHEAD_IMAGE || IMAGE,
+    )
+    .option(
+      '--log-level <level>',
+      'trace | debug | info | warn | error',
+      process.env.BULKHEAD_LOG_LEVEL || 'info',
+    )
     .action(async (o: CliOptions) => {
+      if (!(o.logLevel in pino.levels.values) && o.logLevel !== 'silent') {
+        process.stderr.write(
+          `bulkhead operator: BH_ERR_USAGE: --log-level ${JSON.stringify(o.logLevel)}: use trace, debug, info, warn or error\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
       const namespace = process.env.POD_NAMESPACE || o.leaseNamespace || 'default';
       const extraServers: ExtraServer[] = [];
       if (o.webhookAddr) {
@@ -86,6 +107,8 @@ export function registerOperatorCommand(program: Command): void {
       const handle = await startOperator({
         extraServers,
         controlPlaneAddress: o.controlPlaneAddress,
+        image: o.image,
+        logger: pino({ name: 'bulkhead-operator', level: o.logLevel }, pino.destination(2)),
         kubeconfig: o.kubeconfig,
         leaderElect: o.leaderElect,
         leaseNamespace: o.leaseNamespace,

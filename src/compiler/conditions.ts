@@ -47,6 +47,8 @@ export interface RouteParentVerdict {
 
 export interface RouteVerdict {
   observedGeneration?: number;
+  /** aggregated over `parents` (routeConditions), so `kubectl wait --for=condition=Accepted` works */
+  conditions: ConditionVerdict[];
   parents: RouteParentVerdict[];
 }
 
@@ -72,4 +74,55 @@ export function cond(
   const c: ConditionVerdict = { type, status: ok ? 'True' : 'False', reason, message };
   if (observedGeneration !== undefined) c.observedGeneration = observedGeneration;
   return c;
+}
+
+function poolName(p: RouteParentVerdict): string {
+  return `IngressPool ${p.poolRef.namespace}/${p.poolRef.name}`;
+}
+
+/** a parent's message, prefixed by its pool unless it already names it */
+function prefixed(p: RouteParentVerdict, message: string): string {
+  return message.includes(`${p.poolRef.namespace}/${p.poolRef.name}`)
+    ? message
+    : `${poolName(p)}: ${message}`;
+}
+
+/**
+ * A RouteSplit's top-level conditions, aggregated over its parents (docs/DESIGN-NOTES.md "RouteSplit
+ * status"): Accepted is True only when every parent accepted the route, else False with the first
+ * refusing parent's reason and its message prefixed by the pool; ResolvedRefs likewise over the
+ * parents that report it, and absent when none does (a route no pool accepted resolves nothing).
+ */
+export function routeConditions(
+  parents: RouteParentVerdict[],
+  observedGeneration?: number,
+): ConditionVerdict[] {
+  const out: ConditionVerdict[] = [];
+  for (const type of [ConditionType.Accepted, ConditionType.ResolvedRefs]) {
+    const reporting = parents.filter((p) => p.conditions.some((c) => c.type === type));
+    if (reporting.length === 0) {
+      if (type === ConditionType.Accepted)
+        out.push(cond(type, false, Reason.PoolNotFound, 'no parent pool reported', observedGeneration));
+      continue;
+    }
+    const failing = reporting.find((p) => p.conditions.find((c) => c.type === type)!.status !== 'True');
+    if (failing === undefined) {
+      const names = reporting.map(poolName).join(', ');
+      const why =
+        type === ConditionType.Accepted ? `accepted by ${names}` : `all backends resolved for ${names}`;
+      out.push(
+        cond(
+          type,
+          true,
+          type === ConditionType.Accepted ? Reason.Accepted : Reason.ResolvedRefs,
+          why,
+          observedGeneration,
+        ),
+      );
+    } else {
+      const c = failing.conditions.find((x) => x.type === type)!;
+      out.push(cond(type, false, c.reason, prefixed(failing, c.message), observedGeneration));
+    }
+  }
+  return out;
 }

@@ -7,7 +7,14 @@ import { DEFAULT_DATAPLANE_IMAGE, type PoolInfra } from '../ir/infra.ts';
 import { SNAPSHOT_API, type ClusterIR, type PoolSnapshot, type RouteIR } from '../ir/snapshot.ts';
 import { canonicalize, hashJson } from './canonical.ts';
 import { ServiceIndex } from './clusters.ts';
-import { cond, ConditionType, Reason, type RouteVerdict, type StatusVerdicts } from './conditions.ts';
+import {
+  cond,
+  ConditionType,
+  Reason,
+  routeConditions,
+  type RouteVerdict,
+  type StatusVerdicts,
+} from './conditions.ts';
 import { durationMs } from './duration.ts';
 import { namespaceLabels, processPools, type PoolContext } from './pools.ts';
 import { comparePrecedence, type RankedRoute } from './precedence.ts';
@@ -111,9 +118,11 @@ export function compile(bag: ResourceBag): CompileResult {
 
   const routeStatus = new Map<string, RouteVerdict>();
   for (const o of outcomes) {
+    const parents = [{ poolRef: o.poolRef, conditions: o.conditions }];
     routeStatus.set(o.key, {
       observedGeneration: o.generation,
-      parents: [{ poolRef: o.poolRef, conditions: o.conditions }],
+      conditions: routeConditions(parents, o.generation),
+      parents,
     });
   }
   for (const k of [...routeStatus.keys()].sort()) statuses.routeSplits[k] = routeStatus.get(k)!;

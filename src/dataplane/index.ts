@@ -196,7 +196,7 @@ export async function startInProcess(
       secrets.close();
       overload.close();
       await upstreams.closeAll(true);
-      accessLog.flush();
+      accessLog.close();
       unguard?.();
     })());
   return {

@@ -1,6 +1,9 @@
 // Prometheus metrics of one data-plane process. Each Dataplane owns its own Registry (tests run many
 // in one process; workers hand theirs to the primary's AggregatorRegistry). The hot path never builds
 // a label set: route contexts cache their children (see RouteMetrics), built once per snapshot.
+// Every series also carries `product_line` (the pool's spec.productLine) as a registry default label,
+// added at scrape time, not per request: multi-team clusters charge back and alert by product line,
+// which may span several pools, without a Prometheus relabel rule per pool.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -96,6 +99,7 @@ export class DataplaneMetrics {
     websocket: null,
   };
   private lastVersion: string | null = null;
+  private productLine: string | null = null;
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bulkhead_process_' });
@@ -116,6 +120,13 @@ export class DataplaneMetrics {
     if (pool === this.pool) return;
     this.pool = pool;
     this.conn.http1 = this.conn.h2 = this.conn.websocket = null;
+  }
+
+  /** the constant `product_line` label on every series of this data plane */
+  setProductLine(productLine: string): void {
+    if (productLine === this.productLine) return;
+    this.productLine = productLine;
+    this.registry.setDefaultLabels({ product_line: productLine });
   }
 
   setVersion(version: string): void {

@@ -214,6 +214,7 @@ export class SnapshotStore extends EventEmitter {
     const m = this.opts.metrics;
     m.snapshotsApplied.labels(cfg.pool).inc();
     m.setVersion(cfg.version);
+    m.setProductLine(cfg.snapshot.pool.productLine);
     this.opts.log?.info(
       { version: cfg.version, routes: cfg.routes.size, clusters: cfg.clusters.size },
       'snapshot applied',

@@ -1,10 +1,15 @@
 // PoolInfra: what the synthesizer needs to turn one IngressPool into Kubernetes workloads.
 // Produced by the compiler next to the PoolSnapshot; plain data, no defaults left to resolve.
 
+import { IMAGE } from '../version.ts';
 import type { ObjectRef } from './snapshot.ts';
 
-/** The data-plane image used when a pool does not name one (the operator's own image). */
-export const DEFAULT_DATAPLANE_IMAGE = 'ghcr.io/bulkhead-dev/bulkhead:0.1.0';
+/**
+ * The data-plane image used when a pool does not name one, offline (`bulkhead render`): this
+ * release's image (src/version.ts). The operator replaces it with its own image (--image /
+ * BULKHEAD_IMAGE), so an empty spec.deployment.image always means "the operator's image".
+ */
+export const DEFAULT_DATAPLANE_IMAGE = IMAGE;
 
 export interface Toleration {
   key?: string;

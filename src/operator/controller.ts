@@ -13,6 +13,7 @@ import type { OperatorMetrics } from './metrics.ts';
 import { reconcilePass, STATUS_ONLY_KEY } from './reconcile.ts';
 import { LeadershipLostError, StatusWriter, type ProgrammedVerdict } from './status-writer.ts';
 import { WorkQueue } from './work-queue.ts';
+import { conditionEvent, EventRecorder } from './events.ts';
 
 export interface PoolControllerOptions {
   rest: KubeRest;
@@ -24,6 +25,9 @@ export interface PoolControllerOptions {
   maxHoldOffMs?: number;
   concurrency?: number;
   controlPlaneAddress?: string;
+  image?: string;
+  /** Events on pools, routes and policies; default: a recorder on `rest` */
+  events?: EventRecorder | null;
 }
 
 export class PoolController {
@@ -36,13 +40,25 @@ export class PoolController {
   /** what we last applied per object (see reconcile.ts: repair of foreign edits) */
   private readonly applied = new Map<string, { hash: string; marker: string }>();
   private readonly index: AffectedIndex;
+  readonly events: EventRecorder | null;
 
   constructor(private readonly o: PoolControllerOptions) {
     const { cache, metrics } = o;
+    const events = (this.events =
+      o.events === undefined ? new EventRecorder(o.rest, { log: o.logger }) : o.events);
     this.writer = new StatusWriter(o.rest, {
       canWrite: o.canWrite,
       cached: (res, ns, name) => cache.get(res.kind as never, ns, name),
       onWrite: (kind) => metrics.statusWrites.inc({ kind }),
+      onTransition: (res, obj, c, before) => {
+        const object = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        const line = { kind: res.kind, object, condition: c.type, status: c.status, reason: c.reason };
+        if (c.status === 'False' && c.reason !== 'Pending')
+          o.logger.warn({ ...line, from: before?.status, message: c.message }, 'status transition');
+        else o.logger.info({ ...line, from: before?.status }, 'status transition');
+        const ev = conditionEvent(c.type, c.status, c.reason);
+        if (ev && events) events.record(res, obj, ev.type, ev.reason, ev.action, c.message);
+      },
     });
     this.queue = new WorkQueue({
       holdOffMs: o.holdOffMs,
@@ -119,6 +135,7 @@ export class PoolController {
   async shutdown(): Promise<void> {
     this.queue.shutdown();
     await this.busy;
+    await this.events?.flush();
   }
 
   private async drain(): Promise<void> {
@@ -139,8 +156,11 @@ export class PoolController {
           metrics,
           canWrite,
           controlPlaneAddress: this.o.controlPlaneAddress,
+          image: this.o.image,
           concurrency: this.o.concurrency,
           applied: this.applied,
+          log: logger,
+          events: this.events ?? undefined,
           onError: (scope, key, err) => logger.warn({ scope, key, err: String(err) }, 'reconcile error'),
         });
         for (const k of keys) if (!failed.has(k)) this.queue.forget(k);

@@ -58,6 +58,8 @@ export interface OperatorOptions {
   concurrency?: number;
   /** the config stream's address, handed to the synthesizer for the pods */
   controlPlaneAddress?: string;
+  /** the operator's own image: what a pool with an empty spec.deployment.image runs */
+  image?: string;
   extraServers?: ExtraServer[];
   logger?: Logger;
 }
@@ -99,6 +101,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
     maxHoldOffMs: opts.maxHoldOffMs,
     concurrency: opts.concurrency,
     controlPlaneAddress: opts.controlPlaneAddress,
+    image: opts.image,
   });
 
   let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;

@@ -3,13 +3,17 @@
 // status. Nothing is sent that would not change anything: every applied object carries a hash of
 // its desired form, and a cached live object with the same hash (and no foreign edit since our
 // last apply) is skipped. Errors stay per object and per pool: the others carry on, and the pool
-// is retried with back-off by the caller.
+// is retried with back-off by the caller. Every pool pass logs one line (pool, config version,
+// objects applied / unchanged / pruned, took, result); prunes and errors are also Events on the pool.
 
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { CompileResult } from '../compiler/index.ts';
 import { synthesize, type KubeObject as SynthObject } from '../synth/index.ts';
 import { LABEL_MANAGED_BY, LABEL_POOL } from '../synth/identity.ts';
 import { resourceFor } from './api-resources.ts';
+import { RESOURCES } from './api-resources.ts';
+import type { EventRecorder } from './events.ts';
 import type { ClusterCache } from './informers.ts';
 import { isNotFound, type KubeObject, type KubeRest } from './kube-rest.ts';
 import type { OperatorMetrics } from './metrics.ts';
@@ -28,11 +32,23 @@ export interface ReconcileDeps {
   metrics: OperatorMetrics;
   canWrite(): boolean;
   controlPlaneAddress?: string;
+  /** the operator's own image, for pools whose spec.deployment.image is empty */
+  image?: string;
   /** what we last applied per object: its hash and the generation (or resourceVersion) we left it at */
   applied: Map<string, { hash: string; marker: string }>;
   onError?(scope: string, key: string, err: unknown): void;
   /** pools reconciled at once (statuses: twice as many); requests, not CPU, are the bottleneck */
   concurrency?: number;
+  log?: Logger;
+  events?: EventRecorder;
+}
+
+/** what one pool pass did, for its log line */
+export interface PoolPassSummary {
+  version: string | null;
+  applied: number;
+  unchanged: number;
+  pruned: number;
 }
 
 /** Reconciles `keys`; returns the keys that failed (to be retried) with their errors. */
@@ -47,11 +63,19 @@ export async function reconcilePass(
     keys.filter((k) => k !== STATUS_ONLY_KEY),
     limit,
     async (key) => {
+      const started = performance.now();
+      const summary: PoolPassSummary = { version: null, applied: 0, unchanged: 0, pruned: 0 };
       try {
-        await reconcilePool(key, result, deps);
+        await reconcilePool(key, result, deps, summary);
+        deps.log?.info({ pool: key, ...summary, tookMs: took(started), result: 'ok' }, 'pool reconciled');
       } catch (err) {
         if (err instanceof LeadershipLostError) throw err;
         failed.set(key, err);
+        deps.log?.warn(
+          { pool: key, ...summary, tookMs: took(started), result: 'error', err: String(err) },
+          'pool reconciled',
+        );
+        poolEvent(deps, key, 'Warning', 'ReconcileError', 'Reconcile', String(err));
       }
     },
   );
@@ -65,6 +89,25 @@ export async function reconcilePass(
     guarded(deps, key, failed, () => deps.writer.writePolicy(key, verdict)),
   );
   return failed;
+}
+
+function took(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function poolEvent(
+  deps: ReconcileDeps,
+  key: string,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  action: string,
+  note: string,
+): void {
+  if (!deps.events) return;
+  const slash = key.indexOf('/');
+  const pool = deps.cache.get('IngressPool', key.slice(0, slash), key.slice(slash + 1));
+  if (pool && !pool.metadata.deletionTimestamp)
+    deps.events.record(RESOURCES.IngressPool, pool, type, reason, action, note);
 }
 
 async function guarded(
@@ -83,7 +126,12 @@ async function guarded(
   }
 }
 
-export async function reconcilePool(key: string, result: CompileResult, deps: ReconcileDeps): Promise<void> {
+export async function reconcilePool(
+  key: string,
+  result: CompileResult,
+  deps: ReconcileDeps,
+  summary: PoolPassSummary = { version: null, applied: 0, unchanged: 0, pruned: 0 },
+): Promise<void> {
   const { cache, writer, metrics } = deps;
   const slash = key.indexOf('/');
   const namespace = key.slice(0, slash);
@@ -99,7 +147,7 @@ export async function reconcilePool(key: string, result: CompileResult, deps: Re
         (r) => r.kind === 'IngressPool' && r.name === name,
       );
       if (!ownedByPool) continue;
-      await prune(o, deps).catch((err) => {
+      await prune(o, deps, summary).catch((err) => {
         if (err instanceof LeadershipLostError) throw err;
         errors.push(err);
       });
@@ -117,16 +165,22 @@ export async function reconcilePool(key: string, result: CompileResult, deps: Re
     // An invalid pool (no infra) keeps its running objects: a spec error must not take a pool down.
     let desired: SynthObject[] = [];
     try {
+      const ownImage = deps.image && !(pool.spec as { deployment?: { image?: string } })?.deployment?.image;
       desired = synthesize(
-        { ...infra, pool: { ...infra.pool, uid: pool.metadata.uid ?? '' } },
+        {
+          ...infra,
+          pool: { ...infra.pool, uid: pool.metadata.uid ?? '' },
+          ...(ownImage ? { deployment: { ...infra.deployment, image: deps.image! } } : {}),
+        },
         { controlPlaneAddress: deps.controlPlaneAddress },
       );
     } catch (err) {
       metrics.reconcileErrors.inc({ kind: 'synth' });
       errors.push(err);
     }
+    summary.version = infra.snapshotVersion;
     for (const obj of desired) {
-      await applyOne(obj, deps).catch((err) => {
+      await applyOne(obj, deps, summary).catch((err) => {
         if (err instanceof LeadershipLostError) throw err;
         metrics.reconcileErrors.inc({ kind: 'apply' });
         deps.onError?.('apply', `${obj.kind}/${namespace}/${obj.metadata.name}`, err);
@@ -156,7 +210,7 @@ export async function reconcilePool(key: string, result: CompileResult, deps: Re
           )
         )
           continue;
-        await prune(o, deps).catch((err) => {
+        await prune(o, deps, summary).catch((err) => {
           if (err instanceof LeadershipLostError) throw err;
           errors.push(err);
         });
@@ -195,7 +249,7 @@ export function desiredHash(obj: SynthObject): string {
 const markerOf = (o: KubeObject) =>
   o.metadata.generation !== undefined ? `g${o.metadata.generation}` : `rv${o.metadata.resourceVersion}`;
 
-async function applyOne(obj: SynthObject, deps: ReconcileDeps): Promise<void> {
+async function applyOne(obj: SynthObject, deps: ReconcileDeps, summary: PoolPassSummary): Promise<void> {
   const ns = obj.metadata.namespace ?? '';
   const recKey = `${obj.kind}/${ns}/${obj.metadata.name}`;
   const hash = desiredHash(obj);
@@ -211,6 +265,7 @@ async function applyOne(obj: SynthObject, deps: ReconcileDeps): Promise<void> {
     if (!rec || rec.hash !== hash || rec.marker === markerOf(live)) {
       deps.applied.set(recKey, { hash, marker: markerOf(live) });
       deps.metrics.appliesSkipped.inc();
+      summary.unchanged++;
       return;
     }
   }
@@ -226,9 +281,10 @@ async function applyOne(obj: SynthObject, deps: ReconcileDeps): Promise<void> {
   const out = await deps.rest.apply(res, body as KubeObject, FIELD_MANAGER, true);
   deps.applied.set(recKey, { hash, marker: markerOf(out) });
   deps.metrics.applies.inc({ kind: obj.kind });
+  summary.applied++;
 }
 
-async function prune(o: KubeObject, deps: ReconcileDeps): Promise<void> {
+async function prune(o: KubeObject, deps: ReconcileDeps, summary: PoolPassSummary): Promise<void> {
   const l = o.metadata.labels ?? {};
   if (l[LABEL_MANAGED_BY] !== 'bulkhead' || !l[LABEL_POOL]) return;
   if (!deps.canWrite())
@@ -236,6 +292,15 @@ async function prune(o: KubeObject, deps: ReconcileDeps): Promise<void> {
   try {
     await deps.rest.delete(resourceFor(o.kind!), o.metadata.namespace, o.metadata.name, o.metadata.uid);
     deps.metrics.prunes.inc({ kind: o.kind! });
+    summary.pruned++;
+    poolEvent(
+      deps,
+      `${o.metadata.namespace}/${l[LABEL_POOL]}`,
+      'Normal',
+      'Pruned',
+      'Prune',
+      `deleted ${o.kind} ${o.metadata.name}: the pool no longer needs it`,
+    );
   } catch (err) {
     if (isNotFound(err)) return;
     deps.metrics.reconcileErrors.inc({ kind: 'prune' });

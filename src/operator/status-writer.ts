@@ -48,6 +48,8 @@ export interface StatusWriterOptions {
   canWrite(): boolean;
   cached(res: ApiResource, namespace: string, name: string): KubeObject | undefined;
   onWrite?(kind: string): void;
+  /** after a write: each top-level condition whose status or reason changed (for logs and Events) */
+  onTransition?(res: ApiResource, obj: KubeObject, now: Condition, before: Condition | undefined): void;
   now?(): number;
 }
 
@@ -102,13 +104,14 @@ export class StatusWriter {
 
   writeRoute(key: string, verdict: RouteVerdict): Promise<boolean> {
     return this.write(RESOURCES.RouteSplit, key, verdict.observedGeneration, (live) => {
-      const old =
-        (
-          (live.status as {
-            parents?: { poolRef: { name: string; namespace: string }; conditions?: Condition[] }[];
-          }) ?? {}
-        ).parents ?? [];
+      const liveStatus =
+        (live.status as {
+          conditions?: Condition[];
+          parents?: { poolRef: { name: string; namespace: string }; conditions?: Condition[] }[];
+        }) ?? {};
+      const old = liveStatus.parents ?? [];
       return {
+        conditions: this.stamp(verdict.conditions, liveStatus.conditions),
         parents: verdict.parents.map((p) => {
           const prev = old.find(
             (o) => o.poolRef?.name === p.poolRef.name && o.poolRef?.namespace === p.poolRef.namespace,
@@ -167,6 +170,7 @@ export class StatusWriter {
       try {
         await this.rest.update(res, { ...live, status: desired }, 'status');
         this.opts.onWrite?.(res.kind);
+        if (this.opts.onTransition) this.transitions(res, live, desired);
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;
@@ -176,6 +180,15 @@ export class StatusWriter {
     throw new Error(
       `BH_ERR_STATUS_CONFLICT: status of ${res.kind} ${key} kept conflicting after 5 attempts; retried later`,
     );
+  }
+
+  private transitions(res: ApiResource, live: KubeObject, desired: Record<string, unknown>): void {
+    const before = (live.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+    for (const c of (desired.conditions as Condition[] | undefined) ?? []) {
+      const prev = before.find((b) => b.type === c.type);
+      if (prev && prev.status === c.status && prev.reason === c.reason) continue;
+      this.opts.onTransition!(res, live, c, prev);
+    }
   }
 
   private stamp(conds: ConditionVerdict[], existing: Condition[] | undefined): Condition[] {

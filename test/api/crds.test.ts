@@ -68,9 +68,9 @@ test('CRDs have status subresource, printer columns, short names and the bulkhea
   );
   assert.equal(
     cols('RouteSplit').filter((c: string) => c !== 'Resolved'),
-    ['Pool', 'Hostnames', 'Accepted', 'Age'],
+    ['Pool', 'Hostnames', 'Accepted', 'Reason', 'Age'],
   );
-  assert.equal(cols('RateLimitPolicy'), ['Target Kind', 'Target', 'Mode', 'Accepted', 'Age']);
+  assert.equal(cols('RateLimitPolicy'), ['Target Kind', 'Target', 'Mode', 'Accepted', 'Reason', 'Age']);
   for (const crd of byKind.values()) {
     assert.equal(crd.spec.versions[0].subresources, { status: {} });
     assert.ok(crd.spec.names.categories.includes('bulkhead'));

@@ -1,12 +1,12 @@
 // examples/argocd: the Application's sync options, and the GitOps Kustomize path built with
-// kubectl's kustomize (the release URL swapped for dist/install.yaml): every object lands in its
-// sync wave — CRDs, then the operator and namespaces, then pools, then routes and policies.
+// kubectl's kustomize straight from the repository (its base is dist/, no release download): every
+// object lands in its sync wave — CRDs, then the operator, namespaces and RBAC, then pools, then
+// routes and policies.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
@@ -28,16 +28,14 @@ test('the Application diffs and applies server-side, tolerates the CRDs arriving
 });
 
 test('kustomize build puts every object in its wave: CRDs < operator/namespaces < pools < routes/policies', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bh-gitops-'));
-  try {
-    await cp(GITOPS, dir, { recursive: true });
-    await cp(`${REPO}dist/install.yaml`, join(dir, 'install.yaml'));
-    const k = join(dir, 'kustomization.yaml');
-    const text = await readFile(k, 'utf8');
-    assert.match(text, /releases\/download\/v0\.1\.0\/install\.yaml/);
-    await writeFile(k, text.replace(/- https:\/\/\S+\/install\.yaml/, '- install.yaml'));
+  {
+    const text = await readFile(join(GITOPS, 'kustomization.yaml'), 'utf8');
+    assert.match(text, /^ {2}- \.\.\/\.\.\/\.\.\/dist$/m, "the base is this repository's dist/");
+    assert.not.match(text, /releases\/download/);
+    const app = parse(await readFile(`${REPO}examples/argocd/application.yaml`, 'utf8'));
+    assert.is(app.spec.source.path, 'examples/argocd/gitops');
     const { kubectl } = await ensureK8sTools();
-    const { stdout } = await run(kubectl, ['kustomize', dir], {
+    const { stdout } = await run(kubectl, ['kustomize', GITOPS], {
       timeout: 30_000,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -52,6 +50,7 @@ test('kustomize build puts every object in its wave: CRDs < operator/namespaces 
     assert.equal(only('CustomResourceDefinition'), [-2]);
     assert.equal(only('Deployment'), [-1]);
     assert.equal(only('Namespace'), [-1]);
+    assert.equal(only('RoleBinding'), [-1]);
     assert.equal(only('IngressPool'), [0]);
     assert.equal(only('RouteSplit'), [1]);
     assert.equal(only('RateLimitPolicy'), [1]);
@@ -62,8 +61,6 @@ test('kustomize build puts every object in its wave: CRDs < operator/namespaces 
     assert.ok(
       'on' in crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.retries.properties,
     );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -1,6 +1,7 @@
 // dist/install.yaml: current with cdk8s/, least-privilege RBAC, and installable on a real
 // kube-apiserver (CRDs keep their field names, the operator's pod passes restricted Pod Security,
-// the service account can do what the operator needs and nothing more).
+// the service account can do what the operator needs and nothing more, and the operator, running
+// with a token of that service account, reconciles the examples).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,6 +11,18 @@ import { installManifests, installYaml } from '../../cdk8s/main.ts';
 import { INSTALL_PATH } from '../../scripts/gen-install.ts';
 import { startTestCluster, type TestCluster } from '../cluster/harness.ts';
 import { must } from './cluster.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startOperator } from '../../src/operator/index.ts';
+import { IMAGE } from '../../src/version.ts';
+import {
+  applyDocs,
+  endpointSlicesFor,
+  exampleDocs,
+  getJson,
+  silentLogger,
+  waitFor,
+} from '../operator/cluster-fixtures.ts';
 
 let cluster: TestCluster;
 const objects = installManifests();
@@ -35,6 +48,7 @@ test('contents: namespace, 3 CRDs, RBAC, three Services (webhook, config stream,
       'CustomResourceDefinition',
       'ServiceAccount',
       'ClusterRole',
+      'ClusterRole',
       'ClusterRoleBinding',
       'Role',
       'RoleBinding',
@@ -49,7 +63,12 @@ test('contents: namespace, 3 CRDs, RBAC, three Services (webhook, config stream,
   const dep = byKind('Deployment')[0];
   assert.is(dep.spec.replicas, 2);
   const c = dep.spec.template.spec.containers[0];
-  assert.is(c.image, 'ghcr.io/bulkhead-dev/bulkhead:0.1.0');
+  assert.is(c.image, IMAGE);
+  assert.is(
+    IMAGE,
+    `ghcr.io/bulkhead-dev/bulkhead:${JSON.parse(readFileSync('package.json', 'utf8')).version}`,
+  );
+  assert.ok(c.env.some((e: any) => e.name === 'BULKHEAD_IMAGE' && e.value === IMAGE));
   assert.equal(c.args.slice(0, 4), ['operator', '--leader-elect', '--metrics-addr', ':8081']);
   assert.is(c.livenessProbe.httpGet.port, 'metrics');
   assert.is(c.readinessProbe.httpGet.port, 'metrics');
@@ -77,8 +96,22 @@ test('contents: namespace, 3 CRDs, RBAC, three Services (webhook, config stream,
   }
 });
 
-test('RBAC is least privilege: no wildcards, the three kinds read-only, Leases only in bulkhead-system', () => {
-  const rules = byKind('ClusterRole')[0].rules;
+test('RBAC is least privilege: no wildcards, the three kinds read-only, no cluster-wide write to workloads or Secrets, Leases only in bulkhead-system', () => {
+  const rules = byKind('ClusterRole').find((r) => r.metadata.name === 'bulkhead-operator').rules;
+  for (const r of rules) {
+    if (r.resources.some((x: string) => ['events', 'validatingwebhookconfigurations'].includes(x))) continue;
+    if (r.resources.every((x: string) => x.endsWith('/status'))) continue;
+    assert.equal(r.verbs, ['get', 'list', 'watch'], `cluster-wide rule is read-only: ${JSON.stringify(r)}`);
+    assert.not.ok(r.resources.includes('secrets'), 'no cluster-wide Secret access');
+  }
+  // write access to pool objects is a ClusterRole bound per pool namespace, never cluster-wide
+  const bindings = byKind('ClusterRoleBinding');
+  assert.equal(
+    bindings.map((b) => b.roleRef.name),
+    ['bulkhead-operator'],
+  );
+  const pool = byKind('ClusterRole').find((r) => r.metadata.name === 'bulkhead-operator-pool');
+  assert.ok(pool.rules.every((r: any) => !r.verbs.includes('list') && !r.verbs.includes('watch')));
   for (const r of rules) {
     for (const field of ['apiGroups', 'resources', 'verbs'])
       assert.not.ok(r[field].includes('*'), JSON.stringify(r));
@@ -90,7 +123,10 @@ test('RBAC is least privilege: no wildcards, the three kinds read-only, Leases o
   assert.not.ok(rules.some((r: any) => r.resources.includes('leases')));
   const role = byKind('Role')[0];
   assert.is(role.metadata.namespace, 'bulkhead-system');
-  assert.equal(role.rules[0].resources, ['leases']);
+  assert.equal(
+    role.rules.map((r: any) => r.resources),
+    [['leases'], ['secrets']],
+  );
 });
 
 // Setup is a test, not a before hook: uvu does not count a failing hook as a failure.
@@ -139,6 +175,12 @@ test('the operator pod passes restricted Pod Security in bulkhead-system', async
   assert.match(rejected.stderr, /violates PodSecurity "restricted/, 'the namespace must enforce restricted');
 });
 
+test('setup: the examples, with their per-pool-namespace RoleBindings', async () => {
+  const docs = exampleDocs();
+  await applyDocs(cluster, docs);
+  await applyDocs(cluster, endpointSlicesFor(docs.filter((d) => d.kind === 'Service')));
+});
+
 test('the operator service account can do its job and no more (kubectl auth can-i)', async () => {
   const can = async (args: string[]) =>
     (await cluster.kubectl(['auth', 'can-i', '--as', SA, ...args])).stdout.trim();
@@ -148,7 +190,10 @@ test('the operator service account can do its job and no more (kubectl auth can-
     ['list', 'endpointslices.discovery.k8s.io', '-A'],
     ['create', 'deployments.apps', '-n', 'edge-storefront'],
     ['delete', 'horizontalpodautoscalers.autoscaling', '-n', 'edge-storefront'],
+    ['create', 'secrets', '-n', 'edge-payments'],
+    ['list', 'deployments.apps', '-A'],
     ['update', 'leases.coordination.k8s.io', '-n', 'bulkhead-system'],
+    ['create', 'secrets', '-n', 'bulkhead-system'],
     ['create', 'events', '-n', 'edge-storefront'],
     ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/bulkhead'],
   ];
@@ -161,9 +206,67 @@ test('the operator service account can do its job and no more (kubectl auth can-
     ['delete', 'namespaces'],
     ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/someone-else'],
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+    // no write outside pool namespaces, no Secret outside pool namespaces and its own
+    ['create', 'deployments.apps', '-n', 'default'],
+    ['delete', 'services', '-n', 'storefront'],
+    ['create', 'configmaps', '-n', 'kube-system'],
+    ['delete', 'daemonsets.apps', '-n', 'kube-system'],
+    ['get', 'secrets', '-n', 'storefront'],
+    ['list', 'secrets', '-A'],
+    ['create', 'secrets', '-n', 'default'],
+    ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'edge-storefront'],
   ];
   for (const a of yes) assert.is(await can(a), 'yes', `should be allowed: ${a.join(' ')}`);
   for (const a of no) assert.is(await can(a), 'no', `should be denied: ${a.join(' ')}`);
+});
+
+test('the operator reconciles the examples with only these permissions (a ServiceAccount token)', async () => {
+  const token = (
+    await must(
+      cluster.kubectl(['create', 'token', 'bulkhead-operator', '-n', 'bulkhead-system', '--duration=1h']),
+      'kubectl create token',
+    )
+  ).stdout.trim();
+  const admin = JSON.parse(readFileSync(cluster.kubeconfigPath, 'utf8'));
+  admin.users = admin.users.map((u: any) => ({ ...u, user: { token } }));
+  const kubeconfig = join(cluster.tmpDir, 'operator-sa-kubeconfig');
+  await writeFile(kubeconfig, JSON.stringify(admin), { mode: 0o600 });
+  const op = await startOperator({
+    kubeconfig,
+    metricsAddr: false,
+    image: 'registry.example/bulkhead:own',
+    logger: silentLogger(),
+    holdOffMs: 50,
+    maxHoldOffMs: 300,
+  });
+  try {
+    for (const [ns, name] of [
+      ['edge-storefront', 'storefront'],
+      ['edge-payments', 'payments'],
+      ['edge-realtime', 'realtime'],
+    ]) {
+      const p = await waitFor(`pool ${ns}/${name} reconciled`, async () => {
+        const o = await getJson(cluster, ['ingresspool', name!, '-n', ns!]);
+        return o.status?.configVersion ? o : false;
+      });
+      assert.is(p.status.conditions.find((c: any) => c.type === 'Accepted').status, 'True');
+      const owned = await getJson(cluster, [
+        'deployments,daemonsets,configmaps,services',
+        '-n',
+        ns!,
+        '-l',
+        `bulkhead.dev/pool=${name}`,
+      ]);
+      assert.ok(owned.items.length >= 3, `${ns}: ${owned.items.map((o: any) => o.kind).join(',')}`);
+      // the examples leave spec.deployment.image empty: the pool runs the operator's own image
+      const dep = owned.items.find((o: any) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+      assert.is(dep.spec.template.spec.containers[0].image, 'registry.example/bulkhead:own');
+    }
+    const route = await getJson(cluster, ['routesplit', 'shop', '-n', 'storefront']);
+    assert.is(route.status.conditions.find((c: any) => c.type === 'Accepted').status, 'True');
+  } finally {
+    await op.stop();
+  }
 });
 
 test.run();

@@ -16,7 +16,7 @@ import {
   startProxy,
 } from './fixtures.ts';
 
-test('metrics: requests by route/cluster/class, durations, connections by protocol, snapshot info', async () => {
+test('metrics: requests by route/cluster/class, durations, connections by protocol, snapshot info; product_line on every series', async () => {
   const be = await httpBackend((req, res) => {
     res.statusCode = req.url === '/missing' ? 404 : 200;
     res.end('x');
@@ -41,22 +41,32 @@ test('metrics: requests by route/cluster/class, durations, connections by protoc
     const text = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     assert.match(
       text,
-      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx",grpc_status=""\} 2/,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="2xx",grpc_status="",product_line="test"\} 2/,
     );
     assert.match(
       text,
-      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx",grpc_status=""\} 1/,
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/web:80",code_class="4xx",grpc_status="",product_line="test"\} 1/,
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main",grpc_status=""\} 3/,
+      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/web\/main",grpc_status=""\} 3/,
     );
-    assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="http1"\} 1/);
-    assert.match(text, /bulkhead_active_connections\{pool="edge\/pool",protocol="h2"\} 1/);
-    assert.match(text, /bulkhead_snapshots_applied_total\{pool="edge\/pool"\} 1/);
+    assert.match(
+      text,
+      /bulkhead_active_connections\{pool="edge\/pool",protocol="http1",product_line="test"\} 1/,
+    );
+    assert.match(
+      text,
+      /bulkhead_active_connections\{pool="edge\/pool",protocol="h2",product_line="test"\} 1/,
+    );
+    assert.match(text, /bulkhead_snapshots_applied_total\{pool="edge\/pool",product_line="test"\} 1/);
     assert.match(text, /bulkhead_event_loop_lag_seconds/);
     assert.match(text, /bulkhead_upstream_connect_errors_total/);
     assert.match(text, /bulkhead_websocket_connections_total/);
+    // the examples' promise: every series carries the pool's productLine, for chargeback by product line
+    const series = text.split('\n').filter((l) => l.startsWith('bulkhead_') && l.includes('{'));
+    assert.ok(series.length > 10);
+    for (const l of series) assert.match(l, /product_line="test"/);
   } finally {
     agent.destroy();
     session.destroy();

@@ -64,7 +64,10 @@ test('over maxConcurrentRequests: 503 + Retry-After, gRPC gets RESOURCE_EXHAUSTE
     const ok = await request(dp.port, { path: '/after' });
     assert.is(ok.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(metrics, /bulkhead_shed_requests_total\{pool="edge\/pool",reason="overloaded"\} 2/);
+    assert.match(
+      metrics,
+      /bulkhead_shed_requests_total\{pool="edge\/pool",reason="overloaded",product_line="test"\} 2/,
+    );
   } finally {
     await dp.close();
     await closeServer(be);

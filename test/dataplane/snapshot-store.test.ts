@@ -68,7 +68,7 @@ test('invalid snapshots are refused while the last good one keeps serving', asyn
     };
     assert.is(cfg.version, good.version);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(metrics, /bulkhead_snapshots_rejected_total\{pool="edge\/pool"\} 5/);
+    assert.match(metrics, /bulkhead_snapshots_rejected_total\{pool="edge\/pool",product_line="test"\} 5/);
     assert.ok(
       dp.logs.records().some((r) => r.msg === 'snapshot refused'),
       'refusals are logged',
@@ -101,7 +101,12 @@ test('a valid swap changes routing for new requests; re-applying the same versio
     assert.is(swaps, 1);
     assert.is(dp.store.current().version, s2.version);
     const info = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(info, new RegExp(`bulkhead_snapshot_info\\{pool="edge/pool",version="${s2.version}"\\} 1`));
+    assert.match(
+      info,
+      new RegExp(
+        `bulkhead_snapshot_info\\{pool="edge/pool",version="${s2.version}",product_line="test"\\} 1`,
+      ),
+    );
     assert.not.match(info, new RegExp(`version="${s1.version}"`));
   } finally {
     await dp.close();

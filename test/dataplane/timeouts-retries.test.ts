@@ -88,7 +88,7 @@ test('retries on connect-failure move to another endpoint; off by default', asyn
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     assert.match(
       metrics,
-      /bulkhead_retries_total\{pool="edge\/pool",route="team\/web\/retry",outcome="started"\} [1-9]/,
+      /bulkhead_retries_total\{pool="edge\/pool",route="team\/web\/retry",outcome="started",product_line="test"\} [1-9]/,
     );
   } finally {
     await dp.close();
@@ -163,7 +163,7 @@ test('retry budget: with no floor and no budget, a retry is refused with 503 ret
     }
     assert.ok(statuses.has('503:retry-budget-exhausted'), [...statuses].join(' '));
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
-    assert.match(metrics, /bulkhead_retries_total\{[^}]*outcome="budget"\} [1-9]/);
+    assert.match(metrics, /bulkhead_retries_total\{[^}]*outcome="budget"[^}]*\} [1-9]/);
   } finally {
     await dp.close();
     await closeServer(live);

@@ -47,7 +47,7 @@ test('2 workers: shared port, snapshot pushed to all, aggregated metrics, drain 
     assert.is(bad.ok, false);
     const metrics = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     const m =
-      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/a:80",code_class="2xx",grpc_status=""\} (\d+)/.exec(
+      /bulkhead_requests_total\{pool="edge\/pool",route="team\/web\/main",cluster="team\/a:80",code_class="2xx",grpc_status="",product_line="test"\} (\d+)/.exec(
         metrics,
       );
     assert.is(Number(m?.[1]), 6, 'counts summed across workers');

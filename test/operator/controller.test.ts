@@ -3,6 +3,7 @@
 // an unchanged world writes nothing; rejected routes do not hurt their pool; manual edits and
 // deletes are repaired; a deleted pool's objects are pruned.
 
+import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request } from 'undici';
@@ -27,6 +28,18 @@ import {
 let cluster: TestCluster;
 let op: OperatorHandle;
 const POOLS = ['edge-storefront/storefront', 'edge-payments/payments', 'edge-realtime/realtime'];
+/** the operator's log, as JSON records */
+const logged: any[] = [];
+const capturingLogger = () =>
+  pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+
+/** events.k8s.io/v1 Events about one object, once at least one with `reason` exists */
+const eventsAbout = (ns: string, kind: string, name: string, reason: string) =>
+  waitFor(`a ${reason} Event on ${kind} ${ns}/${name}`, async () => {
+    const list = await getJson(cluster, ['events.events.k8s.io', '-n', ns]);
+    const mine = list.items.filter((e: any) => e.regarding?.kind === kind && e.regarding?.name === name);
+    return mine.some((e: any) => e.reason === reason) ? mine : false;
+  });
 
 const pool = (key: string) => {
   const [ns, name] = key.split('/');
@@ -48,7 +61,7 @@ test.before(async () => {
   op = await startOperator({
     kubeconfig: cluster.kubeconfigPath,
     metricsAddr: '127.0.0.1:0',
-    logger: silentLogger(),
+    logger: capturingLogger(),
     holdOffMs: 50,
     maxHoldOffMs: 300,
   });
@@ -170,6 +183,10 @@ test('statuses: pool, route and policy conditions; kubectl wait; printer columns
   const routes = await getJson(cluster, ['routesplits', '-A']);
   assert.is(routes.items.length, 3);
   for (const r of routes.items) {
+    // top-level conditions, aggregated over parents (what kubectl wait reads)
+    assert.is(condition(r, 'Accepted').status, 'True', `${r.metadata.name} top-level Accepted`);
+    assert.is(condition(r, 'Accepted').observedGeneration, r.metadata.generation);
+    assert.is(condition(r, 'ResolvedRefs').status, 'True', `${r.metadata.name} top-level ResolvedRefs`);
     assert.is(r.status.parents.length, 1);
     assert.is(condition(r.status.parents[0], 'Accepted').status, 'True', `${r.metadata.name} Accepted`);
     assert.is(
@@ -192,6 +209,15 @@ test('statuses: pool, route and policy conditions; kubectl wait; printer columns
     '--timeout=30s',
   ]);
   assert.is(wait.code, 0, wait.stderr);
+  const waitRoute = await cluster.kubectl([
+    'wait',
+    '--for=condition=Accepted',
+    'routesplit/shop',
+    '-n',
+    'storefront',
+    '--timeout=30s',
+  ]);
+  assert.is(waitRoute.code, 0, waitRoute.stderr);
 
   const table = await kubectlOk(cluster, ['get', 'ingresspools,routesplits,ratelimitpolicies', '-A']);
   assert.match(table, /PRODUCT LINE\s+READY\s+PROGRAMMED\s+ADDRESS/);
@@ -284,6 +310,25 @@ test('a route claiming a pool it may not claim is rejected alone; the pool serve
   const accepted = condition(route.status.parents[0], 'Accepted');
   assert.is(accepted.status, 'False');
   assert.is(accepted.reason, 'NotAllowedByPool');
+  const top = condition(route, 'Accepted');
+  assert.equal([top.status, top.reason], ['False', 'NotAllowedByPool']);
+  assert.match(top.message, /edge-storefront\/storefront/);
+  // the refusal is an Event on the route and a log line
+  const events = await eventsAbout('intruder', 'RouteSplit', 'grab', 'NotAllowedByPool');
+  const ev = events.find((e: any) => e.reason === 'NotAllowedByPool');
+  assert.is(ev.type, 'Warning');
+  assert.is(ev.action, 'Accept');
+  assert.is(ev.reportingController, 'bulkhead.dev/operator');
+  assert.is(ev.note, top.message);
+  assert.ok(
+    logged.some(
+      (l) =>
+        l.msg === 'status transition' &&
+        l.object === 'intruder/grab' &&
+        l.condition === 'Accepted' &&
+        l.reason === 'NotAllowedByPool',
+    ),
+  );
   assert.equal(route.status.parents[0].poolRef, { name: 'storefront', namespace: 'edge-storefront' });
   await op.whenIdle();
   const p = await pool('edge-storefront/storefront');
@@ -314,6 +359,34 @@ test("setProgrammed (the config stream's hook) sets Programmed for the current c
   );
   const table = await kubectlOk(cluster, ['get', 'ingresspool', 'realtime', '-n', 'edge-realtime']);
   assert.match(table, /realtime\s+realtime\s+0\s+True/);
+  const events = await eventsAbout('edge-realtime', 'IngressPool', 'realtime', 'Programmed');
+  const programmed = events.find((e: any) => e.reason === 'Programmed');
+  assert.is(programmed.type, 'Normal');
+  assert.is(programmed.regarding.uid, after.metadata.uid);
+  assert.ok(events.some((e: any) => e.reason === 'Accepted' && e.type === 'Normal'));
+});
+
+test('one log line per pool reconcile: pool, version, objects applied / unchanged / pruned, took, result', async () => {
+  const lines = logged.filter((l) => l.msg === 'pool reconciled');
+  for (const key of POOLS) {
+    const mine = lines.filter((l) => l.pool === key);
+    assert.ok(mine.length >= 1, key);
+    const first = mine[0];
+    assert.is(first.result, 'ok');
+    assert.match(first.version, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(first.applied > 0, 'the first pass applied the workloads');
+    assert.is(typeof first.unchanged, 'number');
+    assert.is(typeof first.pruned, 'number');
+    assert.is(typeof first.tookMs, 'number');
+  }
+});
+
+test('kubectl explain answers for every IngressPool spec field', async () => {
+  const out = await kubectlOk(cluster, ['explain', 'ingresspool.spec', '--recursive=false']);
+  assert.match(out, /FIELDS:/);
+  assert.not.match(out, /<no description>/);
+  const deep = await kubectlOk(cluster, ['explain', 'ingresspool.spec.deployment.resources.limits']);
+  assert.not.match(deep, /<no description>/);
 });
 
 test('manual deletes and edits of owned objects are repaired', async () => {

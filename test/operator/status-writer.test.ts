@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { PoolVerdict, RouteVerdict } from '../../src/compiler/conditions.ts';
+import { routeConditions, type PoolVerdict, type RouteVerdict } from '../../src/compiler/conditions.ts';
 import { KubeApiError, type KubeObject, type KubeRest } from '../../src/operator/kube-rest.ts';
 import { LeadershipLostError, StatusWriter } from '../../src/operator/status-writer.ts';
 
@@ -234,22 +234,22 @@ test('a new leader keeps the Programmed verdict the object carries for the same 
   assert.is(programmed.reason, 'Pending');
 });
 
-test('route status: parents with stamped conditions; times kept per parent', async () => {
+test('route status: top-level aggregated conditions and parents, stamped; times kept per parent', async () => {
   const { api, writer, tick } = setup();
   api.put({
     kind: 'RouteSplit',
     metadata: { name: 'r', namespace: 'team', generation: 1, resourceVersion: '1' },
     spec: {},
   });
-  const v = (status: 'True' | 'False', reason: string): RouteVerdict => ({
-    observedGeneration: 1,
-    parents: [
+  const v = (status: 'True' | 'False', reason: string): RouteVerdict => {
+    const parents = [
       {
         poolRef: { name: 'p', namespace: 'ns' },
         conditions: [{ type: 'Accepted', status, reason, message: reason }],
       },
-    ],
-  });
+    ];
+    return { observedGeneration: 1, conditions: routeConditions(parents, 1), parents };
+  };
   await writer.writeRoute('team/r', v('False', 'NotAllowedByPool'));
   tick(1000);
   await writer.writeRoute('team/r', v('False', 'PoolNotFound'));
@@ -257,6 +257,15 @@ test('route status: parents with stamped conditions; times kept per parent', asy
   assert.equal(st.parents[0].poolRef, { name: 'p', namespace: 'ns' });
   assert.is(st.parents[0].conditions[0].reason, 'PoolNotFound');
   assert.is(st.parents[0].conditions[0].lastTransitionTime, '2026-01-01T00:00:00Z');
+  assert.equal(
+    st.conditions.map((c: any) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime]),
+    [['Accepted', 'False', 'PoolNotFound', 'IngressPool ns/p: PoolNotFound', '2026-01-01T00:00:00Z']],
+  );
+  tick(1000);
+  await writer.writeRoute('team/r', v('True', 'Accepted'));
+  const ok = (api.objects.get('RouteSplit/team/r')!.status as any).conditions[0];
+  assert.equal([ok.status, ok.reason, ok.message], ['True', 'Accepted', 'accepted by IngressPool ns/p']);
+  assert.is(ok.lastTransitionTime, '2026-01-01T00:00:02Z');
 });
 
 test.run();

@@ -1,0 +1,34 @@
+// Coded command-line errors and the exit-code contract the CLI documents (README "Command line"):
+// 0 success, 1 invalid or missing objects (what GitOps CI must stop on), 2 usage or input errors
+// (a path that does not exist, unparsable YAML, a file that is not a manifest, a bad flag).
+// A CliError prints as one line, `bulkhead <command>: BH_ERR_...: <message>`, never a stack trace.
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+export type CliErrorCode =
+  | 'BH_ERR_INPUT_NOT_FOUND'
+  | 'BH_ERR_INPUT_READ'
+  | 'BH_ERR_INPUT_YAML'
+  | 'BH_ERR_INPUT_NOT_MANIFEST'
+  | 'BH_ERR_INPUT_EMPTY'
+  | 'BH_ERR_USAGE'
+  | 'BH_ERR_RENDER_POOL';
+
+export class CliError extends Error {
+  constructor(
+    readonly code: CliErrorCode,
+    message: string,
+    readonly exitCode: number = EXIT_USAGE,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** One line on stderr and the error's exit code; anything that is not a CliError is rethrown (a bug). */
+export function reportCliError(command: string, err: unknown): void {
+  if (!(err instanceof CliError)) throw err;
+  process.stderr.write(`bulkhead ${command}: ${err.message}\n`);
+  process.exitCode = err.exitCode;
+}
