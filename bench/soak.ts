@@ -7,8 +7,9 @@
 //
 //   node --import tsx bench/soak.ts [--minutes 30] [--out docs/soak]
 //
-// The load is paced (about 90 requests/s in all), not a benchmark: the question is whether memory,
-// descriptors and latency stay flat over time, not how fast the proxy is.
+// The load is paced (at most about 80 requests and messages per second in all), not a benchmark:
+// the question is whether memory, descriptors and latency stay flat over time, not how fast the
+// proxy is.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
