@@ -47,6 +47,8 @@ export const INGRESS_POOL_SPEC_DOCS: FieldDocs = {
   listener: 'ports and limits of the data-plane listener',
   'listener.maxHeaderBytes': 'largest request header block accepted; larger gets 431',
   'listener.backlog': 'listen(2) backlog of the data port',
+  'listener.mergeSlashes':
+    'path normalisation also merges runs of "/" ("//a" routes as "/a"); dot segments and unreserved escapes are always normalised',
   'listener.tls': 'HTTPS listener (ALPN h2 and http/1.1) besides the plaintext port',
   'listener.tls.port': 'HTTPS port',
   'listener.tls.certificates': 'kubernetes.io/tls Secrets, chosen by SNI',
@@ -147,6 +149,15 @@ export const ROUTE_SPLIT_SPEC_DOCS: FieldDocs = {
   'rules[].matches[].queryParams[].name': 'parameter name (case-sensitive)',
   'rules[].matches[].queryParams[].type': 'Exact or RegularExpression',
   'rules[].matches[].queryParams[].value': 'value or pattern',
+  'rules[].matches[].grpc.type':
+    'Exact: service and method are names; RegularExpression: safe-engine patterns for each (whole-name match)',
+  'rules[].grpcWeb.enabled':
+    'answer gRPC-Web (binary and text) from browsers by translating to gRPC over h2c (H2C backends only)',
+  'rules[].cors.allowOrigins': 'origins allowed to call this rule from a browser',
+  'rules[].cors.allowMethods': 'methods a preflight may ask for (default: the request method asked)',
+  'rules[].cors.allowHeaders': 'request headers a preflight may ask for',
+  'rules[].cors.exposeHeaders': 'response headers the browser lets scripts read (grpc-status, grpc-message, ...)',
+  'rules[].cors.allowCredentials': 'allow cookies and credentials (the origin is then echoed, never *)',
   'rules[].backends': 'Services that receive the matched traffic, 1 to 16, split by weight',
   'rules[].backends[].port': 'Service port number',
   'rules[].backends[].weight': 'relative share of requests (1 by default); 0 sends none',

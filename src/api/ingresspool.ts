@@ -184,6 +184,7 @@ export const IngressPoolSpec = rules(
         adminPort: Port(9901, '/healthz /readyz /metrics /config; probes use this port'),
         maxHeaderBytes: Int(1024, 1048576, 16384),
         backlog: Int(1, 1048576, 4096),
+        mergeSlashes: Bool(false),
         tls: Tls,
       }),
       allowedRoutes: Block({

@@ -179,6 +179,7 @@ function assembleSnapshot(
       keepAliveTimeoutMs: durationMs(ds.keepAliveTimeout),
       maxHeaderBytes: s.listener!.maxHeaderBytes,
       maxRequestsPerConnection: ds.maxRequestsPerConnection,
+      mergeSlashes: s.listener!.mergeSlashes ?? false,
       port: s.listener!.port,
       requestHeaderTimeoutMs: durationMs(ds.requestHeaderTimeout),
       tls: tls

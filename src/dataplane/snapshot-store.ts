@@ -186,7 +186,7 @@ export class SnapshotStore extends EventEmitter {
     };
     const routes = new Map<string, RouteContext>();
     for (const r of snapshot.routes) routes.set(r.id, buildRouteContext(r, snapshot, this.opts.metrics, env));
-    const mergeSlashes = (snapshot.listener as { mergeSlashes?: boolean }).mergeSlashes === true;
+    const mergeSlashes = snapshot.listener.mergeSlashes === true;
     return {
       cfg: { snapshot, version: snapshot.version, pool, table, routes, clusters, mergeSlashes },
       plans,

@@ -64,6 +64,11 @@ function checkTop(s: Record<string, unknown>): void {
   num(l.keepAliveTimeoutMs, 'listener.keepAliveTimeoutMs');
   num(l.maxRequestsPerConnection, 'listener.maxRequestsPerConnection');
   num(l.requestHeaderTimeoutMs, 'listener.requestHeaderTimeoutMs');
+  check(
+    l.mergeSlashes === undefined || typeof l.mergeSlashes === 'boolean',
+    'listener.mergeSlashes',
+    'must be a boolean',
+  );
   checkListenerTls(l.tls ?? null, check);
   const u = obj(s.upstream, 'upstream');
   num(u.maxIdlePerEndpoint, 'upstream.maxIdlePerEndpoint', 1);

@@ -37,6 +37,8 @@ export interface ListenerIR {
   keepAliveTimeoutMs: number;
   maxRequestsPerConnection: number;
   requestHeaderTimeoutMs: number;
+  /** path normalisation merges runs of `/` (absent in older snapshots = false) */
+  mergeSlashes?: boolean;
   /** (later) HTTPS listener; carried so the data plane issue can implement it */
   tls: ListenerTlsIR | null;
 }

@@ -10,10 +10,12 @@ import {
   backendConfig,
   grpcProxyConfig,
   httpProxyConfig,
+  httpsProxyConfig,
   nginxArgs,
   writeNginxConfig,
 } from '../../bench/nginx-config.ts';
 import { nginxBinary } from '../../bench/peers.ts';
+import { writeBenchCert } from '../../bench/tls.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'bh-bench-nginx-'));
 
@@ -42,6 +44,23 @@ test('HTTP reverse proxy config passes nginx -t', () => {
 test('gRPC (grpc_pass over h2c) config passes nginx -t', () => {
   const r = nginxTest('grpc', (prefix) => grpcProxyConfig({ prefix, port: 18082, backendPort: 18083 }));
   assert.is(r.status, 0, r.output);
+});
+
+test('HTTPS reverse proxy config (TLS 1.3 only, the openssl-made bench certificate) passes nginx -t', () => {
+  const cert = writeBenchCert(join(root, 'secrets'));
+  const r = nginxTest('https', (prefix) =>
+    httpsProxyConfig({
+      prefix,
+      port: 18085,
+      backendPort: 18080,
+      certFile: cert.certFile,
+      keyFile: cert.keyFile,
+    }),
+  );
+  assert.is(r.status, 0, r.output);
+  const text = httpsProxyConfig({ prefix: '/p', port: 1, backendPort: 2, certFile: 'c', keyFile: 'k' });
+  assert.match(text, /listen 127\.0\.0\.1:1 ssl backlog=4096;/);
+  assert.match(text, /ssl_protocols TLSv1\.3;/);
 });
 
 test('nginx -t rejects a broken config (the check is real)', () => {

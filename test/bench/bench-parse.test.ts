@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseH2load, parseWrk } from '../../bench/load.ts';
-import { grpcFrame, HEALTH_REQUEST } from '../../bench/check.ts';
+import { grpcFrame, HEALTH_REQUEST, parseGrpcWebBody } from '../../bench/check.ts';
+import { parseArgs } from '../../bench/options.ts';
 
 const WRK = `Running 3s test @ http://127.0.0.1:40000/
   1 threads and 50 connections
@@ -59,6 +60,30 @@ test('h2load: req/s, mean/max; failed streams and non-2xx answers are errors', (
 test('gRPC request body is a length-prefixed HealthCheckRequest', () => {
   const frame = grpcFrame(HEALTH_REQUEST);
   assert.equal([...frame], [0, 0, 0, 0, 7, 0x0a, 5, ...Buffer.from('bench')]);
+});
+
+test('gRPC-Web body: message frames, then the 0x80 trailer frame read as header lines', () => {
+  const trailer = Buffer.from('grpc-status:0\r\ngrpc-message:\r\n', 'latin1');
+  const head = Buffer.from([0x80, 0, 0, 0, trailer.length]);
+  const body = Buffer.concat([grpcFrame(Buffer.from([8, 1])), head, trailer]);
+  const r = parseGrpcWebBody(body);
+  assert.equal(
+    r.messages.map((m) => [...m]),
+    [[8, 1]],
+  );
+  assert.equal(r.trailers, { 'grpc-status': '0', 'grpc-message': '' });
+  assert.equal(parseGrpcWebBody(grpcFrame(Buffer.from([8, 1]))).trailers, null);
+  assert.throws(() => parseGrpcWebBody(body.subarray(0, body.length - 1)), /ends inside a frame/);
+  assert.throws(
+    () => parseGrpcWebBody(Buffer.concat([body, grpcFrame(Buffer.from([1]))])),
+    /after its trailer/,
+  );
+});
+
+test('--suites: http, https and grpc by default; an unknown suite is refused', () => {
+  assert.equal([...parseArgs([]).suites].sort(), ['grpc', 'http', 'https']);
+  assert.equal([...parseArgs(['--suites', 'https']).suites], ['https']);
+  assert.throws(() => parseArgs(['--suites', 'http,htps']), /unknown suite "htps"/);
 });
 
 test.run();
