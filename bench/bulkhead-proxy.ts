@@ -2,7 +2,7 @@
 // and starts the real data plane in-process (one worker; routing, metrics and access logs on;
 // access log lines go to the file given, /dev/null by default).
 // Usage: node --import tsx bench/bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile] [secretsDir]
-// Prints `ready port=<n> admin=<n>` once listening.
+// Prints `ready port=<n> admin=<n> tls=<n>` once listening (tls=0: no listener.tls in the snapshot).
 
 import pino from 'pino';
 import { loadSnapshotFile, startDataplane } from '../src/dataplane/index.ts';
@@ -27,7 +27,7 @@ const dp = await startDataplane({
   logStream: logStream as unknown as NodeJS.WritableStream,
   secretsDir,
 });
-console.log(`ready port=${dp.port} admin=${dp.adminPort}`);
+console.log(`ready port=${dp.port} admin=${dp.adminPort} tls=${dp.tlsPort}`);
 
 let closing = false;
 const shutdown = (): void => {

@@ -1,9 +1,12 @@
 // One real request through a peer before it is measured: the HTTP path must return the backend's
 // body, the gRPC path must complete a Health/Check call with grpc-status OK and a SERVING answer
-// (checked by @grpc/grpc-js, which reads the trailers that h2load ignores).
+// (checked by @grpc/grpc-js, which reads the trailers that h2load ignores), and the gRPC-Web path
+// the same call over h2c as h2load sends it: status 200, a grpc-web content type, the SERVING
+// message frame, then the trailer frame (flag 0x80) carrying grpc-status 0.
 
 import grpc from '@grpc/grpc-js';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { BACKEND_BODY } from './nginx-config.ts';
 
 export const GRPC_METHOD = '/grpc.health.v1.Health/Check';
@@ -64,6 +67,76 @@ export function checkGrpc(port: number, timeoutMs = 3000): Promise<void> {
       },
     );
   }).finally(() => client.close());
+}
+
+/** The request content type of the gRPC-Web peer (binary mode, protobuf). */
+export const GRPC_WEB_CONTENT_TYPE = 'application/grpc-web+proto';
+
+/** A gRPC-Web response body split into its message frames and the trailer frame's fields. */
+export function parseGrpcWebBody(body: Buffer): {
+  messages: Buffer[];
+  trailers: Record<string, string> | null;
+} {
+  const messages: Buffer[] = [];
+  let trailers: Record<string, string> | null = null;
+  let at = 0;
+  while (at < body.length) {
+    if (trailers !== null) throw new Error('BH_BENCH_CHECK: gRPC-Web body continues after its trailer frame');
+    if (body.length - at < 5) throw new Error('BH_BENCH_CHECK: gRPC-Web body ends inside a frame header');
+    const flags = body[at]!;
+    const len = body.readUInt32BE(at + 1);
+    if (body.length - at - 5 < len) throw new Error('BH_BENCH_CHECK: gRPC-Web body ends inside a frame');
+    const payload = body.subarray(at + 5, at + 5 + len);
+    at += 5 + len;
+    if ((flags & 0x80) === 0) {
+      messages.push(payload);
+      continue;
+    }
+    trailers = {};
+    for (const line of payload.toString('latin1').split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+  }
+  return { messages, trailers };
+}
+
+export function checkGrpcWeb(port: number, timeoutMs = 3000): Promise<void> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const fail = (what: string): Error => new Error(`BH_BENCH_CHECK: gRPC-Web check on :${port} ${what}`);
+  return new Promise<void>((resolve, reject) => {
+    session.once('error', reject);
+    const req = session.request({
+      ':method': 'POST',
+      ':path': GRPC_METHOD,
+      'content-type': GRPC_WEB_CONTENT_TYPE,
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(fail('timed out')));
+    let status = 0;
+    let type = '';
+    const chunks: Buffer[] = [];
+    req.once('response', (h) => {
+      status = Number(h[':status']);
+      type = String(h['content-type'] ?? '');
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('error', reject);
+    req.once('end', () => {
+      try {
+        const body = Buffer.concat(chunks);
+        if (status !== 200 || !type.startsWith('application/grpc-web'))
+          throw fail(`got ${status} ${type} ${body.toString('hex').slice(0, 200)}`);
+        const { messages, trailers } = parseGrpcWebBody(body);
+        if (messages.length !== 1 || !messages[0]!.equals(HEALTH_SERVING))
+          throw fail(`got messages ${messages.map((m) => m.toString('hex')).join(',')}`);
+        if (trailers?.['grpc-status'] !== '0') throw fail(`got trailer frame ${JSON.stringify(trailers)}`);
+        resolve();
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    req.end(grpcFrame(HEALTH_REQUEST));
+  }).finally(() => session.close());
 }
 
 /** Health/Check calls the Go backend has answered so far. */

@@ -1,4 +1,4 @@
-// The load tools: wrk for HTTP/1.1, h2load for gRPC unary over h2c. Each run is a child process
+// The load tools: wrk for HTTP/1.1 (plaintext or over TLS), h2load for gRPC and gRPC-Web unary over h2c. Each run is a child process
 // bounded by its own duration flag and, as a backstop, by a kill timer; the output is parsed into
 // plain numbers. Parsers are exported so their behaviour can be checked on captured output.
 
@@ -133,7 +133,12 @@ export interface H2loadRun {
   durationSec: number;
   warmupSec: number;
   cores: Cores;
+  /** request headers besides h2load's own; gRPC's by default */
+  headers?: string[];
 }
+
+/** gRPC's request headers; gRPC-Web sends `content-type: application/grpc-web+proto` and no `te`. */
+export const GRPC_HEADERS = ['content-type: application/grpc', 'te: trailers'];
 
 export async function runH2load(r: H2loadRun): Promise<ReturnType<typeof parseH2load>> {
   const args = [
@@ -150,10 +155,7 @@ export async function runH2load(r: H2loadRun): Promise<ReturnType<typeof parseH2
     `--warm-up-time=${r.warmupSec}`,
     '-d',
     r.bodyFile,
-    '-H',
-    'content-type: application/grpc',
-    '-H',
-    'te: trailers',
+    ...(r.headers ?? GRPC_HEADERS).flatMap((h) => ['-H', h]),
     r.url,
   ];
   return parseH2load(

@@ -125,10 +125,12 @@ export interface WrkPlan {
   durationSec: number;
   warmupSec: number;
   loadCores: Cores;
+  /** https: wrk over TLS (keep-alive as for http) */
+  scheme?: 'http' | 'https';
 }
 
 export async function measureHttp(t: Target, p: WrkPlan): Promise<Row> {
-  const url = `http://127.0.0.1:${t.port}/`;
+  const url = `${p.scheme ?? 'http'}://127.0.0.1:${t.port}/`;
   // Unrecorded warm-up with the same concurrency: JIT, upstream pool and socket buffers settle.
   await runWrk({ url, connections: p.connections, durationSec: p.warmupSec, threads: 1, cores: p.loadCores });
   const a = sample(t.pid);
@@ -151,6 +153,8 @@ export interface H2Plan {
   loadCores: Cores;
   bodyFile: string;
   path: string;
+  /** request headers (load.ts GRPC_HEADERS by default) */
+  headers?: string[];
   /** calls the backend has answered so far */
   backendCalls: () => Promise<number>;
 }
@@ -163,6 +167,7 @@ export async function measureGrpc(t: Target, p: H2Plan): Promise<Row> {
   const r = await runH2load({
     url,
     bodyFile: p.bodyFile,
+    headers: p.headers,
     connections: p.connections,
     streams: p.streams,
     durationSec: p.durationSec,

@@ -1,5 +1,6 @@
 // nginx configurations for the benchmark: the HTTP/1.1 backend every HTTP peer forwards to, the
-// nginx HTTP reverse proxy peer, and the nginx gRPC (grpc_pass over h2c) peer. Pure text builders,
+// nginx HTTP reverse proxy peer (plaintext, and HTTPS with TLS 1.3 only), and the nginx gRPC
+// (grpc_pass over h2c) peer. Pure text builders,
 // so test/bench checks them with `nginx -t` without running any load.
 //
 // Settings mirror the Bulkhead snapshot the runner writes (bench/snapshot.ts): one worker, upstream
@@ -72,6 +73,29 @@ ${httpCommon(c)}
  * production nginx would be, written to /dev/null like Bulkhead's.
  */
 export function httpProxyConfig(c: Common & { port: number; backendPort: number }): string {
+  return proxyConfig(c, `listen 127.0.0.1:${c.port} backlog=4096;`);
+}
+
+/**
+ * The nginx HTTPS peer: the same reverse proxy behind `listen ... ssl`, TLS 1.3 only, the bench
+ * certificate (bench/tls.ts). Session resumption left at nginx's defaults (tickets on, no shared
+ * cache), as Node's TLS server has it; with keep-alive a run makes only one handshake per connection.
+ */
+export function httpsProxyConfig(
+  c: Common & { port: number; backendPort: number; certFile: string; keyFile: string },
+): string {
+  return proxyConfig(
+    c,
+    [
+      `listen 127.0.0.1:${c.port} ssl backlog=4096;`,
+      `    ssl_certificate ${c.certFile};`,
+      `    ssl_certificate_key ${c.keyFile};`,
+      '    ssl_protocols TLSv1.3;',
+    ].join('\n'),
+  );
+}
+
+function proxyConfig(c: Common & { backendPort: number }, listen: string): string {
   return `${head(c)}http {
 ${httpCommon(c)}
   access_log /dev/null combined buffer=64k flush=1s;
@@ -82,7 +106,7 @@ ${httpCommon(c)}
     keepalive_timeout 100s;
   }
   server {
-    listen 127.0.0.1:${c.port} backlog=4096;
+    ${listen}
     location / {
       proxy_pass http://bench_backend;
       proxy_http_version 1.1;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Cores } from './procs.ts';
-import type { Suite } from './report.ts';
+import { SUITES, type Suite } from './report.ts';
 
 export interface Options {
   quick: boolean;
@@ -29,7 +29,7 @@ export function parseArgs(argv: string[]): Options {
     durationSec: 10,
     warmupSec: 2,
     peers: null,
-    suites: new Set(['http', 'grpc']),
+    suites: new Set(SUITES),
     pin: true,
     cpuProf: null,
     renderOnly: false,
@@ -51,7 +51,7 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--duration')
       ((o.durationSec = Math.max(1, Number.parseInt(value(), 10) || 1)), (durationSet = true));
     else if (a === '--peers') o.peers = new Set(value().split(','));
-    else if (a === '--suites') o.suites = new Set(value().split(',') as Suite[]);
+    else if (a === '--suites') o.suites = suitesArg(value());
     else throw new Error(`BH_BENCH_ARGS: unknown argument ${a}`);
   }
   if (o.cpuProf !== null && o.writeDocs)
@@ -59,6 +59,16 @@ export function parseArgs(argv: string[]): Options {
   if (o.quick && !durationSet) o.durationSec = 3;
   if (o.quick) o.warmupSec = 1;
   return o;
+}
+
+function suitesArg(v: string): Set<Suite> {
+  const out = new Set<Suite>();
+  for (const s of v.split(',')) {
+    if (!(SUITES as readonly string[]).includes(s))
+      throw new Error(`BH_BENCH_ARGS: --suites: unknown suite "${s}" (known: ${SUITES.join(', ')})`);
+    out.add(s as Suite);
+  }
+  return out;
 }
 
 /** Cores: the measured proxy alone on core 0; load tool and backend share core 1. */

@@ -11,6 +11,7 @@ import {
   backendConfig,
   grpcProxyConfig,
   httpProxyConfig,
+  httpsProxyConfig,
   nginxArgs,
   writeNginxConfig,
 } from './nginx-config.ts';
@@ -25,6 +26,8 @@ export interface Started {
   port: number;
   /** Bulkhead's admin port (/metrics) */
   adminPort?: number;
+  /** Bulkhead's HTTPS port, when its snapshot has listener.tls */
+  tlsPort?: number;
 }
 
 export interface GrpcBackend extends Started {
@@ -80,6 +83,24 @@ export async function startNginxGrpcProxy(
   const prefix = path.join(workDir, 'nginx-grpc');
   const files = writeNginxConfig(prefix, grpcProxyConfig({ prefix, port, backendPort }));
   const proc = launch('nginx-grpc', nginxBinary(), nginxArgs(files), cores);
+  await waitForPort(proc, port, READY_MS);
+  return { proc, port };
+}
+
+/** The nginx HTTPS peer: TLS 1.3 only, the bench certificate, the same proxying as startNginxHttpProxy. */
+export async function startNginxHttpsProxy(
+  workDir: string,
+  backendPort: number,
+  cert: { certFile: string; keyFile: string },
+  cores: Cores,
+): Promise<Started> {
+  const port = await freePort();
+  const prefix = path.join(workDir, 'nginx-https');
+  const files = writeNginxConfig(
+    prefix,
+    httpsProxyConfig({ prefix, port, backendPort, certFile: cert.certFile, keyFile: cert.keyFile }),
+  );
+  const proc = launch('nginx-https', nginxBinary(), nginxArgs(files), cores);
   await waitForPort(proc, port, READY_MS);
   return { proc, port };
 }
@@ -148,14 +169,25 @@ export async function startRedis(workDir: string, cores: Cores): Promise<Started
   return { proc, port, secretsDir };
 }
 
+export interface BulkheadVariant {
+  /** access log destination; /dev/null by default */
+  accessLog?: string;
+  /** directory for `node --cpu-prof` profiles, or null */
+  cpuProfDir?: string | null;
+  limit?: BenchLimit;
+  /** the `--secrets` directory (Redis URL, TLS certificate) */
+  secretsDir?: string | null;
+  /** also listen for HTTPS (TLS 1.3, certificate from `secretsDir`) */
+  tls?: boolean;
+  /** gRPC-Web translation on the gRPC route */
+  grpcWeb?: boolean;
+}
+
 export async function startBulkhead(
   workDir: string,
   backends: { httpPort: number; grpcPort: number },
   cores: Cores,
-  accessLog: string,
-  cpuProfDir: string | null = null,
-  limit: BenchLimit = 'none',
-  secretsDir: string | null = null,
+  v: BulkheadVariant = {},
 ): Promise<Started> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -164,18 +196,29 @@ export async function startBulkhead(
     adminPort,
     httpBackendPort: backends.httpPort,
     grpcBackendPort: backends.grpcPort,
-    limit,
+    limit: v.limit ?? 'none',
+    tlsPort: v.tls === true ? await freePort() : undefined,
+    grpcWeb: v.grpcWeb ?? false,
   });
   const file = path.join(workDir, 'bulkhead-snapshot.json');
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
+  const cpuProfDir = v.cpuProfDir ?? null;
   const flags = cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+  const secretsDir = v.secretsDir ?? null;
   const proc = nodeScript(
     'bulkhead',
     'bulkhead-proxy.ts',
-    [file, String(port), String(adminPort), accessLog, ...(secretsDir === null ? [] : [secretsDir])],
+    [
+      file,
+      String(port),
+      String(adminPort),
+      v.accessLog ?? '/dev/null',
+      ...(secretsDir === null ? [] : [secretsDir]),
+    ],
     cores,
     flags,
   );
-  const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+)/, READY_MS);
-  return { proc, port: Number(m[1]), adminPort: Number(m[2]) };
+  const m = await waitForLine(proc, /ready port=(\d+) admin=(\d+) tls=(\d+)/, READY_MS);
+  const tlsPort = Number(m[3]);
+  return { proc, port: Number(m[1]), adminPort: Number(m[2]), ...(tlsPort > 0 ? { tlsPort } : {}) };
 }

@@ -3,7 +3,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 
-export type Suite = 'http' | 'grpc';
+export type Suite = 'http' | 'grpc' | 'https';
+export const SUITES: readonly Suite[] = ['http', 'https', 'grpc'];
+/** wrk connections of the HTTPS suite (keep-alive, one handshake per connection) */
+export const HTTPS_CONNS = 50;
 
 export interface Row {
   suite: Suite;
@@ -139,6 +142,22 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
       });
     }
   }
+  if (has('https')) {
+    const bh = find(rows, 'https', 'bulkhead', HTTPS_CONNS);
+    const ng = find(rows, 'https', 'nginx', HTTPS_CONNS);
+    out.push({
+      name: `HTTPS c=${HTTPS_CONNS}: Bulkhead / nginx req/s`,
+      value: ratio(bh?.rps, ng?.rps),
+      target: '-',
+      pass: null,
+    });
+    out.push({
+      name: `HTTPS c=${HTTPS_CONNS}: Bulkhead / nginx req/s per peer core`,
+      value: ratio(cost(bh), cost(ng)),
+      target: '-',
+      pass: null,
+    });
+  }
   if (!has('grpc')) return out;
   const gb = find(rows, 'grpc', 'bulkhead', grpcConns);
   const gn = find(rows, 'grpc', 'nginx', grpcConns);
@@ -152,6 +171,21 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
   out.push({
     name: 'gRPC unary: Bulkhead / nginx grpc_pass req/s per peer core',
     value: ratio(cost(gb), cost(gn)),
+    target: '-',
+    pass: null,
+  });
+  // What translating gRPC-Web costs: the same call through the same proxy, with grpcWeb on the route
+  const gw = find(rows, 'grpc', 'bulkhead-grpc-web', grpcConns);
+  if (gw === undefined) return out;
+  out.push({
+    name: 'gRPC-Web unary / gRPC unary through Bulkhead req/s',
+    value: ratio(gw.rps, gb?.rps),
+    target: '-',
+    pass: null,
+  });
+  out.push({
+    name: 'gRPC-Web unary / gRPC unary through Bulkhead req/s per peer core',
+    value: ratio(cost(gw), cost(gb)),
     target: '-',
     pass: null,
   });

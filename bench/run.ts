@@ -1,9 +1,11 @@
 // Bulkhead's side-by-side benchmark on loopback: HTTP/1.1 (wrk) through nginx, node-http-proxy and
-// Bulkhead to one nginx backend, and gRPC unary over h2c (h2load) through nginx grpc_pass and
-// Bulkhead to one grpc-go backend, plus each backend measured directly. See docs/BENCHMARKS.md.
+// Bulkhead to one nginx backend, the same over TLS 1.3 (nginx `listen ... ssl` and Bulkhead's
+// listener.tls), and gRPC unary over h2c (h2load) through nginx grpc_pass and Bulkhead to one
+// grpc-go backend, with gRPC-Web unary through Bulkhead, plus each backend measured directly. See
+// docs/BENCHMARKS.md.
 //
 //   node --import tsx bench/run.ts [--quick] [--write-docs] [--rounds N] [--duration S]
-//                                  [--peers a,b] [--suites http,grpc] [--no-pin] [--cpu-prof DIR]
+//                                  [--peers a,b] [--suites http,https,grpc] [--no-pin] [--cpu-prof DIR]
 //   node --import tsx bench/run.ts --render-only [--write-docs]   (tables from bench/results/latest.json)
 //
 // Every process it starts is stopped by PID at the end, on errors and on SIGINT/SIGTERM.
@@ -16,8 +18,10 @@ import {
   backendCalls,
   bulkheadRequestsTotal,
   checkGrpc,
+  checkGrpcWeb,
   checkHttp,
   GRPC_METHOD,
+  GRPC_WEB_CONTENT_TYPE,
   grpcFrame,
   HEALTH_REQUEST,
 } from './check.ts';
@@ -25,7 +29,16 @@ import { failedRow, measureGrpc, measureHttp, type Target } from './measure.ts';
 import * as peers from './peers.ts';
 import { parseArgs, placement, tryText, type Options } from './options.ts';
 import { killAllNow, stop, stopAll } from './procs.ts';
-import { computeRatios, markdown, writeDocs, writeJson, type Row, type RunReport } from './report.ts';
+import {
+  computeRatios,
+  HTTPS_CONNS,
+  markdown,
+  writeDocs,
+  writeJson,
+  type Row,
+  type RunReport,
+} from './report.ts';
+import { checkHttps, writeBenchCert } from './tls.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP_CONNS = [50, 200];
@@ -41,7 +54,9 @@ const HTTP_PEERS = [
   'bulkhead-local-limit',
   'bulkhead-global-limit',
 ];
-const GRPC_PEERS = ['direct', 'nginx', 'bulkhead'];
+const GRPC_PEERS = ['direct', 'nginx', 'bulkhead', 'bulkhead-grpc-web'];
+/** HTTPS: no direct row (the backend speaks plain HTTP) */
+const HTTPS_PEERS = ['nginx', 'bulkhead'];
 /** The whole run is bounded: past this the runner stops everything and exits. */
 const RUN_BUDGET_MS = 30 * 60_000;
 
@@ -119,6 +134,11 @@ async function main(): Promise<number> {
     const backends = { httpPort: httpBackend.port, grpcPort: grpcBackend.port };
     // the Global rate-limit peer counts in a real redis-server, started once (stopAll ends it)
     const redis = want('bulkhead-global-limit') ? await peers.startRedis(workDir, cores.backend) : null;
+    // one `--secrets` directory: the Redis URL and the HTTPS suite's certificate
+    const secretsDir = path.join(workDir, 'secrets');
+    const cert = opts.suites.has('https') ? writeBenchCert(secretsDir) : null;
+    const bulkhead = (v: peers.BulkheadVariant = {}): Promise<peers.Started> =>
+      peers.startBulkhead(workDir, backends, cores.proxy, { cpuProfDir: opts.cpuProf, ...v });
 
     const startHttpPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
@@ -126,24 +146,15 @@ async function main(): Promise<number> {
       if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
       if (peer === 'node-floor') return peers.startNodeFloorProxy(httpBackend.port, cores.proxy);
       if (peer === 'net-floor') return peers.startNetFloorProxy(httpBackend.port, cores.proxy);
-      if (peer === 'bulkhead-local-limit')
-        return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf, 'local');
+      if (peer === 'bulkhead-local-limit') return bulkhead({ limit: 'local' });
       if (peer === 'bulkhead-global-limit')
-        return peers.startBulkhead(
-          workDir,
-          backends,
-          cores.proxy,
-          '/dev/null',
-          opts.cpuProf,
-          'global',
-          redis!.secretsDir,
-        );
-      return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
+        return bulkhead({ limit: 'global', secretsDir: redis!.secretsDir });
+      return bulkhead();
     };
     const startGrpcPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
       if (peer === 'nginx') return peers.startNginxGrpcProxy(workDir, grpcBackend.port, cores.proxy);
-      return peers.startBulkhead(workDir, backends, cores.proxy, '/dev/null', opts.cpuProf);
+      return bulkhead({ grpcWeb: peer === 'bulkhead-grpc-web' });
     };
 
     for (let round = 1; round <= opts.rounds; round++) {
@@ -183,6 +194,34 @@ async function main(): Promise<number> {
           }
         }
       }
+      if (cert !== null) {
+        for (const peer of HTTPS_PEERS.filter(want)) {
+          let started: peers.Started | null = null;
+          try {
+            started =
+              peer === 'nginx'
+                ? await peers.startNginxHttpsProxy(workDir, httpBackend.port, cert, cores.proxy)
+                : await bulkhead({ tls: true, secretsDir });
+            const port = started.tlsPort ?? started.port;
+            const t: Target = { suite: 'https', peer, port, pid: started.proc.pid, core: peerCore(peer) };
+            await checkHttps(port, cert.certPem);
+            log(`round ${round} https ${peer} c=${HTTPS_CONNS}`);
+            const plan = {
+              connections: HTTPS_CONNS,
+              durationSec: opts.durationSec,
+              warmupSec: opts.warmupSec,
+              loadCores: cores.load,
+              scheme: 'https' as const,
+            };
+            samples.push(await countedByBulkhead(started, () => measureHttp(t, plan)));
+          } catch (err) {
+            log(`https ${peer} failed: ${(err as Error).message}`);
+            samples.push(failedRow('https', peer, HTTPS_CONNS, 1, err));
+          } finally {
+            if (started) await stop(started.proc);
+          }
+        }
+      }
       if (opts.suites.has('grpc')) {
         for (const peer of GRPC_PEERS.filter(want)) {
           let started: peers.Started | null = null;
@@ -196,6 +235,9 @@ async function main(): Promise<number> {
               core: peerCore(peer),
             };
             await checkGrpc(t.port);
+            // the gRPC-Web peer also serves plain gRPC (checked above): its route differs only in grpcWeb
+            const web = peer === 'bulkhead-grpc-web';
+            if (web) await checkGrpcWeb(t.port);
             log(`round ${round} grpc ${peer} c=${GRPC_CONNS}x${GRPC_STREAMS}`);
             samples.push(
               await countedByBulkhead(started, () =>
@@ -207,6 +249,7 @@ async function main(): Promise<number> {
                   loadCores: peer === 'direct' ? cores.directLoad : cores.load,
                   bodyFile,
                   path: GRPC_METHOD,
+                  headers: web ? [`content-type: ${GRPC_WEB_CONTENT_TYPE}`] : undefined,
                   backendCalls: () => backendCalls(grpcBackend.statsPort),
                 }),
               ),

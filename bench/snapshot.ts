@@ -2,7 +2,8 @@
 // health calls to the Go h2c backend, everything else to the HTTP/1.1 nginx backend. Settings match
 // the nginx peers' configs (bench/nginx-config.ts): upstream pool of 200 idle connections, the same
 // timeouts, connection request limits high enough that a run never recycles a connection, access
-// log on for every request.
+// log on for every request. Variants: an HTTPS listener (TLS 1.3 only, the bench certificate read
+// through `--secrets`) for the HTTPS suite, and gRPC-Web translation on the gRPC route.
 
 import { contentHash } from '../src/compiler/canonical.ts';
 import {
@@ -13,6 +14,7 @@ import {
   type RouteIR,
 } from '../src/ir/snapshot.ts';
 import { MAX_REQUESTS_PER_CONNECTION, UPSTREAM_KEEPALIVE } from './nginx-config.ts';
+import { BENCH_TLS_SECRET } from './tls.ts';
 
 export const GRPC_PATH_PREFIX = '/grpc.health.v1.Health/';
 const NS = 'bench';
@@ -24,6 +26,13 @@ export interface BenchSnapshotInput {
   grpcBackendPort: number;
   /** a rate limit on the HTTP route (peers bulkhead-local-limit / bulkhead-global-limit) */
   limit?: BenchLimit;
+  /** an HTTPS listener on this port (0: any free port), certificate from BENCH_TLS_SECRET */
+  tlsPort?: number;
+  /**
+   * `grpcWeb: true` on the gRPC route (peer bulkhead-grpc-web). Only that peer's snapshot has it, so
+   * the plain gRPC peer's route keeps an empty policy chain, exactly as before.
+   */
+  grpcWeb?: boolean;
 }
 
 /** The rate-limit variants: what one decision per request costs, never an actual 429. */
@@ -110,7 +119,16 @@ export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
       keepAliveTimeoutMs: 75_000,
       maxRequestsPerConnection: MAX_REQUESTS_PER_CONNECTION,
       requestHeaderTimeoutMs: 10_000,
-      tls: null,
+      tls:
+        i.tlsPort === undefined
+          ? null
+          : {
+              port: i.tlsPort,
+              certificates: [{ secretRef: { ...BENCH_TLS_SECRET } }],
+              minVersion: 'TLS1.3',
+              redirectHTTP: false,
+              clientAuth: null,
+            },
     },
     upstream: {
       maxIdlePerEndpoint: UPSTREAM_KEEPALIVE,
@@ -138,6 +156,8 @@ export function benchSnapshot(i: BenchSnapshotInput): PoolSnapshot {
     body.rateLimits = [rl];
     body.routes = body.routes.map((r) => (r.rule === 'http' ? { ...r, rateLimits: [rl.id] } : r));
   }
+  if (i.grpcWeb === true)
+    body.routes = body.routes.map((r) => (r.rule === 'grpc' ? { ...r, grpcWeb: true } : r));
   // The compiler's own hash, so the version is the one `bulkhead render` would give this snapshot.
   return { ...body, version: contentHash(body) };
 }

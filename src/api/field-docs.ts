@@ -156,7 +156,8 @@ export const ROUTE_SPLIT_SPEC_DOCS: FieldDocs = {
   'rules[].cors.allowOrigins': 'origins allowed to call this rule from a browser',
   'rules[].cors.allowMethods': 'methods a preflight may ask for (default: the request method asked)',
   'rules[].cors.allowHeaders': 'request headers a preflight may ask for',
-  'rules[].cors.exposeHeaders': 'response headers the browser lets scripts read (grpc-status, grpc-message, ...)',
+  'rules[].cors.exposeHeaders':
+    'response headers the browser lets scripts read (grpc-status, grpc-message, ...)',
   'rules[].cors.allowCredentials': 'allow cookies and credentials (the origin is then echoed, never *)',
   'rules[].backends': 'Services that receive the matched traffic, 1 to 16, split by weight',
   'rules[].backends[].port': 'Service port number',
