@@ -124,7 +124,9 @@ test('requests and durations by grpc_status; access log grpcStatus', async () =>
 
     const text = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
     const count = (labels: string): number => {
-      const line = text.split('\n').find((l) => l.startsWith(`bulkhead_requests_total{${labels}}`));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`bulkhead_requests_total{${labels},product_line="test"}`));
       return line === undefined ? 0 : Number(line.split(' ').pop());
     };
     const base = 'pool="edge/pool",route="team/grpc/cart",cluster="team/grpc:80",code_class="2xx"';
@@ -140,11 +142,11 @@ test('requests and durations by grpc_status; access log grpcStatus', async () =>
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/grpc\/cart",grpc_status="5"\} 2/,
+      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/grpc\/cart",grpc_status="5"\} 2/,
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/grpc\/cart",grpc_status="0"\} 1/,
+      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/grpc\/cart",grpc_status="0"\} 1/,
     );
     // the plain HTTP request (no grpc-status, grpc-js answers 415 or similar) carries ""
     assert.ok(

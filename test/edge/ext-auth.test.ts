@@ -162,7 +162,7 @@ test('auth-service latency and decisions are measured', async () => {
   );
   assert.match(
     m,
-    /bulkhead_auth_decisions_total\{[^}]*kind="external",result="denied",reason="ext-auth-401"\} [1-9]/,
+    /bulkhead_auth_decisions_total\{[^}]*kind="external",result="denied",reason="ext-auth-401"[^}]*\} [1-9]/,
   );
 });
 

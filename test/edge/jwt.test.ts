@@ -214,7 +214,7 @@ test('auth decisions are counted by route, kind, result and reason', async () =>
   const m = await (await fetch(`http://127.0.0.1:${dp.adminPort}/metrics`)).text();
   assert.match(
     m,
-    /bulkhead_auth_decisions_total\{[^}]*route="team\/api\/uri"[^}]*kind="jwt"[^}]*result="denied"[^}]*reason="jwt-expired"\} 1/,
+    /bulkhead_auth_decisions_total\{[^}]*route="team\/api\/uri"[^}]*kind="jwt"[^}]*result="denied"[^}]*reason="jwt-expired"[^}]*\} 1/,
   );
   assert.match(m, /bulkhead_auth_decisions_total\{[^}]*result="allowed"[^}]*\} [1-9]/);
 });
