@@ -217,6 +217,31 @@ export function request(
   });
 }
 
+/**
+ * Until a data-plane process's /readyz answers 200. Fails when `child` exits first or after `ms`
+ * (generous: several processes loading TypeScript at once on a busy 2-core machine); `detail()`
+ * adds context (e.g. the child's stderr) to the error.
+ */
+export async function waitDataplaneReady(
+  adminPort: number,
+  child: { exitCode: number | null } | null = null,
+  ms = 30_000,
+  detail: () => string = () => '',
+): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await request(adminPort, { path: '/readyz' }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    if (child !== null && child.exitCode !== null)
+      throw new Error(`the data plane exited (${child.exitCode}) before it was ready ${detail()}`);
+    if (Date.now() > until) throw new Error(`the data plane did not become ready ${detail()}`);
+    await delay(100);
+  }
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

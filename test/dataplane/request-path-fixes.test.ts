@@ -20,21 +20,8 @@ import {
   route,
   snapshot,
   startProxy,
+  waitDataplaneReady,
 } from './fixtures.ts';
-
-async function waitReady(adminPort: number, child: ChildProcess): Promise<void> {
-  // ten processes loading TypeScript at once on a busy 2-core machine: allow a generous start
-  for (let i = 0; i < 1200; i++) {
-    if (child.exitCode !== null) throw new Error('data plane exited early');
-    const ok = await request(adminPort, { path: '/readyz' }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await delay(100);
-  }
-  throw new Error('data plane not ready');
-}
 
 test('ten data-plane processes with one snapshot pick backends in different orders', async () => {
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
@@ -77,7 +64,7 @@ test('ten data-plane processes with one snapshot pick backends in different orde
       ];
       children.push(spawn(process.execPath, args, { stdio: 'ignore' }));
     }
-    await Promise.all(ports.map(([, admin], i) => waitReady(admin!, children[i]!)));
+    await Promise.all(ports.map(([, admin], i) => waitDataplaneReady(admin!, children[i]!, 120_000)));
     const firstPicks: string[] = [];
     for (const [port] of ports) firstPicks.push((await request(port!, { path: '/' })).body);
     // round robin starts at a seeded position: with one fixed seed every process starts at the same

@@ -9,7 +9,17 @@ import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeServer, cluster, deadPort, delay, httpBackend, request, route, snapshot } from './fixtures.ts';
+import {
+  closeServer,
+  cluster,
+  deadPort,
+  delay,
+  httpBackend,
+  request,
+  route,
+  snapshot,
+  waitDataplaneReady,
+} from './fixtures.ts';
 
 test('SIGTERM drain: readiness fails at once, 0 failed in-flight requests, exit 0', async () => {
   const be = await httpBackend((_req, res) => setTimeout(() => res.end('done'), 400));
@@ -47,15 +57,7 @@ test('SIGTERM drain: readiness fails at once, 0 failed in-flight requests, exit 
   const exited = once(child, 'exit');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 30 });
   try {
-    for (let i = 0; ; i++) {
-      const ok = await request(adminPort, { path: '/readyz' }).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 150) throw new Error('the data plane did not become ready');
-      await delay(100);
-    }
+    await waitDataplaneReady(adminPort, child, 15_000);
     const inflight = Array.from({ length: 30 }, (_, i) => request(port, { path: `/r/${i}`, agent }));
     await delay(100);
     child.kill('SIGTERM');

@@ -18,6 +18,7 @@ import {
   request,
   route,
   snapshot,
+  waitDataplaneReady,
 } from '../dataplane/fixtures.ts';
 import { Pki } from './pki.ts';
 
@@ -78,15 +79,7 @@ test('two workers serve HTTPS from Secret files given on the command line', asyn
   child.stderr!.on('data', (c) => (stderr += c));
   const exited = once(child, 'exit');
   try {
-    for (let i = 0; ; i++) {
-      const ok = await request(adminPort, { path: '/readyz' }).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200) throw new Error(`the data plane did not become ready: ${stderr}`);
-      await delay(100);
-    }
+    await waitDataplaneReady(adminPort, null, 20_000, () => stderr);
     assert.match(stderr, new RegExp(`HTTPS on ${tlsPort}`));
     for (let i = 0; i < 6; i++) {
       const body = await new Promise<string>((resolve, reject) => {

@@ -11,7 +11,16 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cluster, deadPort, delay, request, route, snapshot, startProxy } from '../dataplane/fixtures.ts';
+import {
+  cluster,
+  deadPort,
+  delay,
+  request,
+  route,
+  snapshot,
+  startProxy,
+  waitDataplaneReady,
+} from '../dataplane/fixtures.ts';
 import { CORPUS } from './corpus.ts';
 import { countingBackend, raw, statuses, steadyClient } from './harness.ts';
 
@@ -321,15 +330,7 @@ test('a client that never reads a 50 MB response: the data-plane process RSS sta
   const sock = net.connect(port, '127.0.0.1');
   sock.on('error', () => {});
   try {
-    for (let i = 0; ; i++) {
-      const ok = await request(adminPort, { path: '/readyz' }).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 150) throw new Error('the data plane did not become ready');
-      await delay(100);
-    }
+    await waitDataplaneReady(adminPort, child, 15_000);
     await request(port, { path: '/warm' }).catch(() => null);
     const before = rssOf(child.pid!);
     sent = 0;

@@ -9,7 +9,14 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RateLimitIR } from '../../src/ir/snapshot.ts';
-import { closeServer, deadPort, delay, httpBackend, request } from '../dataplane/fixtures.ts';
+import {
+  closeServer,
+  deadPort,
+  delay,
+  httpBackend,
+  request,
+  waitDataplaneReady,
+} from '../dataplane/fixtures.ts';
 import { limit, limitedSnapshot } from './fixtures.ts';
 import { secretsDir, startRedis } from './redis-server.ts';
 
@@ -43,15 +50,7 @@ async function dataplane(snapshotFile: string, secrets: string, workers: number)
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
-  for (let i = 0; ; i++) {
-    const ok = await request(adminPort, { path: '/readyz' }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error('the data plane did not become ready');
-    await delay(100);
-  }
+  await waitDataplaneReady(adminPort, child);
   return { child, port, adminPort };
 }
 
