@@ -65,6 +65,22 @@ grpcServer.addService(
       cb(null, Buffer.concat([Buffer.from('tls:'), call.request])),
   },
 );
+// grpc.health.v1.Health/Check answering SERVING (HealthCheckResponse{status: 1} = 0x08 0x01)
+const health = {
+  check: {
+    path: '/grpc.health.v1.Health/Check',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: id,
+    requestDeserialize: id,
+    responseSerialize: id,
+    responseDeserialize: id,
+  },
+} satisfies grpc.ServiceDefinition;
+grpcServer.addService(health, {
+  check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+    cb(null, Buffer.from([0x08, 0x01])),
+});
 const grpcPort = await new Promise<number>((resolve, reject) =>
   grpcServer.bindAsync(
     '127.0.0.1:0',
@@ -110,6 +126,12 @@ const dp = await startProxy(
       route('team/pay/grpc', 'team/grpc:443', {
         match: { path: { type: 'PathPrefix', value: '/test.Echo' } },
       }),
+      route('team/pay/grpchc', 'team/grpc:443~hc', {
+        match: { path: { type: 'PathPrefix', value: '/grpchc' } },
+      }),
+      route('team/pay/grpchcbad', 'team/grpc:443~hcbad', {
+        match: { path: { type: 'PathPrefix', value: '/grpchcbad' } },
+      }),
     ],
     clusters: [
       cluster('team/pay:443', [h1.port], { tls: mtls }),
@@ -121,6 +143,16 @@ const dp = await startProxy(
         healthCheck: { active: probe },
       }),
       cluster('team/grpc:443', [grpcPort], { protocol: 'H2C', tls: mtls }),
+      cluster('team/grpc:443~hc', [grpcPort], {
+        protocol: 'H2C',
+        tls: mtls,
+        healthCheck: { active: { ...probe, grpc: { service: '' } } },
+      }),
+      cluster('team/grpc:443~hcbad', [grpcPort], {
+        protocol: 'H2C',
+        tls: { ...mtls, caSecretRef: ref('wrong-ca') },
+        healthCheck: { active: { ...probe, grpc: { service: '' } } },
+      }),
     ],
   }),
   { secretsDir: pki.secretsDir },
@@ -141,6 +173,17 @@ test('active health checks of a TLS cluster use its TLS settings (a wrong CA mar
   await delay(300);
   assert.is((await request(dp.port, { path: '/hc' })).status, 200);
   const bad = await request(dp.port, { path: '/hcbad' });
+  assert.is(bad.status, 503);
+  assert.is(bad.headers['x-bulkhead-reason'], 'no-healthy-upstream');
+});
+
+test('gRPC health checks of a TLS cluster use its TLS settings (a wrong CA marks the endpoint down)', async () => {
+  await delay(300);
+  // a routed request reaching the backend (its unknown path answers 404) proves the endpoint is
+  // healthy; the wrong-CA cluster has no healthy endpoint left
+  const ok = await request(dp.port, { path: '/grpchc' });
+  assert.is.not(ok.headers['x-bulkhead-reason'], 'no-healthy-upstream');
+  const bad = await request(dp.port, { path: '/grpchcbad' });
   assert.is(bad.status, 503);
   assert.is(bad.headers['x-bulkhead-reason'], 'no-healthy-upstream');
 });

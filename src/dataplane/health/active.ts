@@ -117,7 +117,11 @@ export class ActiveHealthChecker {
     const abort = new AbortController();
     this.aborts.add(abort);
     try {
-      if (this.grpc !== null) ok = await this.grpc.check(ep, cfg.timeoutMs, abort.signal);
+      if (this.grpc !== null) {
+        const t = this.tls;
+        if (t !== null) t.refresh();
+        ok = await this.grpc.check(ep, cfg.timeoutMs, abort.signal, t === null ? null : t.options);
+      }
       else ok = cfg.expectedStatuses.includes(await this.request(ep, cfg.path, cfg.timeoutMs, abort.signal));
     } catch {
       ok = false;

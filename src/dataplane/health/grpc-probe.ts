@@ -5,6 +5,7 @@
 // and HealthCheckResponse { ServingStatus status = 1 } with SERVING = 1.
 
 import * as http2 from 'node:http2';
+import type tls from 'node:tls';
 import type { EndpointState } from '../balancer/index.ts';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
@@ -68,17 +69,32 @@ export function decodeHealthStatus(body: Buffer): number {
   return pos === end ? status : -1;
 }
 
-function origin(ep: EndpointState): string {
-  return `http://${ep.address.includes(':') ? `[${ep.address}]` : ep.address}:${ep.port}`;
+function origin(ep: EndpointState, secure: boolean): string {
+  const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
+  return `${secure ? 'https' : 'http'}://${host}:${ep.port}`;
 }
 
 export class GrpcHealthProber {
   private readonly sessions = new Map<EndpointState, http2.ClientHttp2Session>();
+  /** the TLS material the open sessions were made with (a rotation opens new sessions) */
+  private tls: tls.ConnectionOptions | null = null;
 
   constructor(private readonly service: string) {}
 
-  /** Resolves true for SERVING; false for any other status, a gRPC error, a timeout or a failure. */
-  check(ep: EndpointState, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves true for SERVING; false for any other status, a gRPC error, a timeout or a failure.
+   * `tlsOptions`: the cluster's upstream TLS (the probe speaks to the backend as traffic does).
+   */
+  check(
+    ep: EndpointState,
+    timeoutMs: number,
+    signal: AbortSignal,
+    tlsOptions: tls.ConnectionOptions | null = null,
+  ): Promise<boolean> {
+    if (tlsOptions !== this.tls) {
+      this.retain(null);
+      this.tls = tlsOptions;
+    }
     return new Promise((resolve) => {
       let session: http2.ClientHttp2Session;
       try {
@@ -136,7 +152,11 @@ export class GrpcHealthProber {
   private session(ep: EndpointState): http2.ClientHttp2Session {
     const s = this.sessions.get(ep);
     if (s !== undefined && !s.closed && !s.destroyed) return s;
-    const fresh = http2.connect(origin(ep), { settings: { enablePush: false } });
+    const t = this.tls;
+    const fresh =
+      t === null
+        ? http2.connect(origin(ep, false), { settings: { enablePush: false } })
+        : http2.connect(origin(ep, true), { ...t, settings: { enablePush: false } });
     fresh.on('error', () => this.drop(ep, fresh));
     fresh.on('close', () => this.drop(ep, fresh));
     fresh.on('goaway', () => this.drop(ep, fresh));
