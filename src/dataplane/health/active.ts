@@ -121,8 +121,8 @@ export class ActiveHealthChecker {
         const t = this.tls;
         if (t !== null) t.refresh();
         ok = await this.grpc.check(ep, cfg.timeoutMs, abort.signal, t === null ? null : t.options);
-      }
-      else ok = cfg.expectedStatuses.includes(await this.request(ep, cfg.path, cfg.timeoutMs, abort.signal));
+      } else
+        ok = cfg.expectedStatuses.includes(await this.request(ep, cfg.path, cfg.timeoutMs, abort.signal));
     } catch {
       ok = false;
     } finally {
