@@ -78,17 +78,6 @@ export function processPolicies(
       poolKey = route.pool.key;
       routeKey = route.key;
     }
-    const poolNs = pools.get(poolKey)!.namespace;
-    if (s.mode === 'Global' && ns !== poolNs) {
-      // a pod mounts Secrets of its own namespace only, and Bulkhead does not copy Secrets across
-      // namespaces: the data plane could never read this URL, so the policy is not Accepted
-      verdict(
-        false,
-        Reason.Invalid,
-        `spec.global.redis.secretRef: Secret ${ns}/${s.global!.redis.secretRef.name} is not in the namespace of IngressPool ${poolKey}, whose pods cannot mount it; put the Global policy (and its Secret) in namespace ${poolNs} targeting the IngressPool (rules can match paths and key on Route), or use mode Local`,
-      );
-      continue;
-    }
     const targetKey = `${t.kind}/${ns}/${t.name}#${t.rule ?? '*'}`;
     const holder = claimed.get(targetKey);
     if (holder) {
