@@ -82,16 +82,19 @@ export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInf
   return out;
 }
 
-/** Response headers from undici's raw list, filtered, names lower-cased, appended to `out`. */
-export function filterRawResponseHeaders(raw: Buffer[], out: string[]): string[] {
+/**
+ * Response headers from llhttp's flat [name, value, ...] list (names as the server wrote them):
+ * hop-by-hop and Connection-listed names dropped, names lower-cased, appended to `out`.
+ */
+export function filterFlatResponseHeaders(raw: string[], out: string[]): string[] {
   let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
+    const name = raw[i]!.toLowerCase();
     if (isHopByHop(name)) {
-      if (name === 'connection') listed = connectionTokens(raw[i + 1]!.toString('latin1'));
+      if (name === 'connection') listed = connectionTokens(raw[i + 1]!);
       continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, raw[i + 1]!);
   }
   return listed === null ? out : dropListed(out, listed);
 }
@@ -127,14 +130,14 @@ export function flatToObject(flat: string[], into: OutgoingHeaders): OutgoingHea
   return into;
 }
 
-/** Trailers from undici's raw list, filtered, as an object (for addTrailers/sendTrailers). */
-export function rawTrailersToObject(raw: Buffer[] | null | undefined): OutgoingHeaders | null {
-  if (raw == null || raw.length === 0) return null;
+/** Trailers from llhttp's flat list, filtered, as an object (for addTrailers/sendTrailers). */
+export function flatTrailersToObject(raw: string[]): OutgoingHeaders | null {
+  if (raw.length === 0) return null;
   const out: OutgoingHeaders = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    if (isHopByHop(name) || name === 'content-length') continue;
-    const v = raw[i + 1]!.toString('latin1');
+    const name = raw[i]!.toLowerCase();
+    if (isHopByHop(name) || name === 'content-length' || name === '__proto__') continue;
+    const v = raw[i + 1]!;
     const prev = out[name];
     out[name] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }

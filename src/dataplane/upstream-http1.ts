@@ -1,97 +1,290 @@
-// HTTP/1.1 upstream attempt: `pool.dispatch(opts, handler)` with this class as undici's raw handler
-// (the callback-style interface undici runs natively, so no wrapper object per request). Response
-// backpressure: onData returns false to pause the upstream socket until the downstream drains.
-// Request bodies are undici's to stream (it pauses the downstream stream when the socket is full).
+// HTTP/1.1 upstream attempt on a pooled connection (upstream-pool.ts, upstream-conn.ts). The request
+// head is serialised once into a string and leaves in one write together with a buffered body; a
+// streamed body follows with backpressure both ways (the downstream body pauses while the upstream
+// socket is full; the upstream socket pauses while the downstream is full). A body of unknown length
+// goes chunked; a Content-Length the client sent is kept and the bytes pass through unchanged.
+//
+// A reused keep-alive connection can be closed by the server at the moment we write to it. When
+// that happens before any response byte, on a request that can be sent again (no body, or a buffered
+// one) with an idempotent method, the request goes once more on a fresh connection: the server
+// never saw it, and the client should not get a 502 for our choice of socket.
 
-import type { Http1Endpoint } from './upstream-pool.ts';
-import type { Dispatcher } from 'undici';
 import { performance } from 'node:perf_hooks';
-import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
+import type { Http1Endpoint } from './upstream-pool.ts';
+import type { UpstreamConn } from './upstream-conn.ts';
 import { Fail, classifyUndiciError } from './upstream-errors.ts';
-import { filterRawResponseHeaders, rawTrailersToObject } from './headers.ts';
+import { filterFlatResponseHeaders, flatTrailersToObject } from './headers.ts';
+
+const kAttempt = Symbol('bulkhead.http1Attempt');
+/** a buffered body up to this size is copied into the head's buffer: one write, one syscall */
+const COALESCE_MAX = 16 * 1024;
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
+const BAD_VALUE = /[\r\n\0]/;
+
+function idempotent(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'PUT':
+    case 'DELETE':
+    case 'TRACE':
+      return true;
+    default:
+      return false;
+  }
+}
 
 export class Http1Attempt {
   readonly started = performance.now();
-  private abortFn: ((err?: Error) => void) | null = null;
-  private resumeFn: (() => void) | null = null;
+  readonly method: string;
+  readonly readMs: number;
+  private conn: UpstreamConn | null = null;
+  private pool: Http1Endpoint | null = null;
   private finished = false;
+  /** the whole request is written (a connection is reusable only then) */
+  private sent = false;
+  private chunked = false;
+  private stream: Readable | null = null;
+  private staleRetried = false;
 
   constructor(
     private readonly ex: Exchange,
     readonly ep: EndpointState,
-  ) {}
+  ) {
+    this.method = ex.method;
+    this.readMs = ex.ctx.readMs;
+  }
 
   start(pool: Http1Endpoint): void {
+    this.pool = pool;
+    let conn: UpstreamConn;
+    try {
+      conn = pool.acquire();
+    } catch {
+      this.finished = true;
+      return this.ex.onError(this, Fail.connect);
+    }
+    this.send(conn);
+  }
+
+  private send(conn: UpstreamConn): void {
     const ex = this.ex;
-    ex.headers.host = ex.authority;
-    let body = ex.body;
-    // undici destroys a stream body once sent; an h2 server stream is also the response's way out,
-    // so it reaches undici through a PassThrough
-    if (body !== null && body === ex.stream) body = ex.stream.pipe(new PassThrough());
-    const readMs = ex.ctx.readMs;
-    const opts: Dispatcher.DispatchOptions = {
-      path: ex.path,
-      method: ex.method as Dispatcher.HttpMethod,
-      headers: ex.headers,
-      body,
-      headersTimeout: readMs,
-      bodyTimeout: readMs,
-    };
-    pool.dispatch(opts, this as unknown as Dispatcher.DispatchHandler);
+    this.conn = conn;
+    conn.take(this, this.readMs);
+    const body = ex.body;
+    const head = this.head(body);
+    const s = conn.socket;
+    if (body === null) {
+      this.sent = true;
+      s.write(head, 'latin1');
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      this.sent = true;
+      if (body.length <= COALESCE_MAX) {
+        const n = Buffer.byteLength(head, 'latin1');
+        const buf = Buffer.allocUnsafe(n + body.length);
+        buf.write(head, 0, 'latin1');
+        body.copy(buf, n);
+        s.write(buf);
+      } else {
+        s.cork();
+        s.write(head, 'latin1');
+        s.write(body);
+        s.uncork();
+      }
+      ex.onBodyDone();
+      return;
+    }
+    this.stream = body;
+    (body as unknown as Record<symbol, Http1Attempt>)[kAttempt] = this;
+    body.on('data', onBodyData);
+    body.once('end', onBodyEnd);
+    body.once('error', onBodyError);
+    body.once('close', onBodyClose);
+    s.write(head, 'latin1');
+    if (body.isPaused()) body.resume();
   }
 
-  // ---- undici raw handler interface ----
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    if (this.finished) abort();
+  /** Request line and headers, with the framing the body needs. */
+  private head(body: Buffer | Readable | null): string {
+    const ex = this.ex;
+    let h = ex.method + ' ' + ex.path + ' HTTP/1.1\r\nhost: ' + ex.authority + CRLF;
+    const headers = ex.headers;
+    let hasLength = false;
+    for (const name in headers) {
+      const v = headers[name]!;
+      if (name === 'content-length') {
+        if (body === null || Buffer.isBuffer(body)) continue;
+        hasLength = true;
+      }
+      if (typeof v === 'string') {
+        if (BAD_VALUE.test(v)) continue;
+        h += name + ': ' + v + CRLF;
+      } else
+        for (let i = 0; i < v.length; i++) if (!BAD_VALUE.test(v[i]!)) h += name + ': ' + v[i]! + CRLF;
+    }
+    if (Buffer.isBuffer(body)) h += 'content-length: ' + body.length + CRLF;
+    else if (body === null) {
+      // a request without a body, on a method that usually has one, says so (as clients do)
+      if (ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH') h += 'content-length: 0\r\n';
+    } else if (!hasLength) {
+      h += 'transfer-encoding: chunked\r\n';
+      this.chunked = true;
+    }
+    return h + CRLF;
   }
 
-  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
-    if (this.finished) return false;
-    if (status < 200) return true; // informational (100 Continue): not forwarded
-    this.resumeFn = resume;
-    return this.ex.onHead(this, status, filterRawResponseHeaders(raw, []));
-  }
-
-  onData(chunk: Buffer): boolean {
-    if (this.finished) return false;
-    return this.ex.onData(this, chunk);
-  }
-
-  onComplete(trailers: Buffer[] | null): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.ex.onEnd(this, rawTrailersToObject(trailers));
-  }
-
-  onError(err: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.ex.onError(this, classifyUndiciError(err));
-  }
-
-  onBodySent(chunk: Buffer | string): void {
+  // ---- the streamed request body ----
+  bodyData(chunk: Buffer): void {
+    const c = this.conn;
+    if (this.finished || c === null || chunk.length === 0) return;
+    const s = c.socket;
+    let ok: boolean;
+    if (this.chunked) {
+      s.cork();
+      s.write(chunk.length.toString(16) + CRLF, 'latin1');
+      s.write(chunk);
+      ok = s.write(CRLF, 'latin1');
+      s.uncork();
+    } else ok = s.write(chunk);
     this.ex.onBodyBytes(chunk.length);
+    if (!ok) this.stream!.pause();
   }
 
-  onRequestSent(): void {
+  bodyEnd(): void {
+    const c = this.conn;
+    if (this.finished || c === null) return;
+    if (this.chunked) c.socket.write(LAST_CHUNK, 'latin1');
+    this.sent = true;
+    this.unhookBody();
     this.ex.onBodyDone();
   }
 
-  onUpgrade(): void {
-    // upgrades never go through dispatch (WebSocket tunnels use raw TCP)
+  /** the downstream body broke off (client gone, framing error): this try cannot complete */
+  bodyAborted(): void {
+    if (this.finished || this.sent) return;
+    this.fail(Fail.reset);
+  }
+
+  onSocketDrain(): void {
+    const b = this.stream;
+    if (b !== null && !this.sent && b.isPaused()) b.resume();
+  }
+
+  private unhookBody(): void {
+    const b = this.stream;
+    if (b === null) return;
+    this.stream = null;
+    b.removeListener('data', onBodyData);
+    b.removeListener('end', onBodyEnd);
+    b.removeListener('error', onBodyError);
+    b.removeListener('close', onBodyClose);
+  }
+
+  // ---- the response, from the connection ----
+  onUpstreamHead(status: number, raw: string[]): void {
+    if (this.finished) return;
+    if (!this.ex.onHead(this, status, filterFlatResponseHeaders(raw, []))) {
+      // discarded for a retry (the exchange cancelled us) or the downstream is gone
+      if (!this.finished) this.cancel();
+    }
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.ex.onData(this, chunk)) this.conn?.setReading(false);
+  }
+
+  onUpstreamEnd(trailers: string[] | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    const c = this.conn!;
+    this.conn = null;
+    if (this.sent) this.pool!.release(c);
+    else {
+      // the answer overtook the request body (a 413, say): the connection is in an unknown state
+      this.unhookBody();
+      c.destroy();
+    }
+    this.ex.onEnd(this, trailers === null ? null : flatTrailersToObject(trailers));
+  }
+
+  /** The connection closed under us. */
+  onConnLost(c: UpstreamConn, err: Error | null, connected: boolean): void {
+    if (this.finished || c !== this.conn) return;
+    this.conn = null;
+    if (
+      connected &&
+      c.served > 0 &&
+      !c.gotBytes &&
+      !this.staleRetried &&
+      (this.ex.body === null || Buffer.isBuffer(this.ex.body)) &&
+      idempotent(this.method) &&
+      (err === null || (err as { code?: string }).code !== 'UND_ERR_HEADERS_TIMEOUT')
+    ) {
+      // a stale keep-alive socket: once more on a fresh one
+      this.staleRetried = true;
+      this.sent = false;
+      let fresh: UpstreamConn;
+      try {
+        fresh = this.pool!.acquire();
+      } catch {
+        return this.fail(Fail.connect);
+      }
+      return this.send(fresh);
+    }
+    if (err === null) return this.fail(Fail.reset);
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return this.fail(Fail.timeout);
+    if (code.startsWith('HPE_')) return this.fail(Fail.protocol);
+    // before the connection was up, a reset or TLS failure is a connect failure of this endpoint
+    const kind = classifyUndiciError(err);
+    this.fail(!connected && kind === Fail.reset ? Fail.connect : kind);
+  }
+
+  private fail(kind: Fail): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.unhookBody();
+    const c = this.conn;
+    this.conn = null;
+    c?.destroy();
+    this.ex.onError(this, kind);
   }
 
   // ---- Attempt ----
   cancel(): void {
     if (this.finished) return;
     this.finished = true;
-    this.abortFn?.();
+    this.unhookBody();
+    const c = this.conn;
+    this.conn = null;
+    c?.destroy();
   }
 
   resume(): void {
-    this.resumeFn?.();
+    if (!this.finished) this.conn?.setReading(true);
   }
+}
+
+function attemptOf(b: Readable): Http1Attempt {
+  return (b as unknown as Record<symbol, Http1Attempt>)[kAttempt]!;
+}
+function onBodyData(this: Readable, chunk: Buffer): void {
+  attemptOf(this).bodyData(chunk);
+}
+function onBodyEnd(this: Readable): void {
+  attemptOf(this).bodyEnd();
+}
+function onBodyError(this: Readable): void {
+  attemptOf(this).bodyAborted();
+}
+function onBodyClose(this: Readable): void {
+  attemptOf(this).bodyAborted();
 }

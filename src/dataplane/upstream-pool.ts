@@ -1,15 +1,13 @@
-// Http1Endpoint: the HTTP/1.1 connections to one upstream endpoint. undici's Pool takes one number,
-// `connections`, which caps ALL connections (requests queue behind it); our setting is a cap on IDLE
-// connections (`upstream.maxIdlePerEndpoint`, as nginx's `keepalive N`): under a burst as many
-// connections open as there are concurrent requests, and when the burst ends all but N close.
-// So this keeps its own list of undici Clients: a request takes a free one or a new one; a Client
-// that becomes free again (undici's 'drain') goes back on the free stack, or closes when N are
-// already idle there. Idle sockets also close after `idleTimeout` (undici's keepAliveTimeout).
+// Http1Endpoint: the pooled HTTP/1.1 connections to one upstream endpoint (upstream-conn.ts). A
+// request takes the most recently used idle connection (a warm socket) or opens a new one, so under
+// a burst as many connections open as there are concurrent requests. `upstream.maxIdlePerEndpoint`
+// caps the IDLE ones (as nginx's `keepalive N`): when a request ends and N are already idle, its
+// connection closes. Idle connections also close after `idleTimeout`, or sooner when the server
+// announced a shorter `Keep-Alive: timeout` (one second early, so we never reuse a socket the server
+// is closing), and after `maxRequestsPerConnection` requests.
 
 import type tls from 'node:tls';
-import { Client, type Dispatcher } from 'undici';
-
-const kEndpoint = Symbol('bulkhead.http1Endpoint');
+import { ConnState, UpstreamConn } from './upstream-conn.ts';
 
 export interface Http1EndpointOptions {
   maxIdle: number;
@@ -22,62 +20,71 @@ export interface Http1EndpointOptions {
 }
 
 export class Http1Endpoint {
-  /** clients with no request running, most recently used last (reused first: warm sockets) */
-  private readonly free: Client[] = [];
-  private readonly all = new Set<Client>();
+  /** idle connections, most recently used last (reused first) */
+  private readonly free: UpstreamConn[] = [];
+  private readonly all = new Set<UpstreamConn>();
   private closed = false;
+  private whenClosed: (() => void) | null = null;
+  readonly host: string;
+  readonly port: number;
+  /** the last TLS session a server gave us, offered for resumption on the next connection */
+  tlsSession: Buffer | null = null;
 
   constructor(
     readonly origin: string,
     private readonly opts: Http1EndpointOptions,
-  ) {}
-
-  /** Same contract as undici's `Dispatcher.dispatch`. */
-  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    let c: Client | undefined;
-    while ((c = this.free.pop()) !== undefined && (c.closed || c.destroyed)) this.all.delete(c);
-    if (c === undefined) c = this.open();
-    if (c.dispatch(opts, handler)) this.release(c); // still has room (never with pipelining 1)
-    return true;
+  ) {
+    const u = new URL(origin);
+    this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    this.port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
   }
 
-  private open(): Client {
+  /** A connection for one request: an idle one, or a new one (its request is written while it connects). */
+  acquire(): UpstreamConn {
+    if (this.closed)
+      throw Object.assign(new Error('upstream endpoint removed'), { code: 'BH_UPSTREAM_CLOSED' });
+    let c: UpstreamConn | undefined;
+    while ((c = this.free.pop()) !== undefined) {
+      if (c.state === ConnState.Idle && !c.socket.destroyed && c.socket.readable) return c;
+      this.all.delete(c);
+    }
     const o = this.opts;
-    const c = new Client(this.origin, {
-      keepAliveTimeout: o.idleTimeoutMs,
-      keepAliveMaxTimeout: o.idleTimeoutMs,
-      maxRequestsPerClient: o.maxRequestsPerConnection > 0 ? o.maxRequestsPerConnection : undefined,
-      connect: o.tls ? { timeout: o.connectMs, ...o.tls } : { timeout: o.connectMs },
-      pipelining: 1,
-    });
-    (c as unknown as Record<symbol, Http1Endpoint>)[kEndpoint] = this;
-    c.on('drain', onClientDrain);
-    c.on('disconnect', onClientDisconnect);
-    c.on('connectionError', onClientDisconnect);
+    c = new UpstreamConn(this, this.host, this.port, o.connectMs, o.tls ?? null);
     this.all.add(c);
     return c;
   }
 
-  release(c: Client): void {
-    if (this.closed || c.closed || c.destroyed) {
-      this.all.delete(c);
+  /** The response on `c` ended and its request was sent whole: pool it or close it. */
+  release(c: UpstreamConn): void {
+    const max = this.opts.maxRequestsPerConnection;
+    let idleMs = this.opts.idleTimeoutMs;
+    if (c.hintMs > 0 && c.hintMs - 1000 < idleMs) idleMs = c.hintMs - 1000;
+    if (
+      this.closed ||
+      !c.keepAlive ||
+      c.state !== ConnState.Busy ||
+      c.socket.destroyed ||
+      !c.socket.readable ||
+      (max > 0 && c.served >= max) ||
+      idleMs <= 0 ||
+      this.free.length >= this.opts.maxIdle
+    ) {
+      c.destroy();
       return;
     }
-    if (this.free.length >= this.opts.maxIdle) {
-      this.all.delete(c);
-      void c.close().catch(ignore);
-      return;
-    }
+    c.idle(idleMs);
     this.free.push(c);
   }
 
-  /** an idle client lost its socket (idle timeout, server close): drop it rather than reconnect later */
-  forget(c: Client): void {
-    const i = this.free.indexOf(c);
-    if (i === -1) return;
-    this.free.splice(i, 1);
+  /** `c` closed (idle timeout, server close, error) */
+  forget(c: UpstreamConn): void {
+    const i = this.free.lastIndexOf(c);
+    if (i !== -1) this.free.splice(i, 1);
     this.all.delete(c);
-    void c.close().catch(ignore);
+    if (this.closed && this.all.size === 0 && this.whenClosed !== null) {
+      this.whenClosed();
+      this.whenClosed = null;
+    }
   }
 
   get connections(): number {
@@ -88,27 +95,19 @@ export class Http1Endpoint {
     return this.free.length;
   }
 
-  /** graceful: running requests finish; force: everything is cut */
-  async close(force = false): Promise<void> {
+  /** graceful: idle connections close now, busy ones after their response; force: all are cut */
+  close(force = false): Promise<void> {
     this.closed = true;
-    this.free.length = 0;
-    const clients = [...this.all];
-    this.all.clear();
-    await Promise.all(clients.map((c) => (force ? c.destroy() : c.close()).catch(ignore)));
+    const idle = this.free.splice(0);
+    for (const c of idle) c.destroy();
+    if (force) for (const c of [...this.all]) c.destroy();
+    if (this.all.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.whenClosed = resolve;
+    });
   }
 
   destroy(): Promise<void> {
     return this.close(true);
   }
 }
-
-function endpointOf(c: Client): Http1Endpoint {
-  return (c as unknown as Record<symbol, Http1Endpoint>)[kEndpoint]!;
-}
-function onClientDrain(this: Client): void {
-  endpointOf(this).release(this);
-}
-function onClientDisconnect(this: Client): void {
-  endpointOf(this).forget(this);
-}
-function ignore(): void {}

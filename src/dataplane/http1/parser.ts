@@ -20,6 +20,8 @@ export interface LlhttpError extends Error {
 export interface NodeHttpParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenientFlags: number): void;
   execute(data: Buffer): number | LlhttpError;
+  /** end of input (the peer closed): completes a close-delimited body, or reports a truncation */
+  finish(): number | LlhttpError | undefined;
   resume(): void;
   free(): void;
   remove(): void;

@@ -1,0 +1,304 @@
+// One pooled HTTP/1.1 connection to an upstream endpoint: a `net` (or `tls`) socket and Node's
+// llhttp in strict RESPONSE mode, serving one request at a time (no pipelining upstream). The
+// attempt that holds it (upstream-http1.ts) writes the request itself; this object turns socket
+// bytes into head / body / end / error calls on that attempt, and tells the endpoint
+// (upstream-pool.ts) when the connection can be reused or is gone. Listeners are module-level
+// functions that find the connection through a symbol slot on the socket or the parser.
+//
+// Socket timeout (one timer per socket, refreshed by Node on every read and write): the connect
+// timeout while connecting, the route's read timeout while a request is in flight (switched off
+// while the downstream is the slow side), the idle timeout while pooled.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { maxHeaderSize } from 'node:http';
+import {
+  HTTPParser,
+  kOnBody,
+  kOnHeaders,
+  kOnHeadersComplete,
+  kOnMessageComplete,
+  type NodeHttpParser,
+} from './http1/parser.ts';
+import type { Http1Attempt } from './upstream-http1.ts';
+import type { Http1Endpoint } from './upstream-pool.ts';
+
+const kUp = Symbol('bulkhead.upstreamConn');
+
+/** kOnHeadersComplete answers: parse a body, or none follows (HEAD, 1xx) */
+const BODY = 0;
+const NO_BODY = 1;
+const REJECT = -1;
+
+export const enum ConnState {
+  Connecting = 0,
+  Busy = 1,
+  Idle = 2,
+  Closed = 3,
+}
+
+export class UpstreamConn {
+  readonly socket: net.Socket;
+  readonly parser: NodeHttpParser;
+  state = ConnState.Connecting;
+  connected = false;
+  attempt: Http1Attempt | null = null;
+  /** responses completed on this connection */
+  served = 0;
+  /** the current attempt has seen a response byte (so a failure is not a stale keep-alive) */
+  gotBytes = false;
+  /** keep-alive allowed by the last response (version, Connection header) */
+  keepAlive = false;
+  /** the server's `Keep-Alive: timeout=N`, in ms (0 = none) */
+  hintMs = 0;
+  err: Error | null = null;
+  private status = 0;
+  private hbuf: string[] | null = null;
+  private readonly connectMs: number;
+  /** read timeout to arm once a new connection is up */
+  private readMs = 0;
+
+  constructor(
+    readonly ep: Http1Endpoint,
+    host: string,
+    port: number,
+    connectMs: number,
+    tlsOpts: tls.ConnectionOptions | null,
+  ) {
+    this.connectMs = connectMs;
+    let s: net.Socket;
+    if (tlsOpts === null) {
+      s = net.connect({ host, port, noDelay: true });
+      s.once('connect', onConnect);
+    } else {
+      s = tls.connect({
+        ...tlsOpts,
+        host,
+        port,
+        ALPNProtocols: ['http/1.1'],
+        session: ep.tlsSession ?? undefined,
+      });
+      s.setNoDelay(true);
+      s.once('secureConnect', onConnect);
+      s.on('session', onSession);
+    }
+    this.socket = s;
+    (s as unknown as Record<symbol, UpstreamConn>)[kUp] = this;
+    if (connectMs > 0) s.setTimeout(connectMs, onTimeout);
+    else s.on('timeout', onTimeout);
+    s.on('data', onData);
+    s.on('end', onEnd);
+    s.on('drain', onDrain);
+    s.on('error', onError);
+    s.on('close', onClose);
+    const p = new HTTPParser();
+    p[kOnHeaders] = onParserHeaders;
+    p[kOnHeadersComplete] = onParserHeadersComplete;
+    p[kOnBody] = onParserBody;
+    p[kOnMessageComplete] = onParserMessageComplete;
+    p.initialize(HTTPParser.RESPONSE, this, maxHeaderSize, HTTPParser.kLenientNone);
+    (p as unknown as Record<symbol, UpstreamConn>)[kUp] = this;
+    this.parser = p;
+  }
+
+  /** An attempt takes the connection; `readMs` (0 = none) applies once connected. */
+  take(a: Http1Attempt, readMs: number): void {
+    this.attempt = a;
+    this.gotBytes = false;
+    this.status = 0;
+    if (this.state === ConnState.Idle) {
+      this.state = ConnState.Busy;
+      this.socket.setTimeout(readMs);
+    } else this.readMs = readMs;
+  }
+
+  /** read timeout on (after a downstream pause) or off (while the downstream is the slow side) */
+  setReading(on: boolean): void {
+    if (this.state !== ConnState.Busy || this.attempt === null) return;
+    if (on) {
+      this.socket.setTimeout(this.attempt.readMs);
+      this.socket.resume();
+    } else {
+      this.socket.pause();
+      this.socket.setTimeout(0);
+    }
+  }
+
+  connectedNow(): void {
+    this.connected = true;
+    if (this.state === ConnState.Closed) return;
+    this.state = ConnState.Busy;
+    this.socket.setTimeout(this.attempt === null ? 0 : this.readMs);
+  }
+
+  /** The attempt is over with the response complete: back to the pool, or closed. */
+  idle(idleMs: number): void {
+    this.attempt = null;
+    this.state = ConnState.Idle;
+    this.socket.setTimeout(idleMs);
+    // a paused socket (backpressure at the very end) must notice the server closing it while pooled
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  destroy(): void {
+    if (this.state === ConnState.Closed) return;
+    this.state = ConnState.Closed;
+    this.attempt = null;
+    this.socket.destroy();
+  }
+
+  // ---- parser ----
+  onHead(raw: string[] | undefined, status: number, keepAlive: boolean, upgrade: boolean): number {
+    if (raw === undefined) {
+      raw = this.hbuf ?? [];
+      this.hbuf = null;
+    }
+    const a = this.attempt;
+    // bytes nobody asked for (a response on an idle connection), or a switch we never requested
+    if (a === null || upgrade || status === 101) return REJECT;
+    this.status = status;
+    if (status < 200) return NO_BODY; // 100 Continue, 103 Early Hints: not relayed, the answer follows
+    this.keepAlive = keepAlive;
+    this.hintMs = keepAlive ? keepAliveHint(raw) : 0;
+    a.onUpstreamHead(status, raw);
+    return a.method === 'HEAD' ? NO_BODY : BODY;
+  }
+
+  onHeaderLines(raw: string[]): void {
+    const h = (this.hbuf ??= []);
+    for (let i = 0; i < raw.length; i++) h.push(raw[i]!);
+  }
+
+  onBody(b: Buffer): void {
+    this.attempt?.onUpstreamData(b);
+  }
+
+  onMessageComplete(): void {
+    if (this.status < 200) return; // an interim answer ended; the real one is next
+    const trailers = this.hbuf;
+    this.hbuf = null;
+    this.served++;
+    const a = this.attempt;
+    if (a !== null) a.onUpstreamEnd(trailers);
+  }
+
+  // ---- socket ----
+  onData(chunk: Buffer): void {
+    if (this.state === ConnState.Idle) {
+      // an idle connection has nothing to say; anything it sends is a protocol error
+      this.destroy();
+      this.ep.forget(this);
+      return;
+    }
+    this.gotBytes = true;
+    let r: number | Error;
+    try {
+      r = this.parser.execute(chunk);
+    } catch (err) {
+      // a handler threw inside a parser callback: this exchange fails, the process serves on
+      this.err = err as Error;
+      this.socket.destroy();
+      return;
+    }
+    if (typeof r !== 'number') {
+      this.err = r;
+      this.socket.destroy();
+    }
+  }
+
+  /** the server closed its side: the end of a close-delimited body, or a cut */
+  onPeerEnd(): void {
+    if (this.attempt !== null && this.state === ConnState.Busy) {
+      const r = this.parser.finish();
+      if (r !== undefined && typeof r !== 'number') this.err = r;
+    }
+    this.socket.destroy();
+  }
+
+  onClosed(): void {
+    const a = this.attempt;
+    this.state = ConnState.Closed;
+    this.attempt = null;
+    this.parser.remove();
+    this.parser.free();
+    this.ep.forget(this);
+    if (a !== null) a.onConnLost(this, this.err, this.connected);
+  }
+
+  onTimeout(): void {
+    const a = this.attempt;
+    if (!this.connected) {
+      this.err = Object.assign(new Error(`connect timeout after ${this.connectMs} ms`), {
+        code: 'UND_ERR_CONNECT_TIMEOUT',
+      });
+    } else if (a !== null && this.state === ConnState.Busy) {
+      this.err = Object.assign(new Error(`no response bytes for ${a.readMs} ms`), {
+        code: 'UND_ERR_HEADERS_TIMEOUT',
+      });
+    }
+    this.socket.destroy();
+  }
+}
+
+/** `Keep-Alive: timeout=N` in ms, or 0. */
+function keepAliveHint(raw: string[]): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    const m = /timeout\s*=\s*(\d+)/i.exec(raw[i + 1]!);
+    if (m !== null) return Number(m[1]) * 1000;
+  }
+  return 0;
+}
+
+function connOf(x: object): UpstreamConn {
+  return (x as Record<symbol, UpstreamConn>)[kUp]!;
+}
+function onConnect(this: net.Socket): void {
+  connOf(this).connectedNow();
+}
+function onSession(this: tls.TLSSocket, session: Buffer): void {
+  connOf(this).ep.tlsSession = session;
+}
+function onData(this: net.Socket, chunk: Buffer): void {
+  connOf(this).onData(chunk);
+}
+function onEnd(this: net.Socket): void {
+  connOf(this).onPeerEnd();
+}
+function onDrain(this: net.Socket): void {
+  connOf(this).attempt?.onSocketDrain();
+}
+function onError(this: net.Socket, err: Error): void {
+  const c = connOf(this);
+  c.err ??= err;
+}
+function onClose(this: net.Socket): void {
+  connOf(this).onClosed();
+}
+function onTimeout(this: net.Socket): void {
+  connOf(this).onTimeout();
+}
+function onParserHeaders(this: NodeHttpParser, raw: string[]): void {
+  connOf(this).onHeaderLines(raw);
+}
+function onParserHeadersComplete(
+  this: NodeHttpParser,
+  _major: number,
+  _minor: number,
+  raw: string[] | undefined,
+  _method: unknown,
+  _url: unknown,
+  status: number,
+  _statusText: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  return connOf(this).onHead(raw, status, keepAlive, upgrade);
+}
+function onParserBody(this: NodeHttpParser, b: Buffer): void {
+  connOf(this).onBody(b);
+}
+function onParserMessageComplete(this: NodeHttpParser): void {
+  connOf(this).onMessageComplete();
+}
