@@ -14,9 +14,15 @@ if (!snapshotFile || !portArg || !adminArg) {
 }
 
 const snapshot = loadSnapshotFile(snapshotFile);
-// The data plane's production destination (async pino/sonic-boom, 4 KiB batches) pointed at the
+// The data plane's production destination (async pino/sonic-boom, 32 KiB batches) pointed at the
 // file instead of stdout: the same buffered writing nginx's `access_log ... buffer=64k` does.
-const logStream = pino.destination({ dest: logFile, sync: false, minLength: 4096, append: true });
+const logStream = pino.destination({
+  dest: logFile,
+  sync: false,
+  minLength: 32 * 1024,
+  maxWrite: 64 * 1024,
+  append: true,
+});
 // AccessLog hands the stream to pino, which takes a SonicBoom as its destination (its own default).
 const dp = await startDataplane({
   snapshot,

@@ -57,6 +57,11 @@ export class UpstreamConn {
   private readonly connectMs: number;
   /** read timeout to arm once a new connection is up */
   private readMs = 0;
+  /** the socket's current inactivity timeout, ms (-1 = the connect timeout) */
+  private timeoutMs = -1;
+  /** while pooled: when it became idle, and for how long it may stay (ms) */
+  private idleSince = 0;
+  private idleMs = 0;
 
   constructor(
     readonly ep: Http1Endpoint,
@@ -84,8 +89,8 @@ export class UpstreamConn {
     }
     this.socket = s;
     (s as unknown as Record<symbol, UpstreamConn>)[kUp] = this;
-    if (connectMs > 0) s.setTimeout(connectMs, onTimeout);
-    else s.on('timeout', onTimeout);
+    s.on('timeout', onTimeout);
+    if (connectMs > 0) s.setTimeout(connectMs);
     s.on('data', onData);
     s.on('end', onEnd);
     s.on('drain', onDrain);
@@ -108,19 +113,30 @@ export class UpstreamConn {
     this.status = 0;
     if (this.state === ConnState.Idle) {
       this.state = ConnState.Busy;
-      this.socket.setTimeout(readMs);
+      this.arm(readMs);
     } else this.readMs = readMs;
+  }
+
+  /**
+   * The socket's inactivity timeout. Node makes a new timer object on every `setTimeout` call, so
+   * the value is changed only when it differs: requests of one route reuse the armed timer, and an
+   * idle connection keeps its last read timeout (onTimeout checks the idle deadline instead).
+   */
+  private arm(ms: number): void {
+    if (this.timeoutMs === ms) return;
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
   }
 
   /** read timeout on (after a downstream pause) or off (while the downstream is the slow side) */
   setReading(on: boolean): void {
     if (this.state !== ConnState.Busy || this.attempt === null) return;
     if (on) {
-      this.socket.setTimeout(this.attempt.readMs);
+      this.arm(this.attempt.readMs);
       this.socket.resume();
     } else {
       this.socket.pause();
-      this.socket.setTimeout(0);
+      this.arm(0);
     }
   }
 
@@ -128,14 +144,17 @@ export class UpstreamConn {
     this.connected = true;
     if (this.state === ConnState.Closed) return;
     this.state = ConnState.Busy;
-    this.socket.setTimeout(this.attempt === null ? 0 : this.readMs);
+    this.arm(this.attempt === null ? 0 : this.readMs);
   }
 
   /** The attempt is over with the response complete: back to the pool, or closed. */
   idle(idleMs: number): void {
     this.attempt = null;
     this.state = ConnState.Idle;
-    this.socket.setTimeout(idleMs);
+    this.idleSince = Date.now();
+    this.idleMs = idleMs;
+    // no read timeout armed: the idle timeout needs a timer of its own
+    if (this.timeoutMs <= 0 || this.timeoutMs > idleMs) this.arm(idleMs);
     // a paused socket (backpressure at the very end) must notice the server closing it while pooled
     if (this.socket.isPaused()) this.socket.resume();
   }
@@ -227,7 +246,15 @@ export class UpstreamConn {
 
   onTimeout(): void {
     const a = this.attempt;
-    if (!this.connected) {
+    if (this.state === ConnState.Idle) {
+      const left = this.idleSince + this.idleMs - Date.now();
+      if (left > 0) {
+        // the read timeout of the last request fired first: wait out the rest of the idle time
+        this.timeoutMs = left;
+        this.socket.setTimeout(left);
+        return;
+      }
+    } else if (!this.connected) {
       this.err = Object.assign(new Error(`connect timeout after ${this.connectMs} ms`), {
         code: 'UND_ERR_CONNECT_TIMEOUT',
       });

@@ -126,8 +126,7 @@ export class Http1Attempt {
       if (typeof v === 'string') {
         if (BAD_VALUE.test(v)) continue;
         h += name + ': ' + v + CRLF;
-      } else
-        for (let i = 0; i < v.length; i++) if (!BAD_VALUE.test(v[i]!)) h += name + ': ' + v[i]! + CRLF;
+      } else for (let i = 0; i < v.length; i++) if (!BAD_VALUE.test(v[i]!)) h += name + ': ' + v[i]! + CRLF;
     }
     if (Buffer.isBuffer(body)) h += 'content-length: ' + body.length + CRLF;
     else if (body === null) {

@@ -23,6 +23,9 @@ export interface ResponseSink {
   onResponseEnd(res: Http1Response): void;
 }
 
+/** a body chunk up to this size is copied behind the head so that both leave in one write */
+const COALESCE_MAX = 16 * 1024;
+
 const statusLines: string[] = [];
 function statusLine(status: number): string {
   return (statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
@@ -99,10 +102,28 @@ export class Http1Response extends EventEmitter {
     if (this.finished || this.destroyed) return false;
     if (!this.headersSent) this.writeHead(this.statusCode, []);
     const s = this.sink.socket;
-    if (this.head !== null) {
+    const head = this.head;
+    if (
+      head !== null &&
+      !this.chunked &&
+      !this.noBody &&
+      chunk.length <= COALESCE_MAX &&
+      Buffer.isBuffer(chunk)
+    ) {
+      // the usual small response: head and body leave as one buffer, one write (no cork, no writev)
+      this.head = null;
+      const n = Buffer.byteLength(head, 'latin1');
+      const buf = Buffer.allocUnsafe(n + chunk.length);
+      buf.write(head, 0, 'latin1');
+      chunk.copy(buf, n);
+      const ok = s.write(buf);
+      if (!ok) this.needDrain = true;
+      return ok;
+    }
+    if (head !== null) {
       s.cork();
       process.nextTick(uncork, s);
-      s.write(this.head, 'latin1');
+      s.write(head, 'latin1');
       this.head = null;
     }
     if (this.noBody || chunk.length === 0) return !s.writableNeedDrain;
