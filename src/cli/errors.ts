@@ -3,6 +3,8 @@
 // (a path that does not exist, unparsable YAML, a file that is not a manifest, a bad flag).
 // A CliError prints as one line, `bulkhead <command>: BH_ERR_...: <message>`, never a stack trace.
 
+import { InputError } from '../manifests/errors.ts';
+
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
@@ -16,19 +18,16 @@ export type CliErrorCode =
   | 'BH_ERR_USAGE'
   | 'BH_ERR_RENDER_POOL';
 
-export class CliError extends Error {
-  constructor(
-    readonly code: CliErrorCode,
-    message: string,
-    readonly exitCode: number = EXIT_USAGE,
-  ) {
-    super(`${code}: ${message}`);
+/** A CLI error is an InputError (src/manifests) with the CLI's own codes as well. */
+export class CliError extends InputError {
+  constructor(code: CliErrorCode, message: string, exitCode: number = EXIT_USAGE) {
+    super(code, message, exitCode);
   }
 }
 
-/** One line on stderr and the error's exit code; anything that is not a CliError is rethrown (a bug). */
+/** One line on stderr and the error's exit code; anything that is not an InputError is rethrown (a bug). */
 export function reportCliError(command: string, err: unknown): void {
-  if (!(err instanceof CliError)) throw err;
+  if (!(err instanceof InputError)) throw err;
   process.stderr.write(`bulkhead ${command}: ${err.message}\n`);
   process.exitCode = err.exitCode;
 }

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bagFromDocuments, compile } from '../compiler/index.ts';
-import { loadDocuments } from '../cli/load.ts';
+import { loadDocuments } from '../manifests/load.ts';
 import { startDataplane, type Dataplane } from '../dataplane/index.ts';
 import { httpEcho, paymentsGrpc, type DemoBackend } from './backends.ts';
 import { startDemoRedis, type DemoRedis } from './redis.ts';

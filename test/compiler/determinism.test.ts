@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bagFromDocuments, compile } from '../../src/compiler/index.ts';
-import { loadDocuments } from '../../src/cli/load.ts';
+import { loadDocuments } from '../../src/manifests/load.ts';
 
 function prng(seed: number) {
   let s = seed >>> 0;
