@@ -48,6 +48,9 @@ function isoNow(): string {
   return isoText;
 }
 
+/** lines are handed to the destination in batches of about this many characters */
+const BATCH_CHARS = 32 * 1024;
+
 /** the longest a line waits in the buffer */
 export const FLUSH_INTERVAL_MS = 100;
 
@@ -65,6 +68,13 @@ export class AccessLog {
   enabled = true;
   sampleRate = 1;
   private readonly dest: Destination;
+  private readonly batching: boolean;
+  /**
+   * Lines not yet handed to the destination. sonic-boom measures every string it is given
+   * (Buffer.byteLength, which flattens a concatenated string first): once per 32 KB batch instead of
+   * once per line is most of the access log's cost on the request path.
+   */
+  private pending = '';
   private readonly timer: NodeJS.Timeout | null = null;
   private readonly onExit: (() => void) | null = null;
 
@@ -83,7 +93,10 @@ export class AccessLog {
       },
       dest as pino.DestinationStream,
     );
-    if (stream === undefined) {
+    // a buffering destination (sonic-boom: ours, or one handed in) gets whole batches; any other
+    // stream (tests, a pipe someone wires in) gets each line as it is written
+    this.batching = typeof this.dest.flushSync === 'function';
+    if (this.batching) {
       this.timer = setInterval(flushBuffered.bind(this), FLUSH_INTERVAL_MS).unref();
       this.onExit = () => this.flushSync();
       process.once('exit', this.onExit);
@@ -106,46 +119,59 @@ export class AccessLog {
    * field by field, which takes a fraction of the time on the request path.
    */
   write(r: AccessRecord): void {
-    this.dest.write(
+    const line =
       '{"level":30,"time":"' +
-        isoNow() +
-        '","requestId":' +
-        str(r.requestId) +
-        ',"protocol":"' +
-        r.protocol +
-        '","method":' +
-        str(r.method) +
-        ',"host":' +
-        str(r.host) +
-        ',"path":' +
-        str(r.path) +
-        ',"route":' +
-        strOrNull(r.route) +
-        ',"cluster":' +
-        strOrNull(r.cluster) +
-        ',"upstream":' +
-        strOrNull(r.upstream) +
-        ',"status":' +
-        r.status +
-        ',"durationMs":' +
-        r.durationMs +
-        ',"upstreamMs":' +
-        r.upstreamMs +
-        ',"bytesIn":' +
-        r.bytesIn +
-        ',"bytesOut":' +
-        r.bytesOut +
-        ',"retries":' +
-        r.retries +
-        ',"reason":' +
-        strOrNull(r.reason) +
-        ',"grpcStatus":' +
-        strOrNull(r.grpcStatus) +
-        ',"msg":"access"}\n',
-    );
+      isoNow() +
+      '","requestId":' +
+      str(r.requestId) +
+      ',"protocol":"' +
+      r.protocol +
+      '","method":' +
+      str(r.method) +
+      ',"host":' +
+      str(r.host) +
+      ',"path":' +
+      str(r.path) +
+      ',"route":' +
+      strOrNull(r.route) +
+      ',"cluster":' +
+      strOrNull(r.cluster) +
+      ',"upstream":' +
+      strOrNull(r.upstream) +
+      ',"status":' +
+      r.status +
+      ',"durationMs":' +
+      r.durationMs +
+      ',"upstreamMs":' +
+      r.upstreamMs +
+      ',"bytesIn":' +
+      r.bytesIn +
+      ',"bytesOut":' +
+      r.bytesOut +
+      ',"retries":' +
+      r.retries +
+      ',"reason":' +
+      strOrNull(r.reason) +
+      ',"grpcStatus":' +
+      strOrNull(r.grpcStatus) +
+      ',"msg":"access"}\n';
+    if (!this.batching) {
+      this.dest.write(line);
+      return;
+    }
+    this.pending += line;
+    if (this.pending.length >= BATCH_CHARS) this.handOver();
+  }
+
+  private handOver(): void {
+    if (this.pending === '') return;
+    const batch = this.pending;
+    this.pending = '';
+    this.dest.write(batch);
   }
 
   flush(): void {
+    this.handOver();
     try {
       this.logger.flush();
     } catch {
@@ -154,10 +180,11 @@ export class AccessLog {
   }
 
   buffered(): number {
-    return this.dest._len ?? 0;
+    return this.pending.length + (this.dest._len ?? 0);
   }
 
   flushSync(): void {
+    this.handOver();
     try {
       this.dest.flushSync?.();
     } catch {
