@@ -5,26 +5,30 @@
 // added at scrape time, not per request: multi-team clusters charge back and alert by product line,
 // which may span several pools, without a Prometheus relabel rule per pool.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DeferredCounters, FastHistogram, type HistogramSeries, type PendingCount } from './fast-metrics.ts';
 
 export type ConnProtocol = 'http1' | 'h2' | 'websocket';
 
 export class DataplaneMetrics {
   readonly registry = new Registry();
   pool = '';
+  /** per-request counts, added to `requests` when it is collected (fast-metrics.ts) */
+  readonly pendingRequests = new DeferredCounters();
   readonly requests = new Counter({
     name: 'bulkhead_requests_total',
     help: 'Requests answered, by route, backend cluster, status class and gRPC status ("" for non-gRPC)',
     labelNames: ['pool', 'route', 'cluster', 'code_class', 'grpc_status'] as const,
     registers: [this.registry],
+    collect: flushPending(this.pendingRequests),
   });
-  readonly duration = new Histogram({
-    name: 'bulkhead_request_duration_seconds',
-    help: 'Time from request start to the end of the response, by route and gRPC status ("" for non-gRPC)',
-    labelNames: ['pool', 'route', 'grpc_status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly duration = new FastHistogram(
+    'bulkhead_request_duration_seconds',
+    'Time from request start to the end of the response, by route and gRPC status ("" for non-gRPC)',
+    ['pool', 'route', 'grpc_status'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
   readonly upstreamConnectErrors = new Counter({
     name: 'bulkhead_upstream_connect_errors_total',
     help: 'Failed connection attempts to upstream endpoints',
@@ -136,6 +140,10 @@ export class DataplaneMetrics {
   }
 }
 
+function flushPending(p: DeferredCounters): () => void {
+  return () => p.flush();
+}
+
 const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
 /**
@@ -166,9 +174,9 @@ export function grpcStatusLabel(idx: number): string | null {
 /** Label children of one route, created lazily and kept for the snapshot's lifetime. */
 export class RouteMetrics {
   /** per grpc_status index */
-  private readonly durations: (Histogram.Internal<'pool' | 'route' | 'grpc_status'> | undefined)[] = [];
+  private readonly durations: (HistogramSeries | undefined)[] = [];
   /** per cluster: per code class × grpc_status index */
-  private readonly byCluster = new Map<string, (Counter.Internal | undefined)[]>();
+  private readonly byCluster = new Map<string, (PendingCount | undefined)[]>();
   private retryChild: Counter.Internal | null = null;
   private budgetChild: Counter.Internal | null = null;
 
@@ -186,20 +194,20 @@ export class RouteMetrics {
     const idx = cls * GRPC_LABELS.length + grpc;
     let child = row[idx];
     if (child === undefined)
-      child = row[idx] = this.m.requests.labels(
-        this.m.pool,
-        this.routeId,
-        cluster,
-        CODE_CLASSES[cls]!,
-        GRPC_LABELS[grpc]!,
+      child = row[idx] = this.m.pendingRequests.add(
+        this.m.requests.labels(this.m.pool, this.routeId, cluster, CODE_CLASSES[cls]!, GRPC_LABELS[grpc]!),
       );
-    child.inc();
+    child.n++;
   }
 
   observe(seconds: number, grpc = GRPC_NONE): void {
     let child = this.durations[grpc];
     if (child === undefined)
-      child = this.durations[grpc] = this.m.duration.labels(this.m.pool, this.routeId, GRPC_LABELS[grpc]!);
+      child = this.durations[grpc] = this.m.duration.child({
+        pool: this.m.pool,
+        route: this.routeId,
+        grpc_status: GRPC_LABELS[grpc]!,
+      });
     child.observe(seconds);
   }
 

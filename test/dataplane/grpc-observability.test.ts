@@ -142,11 +142,11 @@ test('requests and durations by grpc_status; access log grpcStatus', async () =>
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/grpc\/cart",grpc_status="5"\} 2/,
+      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/grpc\/cart",grpc_status="5",product_line="test"\} 2/,
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/grpc\/cart",grpc_status="0"\} 1/,
+      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/grpc\/cart",grpc_status="0",product_line="test"\} 1/,
     );
     // the plain HTTP request (no grpc-status, grpc-js answers 415 or similar) carries ""
     assert.ok(

@@ -49,7 +49,7 @@ test('metrics: requests by route/cluster/class, durations, connections by protoc
     );
     assert.match(
       text,
-      /bulkhead_request_duration_seconds_count\{product_line="test",pool="edge\/pool",route="team\/web\/main",grpc_status=""\} 3/,
+      /bulkhead_request_duration_seconds_count\{pool="edge\/pool",route="team\/web\/main",grpc_status="",product_line="test"\} 3/,
     );
     assert.match(
       text,
