@@ -27,6 +27,11 @@ export function isHopByHop(name: string): boolean {
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
+  // nearly every message says only this: nothing to drop
+  if (typeof value === 'string' && value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return null;
+  }
   const out = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const t = part.trim().toLowerCase();
