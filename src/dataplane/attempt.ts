@@ -1,4 +1,4 @@
-// One upstream try of an Exchange. The two kinds (HTTP/1.1 over an undici Pool, h2c over a shared
+// One upstream try of an Exchange. The two kinds (HTTP/1.1 on a pooled socket, h2c over a shared
 // session) report to the exchange through the same four calls: onHead, onData, onEnd, onError.
 
 import type { EndpointState } from './balancer/index.ts';

@@ -2,7 +2,8 @@
 // head is serialised once into a string and leaves in one write together with a buffered body; a
 // streamed body follows with backpressure both ways (the downstream body pauses while the upstream
 // socket is full; the upstream socket pauses while the downstream is full). A body of unknown length
-// goes chunked; a Content-Length the client sent is kept and the bytes pass through unchanged.
+// goes chunked (with the client's request trailers, if it sent any); a Content-Length the client sent
+// is kept and the bytes pass through unchanged.
 //
 // A reused keep-alive connection can be closed by the server at the moment we write to it. When
 // that happens before any response byte, on a request that can be sent again (no body, or a buffered
@@ -16,7 +17,7 @@ import type { Exchange } from './exchange.ts';
 import type { Http1Endpoint } from './upstream-pool.ts';
 import type { UpstreamConn } from './upstream-conn.ts';
 import { Fail, classifyUndiciError } from './upstream-errors.ts';
-import { filterFlatResponseHeaders, flatTrailersToObject } from './headers.ts';
+import { filterFlatResponseHeaders, flatTrailersToObject, isHopByHop } from './headers.ts';
 
 const kAttempt = Symbol('bulkhead.http1Attempt');
 /** a buffered body up to this size is copied into the head's buffer: one write, one syscall */
@@ -24,6 +25,18 @@ const COALESCE_MAX = 16 * 1024;
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const BAD_VALUE = /[\r\n\0]/;
+
+/** The end of a chunked request body, with the client's trailers (hop-by-hop names dropped). */
+function lastChunk(trailers: Record<string, string | string[] | undefined> | null): string {
+  if (trailers === null) return LAST_CHUNK;
+  let out = '0\r\n';
+  for (const name in trailers) {
+    const v = trailers[name];
+    if (v === undefined || isHopByHop(name) || name === 'content-length') continue;
+    for (const x of Array.isArray(v) ? v : [v]) if (!BAD_VALUE.test(x)) out += name + ': ' + x + CRLF;
+  }
+  return out + CRLF;
+}
 
 function idempotent(method: string): boolean {
   switch (method) {
@@ -159,7 +172,7 @@ export class Http1Attempt {
   bodyEnd(): void {
     const c = this.conn;
     if (this.finished || c === null) return;
-    if (this.chunked) c.socket.write(LAST_CHUNK, 'latin1');
+    if (this.chunked) c.socket.write(lastChunk(this.ex.res?.req.trailers ?? null), 'latin1');
     this.sent = true;
     this.unhookBody();
     this.ex.onBodyDone();

@@ -1,5 +1,5 @@
 // Connections to upstream endpoints, shared by every snapshot that names the same endpoint: an
-// Http1Endpoint (undici Clients, idle-capped) per HTTP/1.1 endpoint, one multiplexed HTTP/2 session per h2c endpoint. Pools outlive
+// Http1Endpoint (pooled sockets, idle-capped) per HTTP/1.1 endpoint, one multiplexed HTTP/2 session per h2c endpoint. Pools outlive
 // snapshot swaps (keep-alive connections survive a config change) and are closed gracefully, letting
 // in-flight requests finish, once no snapshot names them any more.
 

@@ -230,6 +230,36 @@ test('request bodies: a Content-Length passes through unchanged, an unknown leng
   }
 });
 
+test('request trailers of a chunked body are forwarded (hop-by-hop names dropped)', async () => {
+  let raw = '';
+  const server = net.createServer((s) => {
+    s.on('data', (d) => {
+      raw += d.toString('latin1');
+      if (/\r\n0\r\n(.*\r\n)*\r\n$/.test(raw)) s.end(OK('done'));
+    });
+  });
+  const be = await listen(server);
+  const dp = await proxyTo(be.port);
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(dp.port, '127.0.0.1');
+      let got = '';
+      s.on('data', (d) => (got += d));
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+      s.write(
+        'POST /t HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n' +
+          '5\r\nhello\r\n0\r\nx-checksum: abc\r\nkeep-alive: 5\r\n\r\n',
+      );
+    });
+    assert.match(answer, /^HTTP\/1.1 200/);
+    assert.match(raw, /\r\n5\r\nhello\r\n0\r\nx-checksum: abc\r\n\r\n$/);
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test('a slow client does not trip the read timeout: the upstream waits while the client is the slow side', async () => {
   const size = 8 * 1024 * 1024;
   const body = Buffer.alloc(size, 'q');

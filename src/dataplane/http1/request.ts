@@ -2,7 +2,7 @@
 // shape (lower-case names; repeated fields joined with ", ", cookie with "; ", set-cookie as an
 // array) and, only when the request has a body, a Readable that the parser feeds. The body applies
 // backpressure: when its buffer is full the connection stops reading the socket until the
-// consumer (undici's dispatch, a pipe) reads again.
+// consumer (the upstream attempt, a pipe) reads again.
 
 import type net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,7 +16,7 @@ export interface BodySource {
 export class Http1Body extends Readable {
   constructor(readonly source: BodySource) {
     super();
-    // a consumer may destroy the body with an error (undici on an upstream failure); the connection
+    // a consumer may destroy the body with an error (a pipe on an upstream failure); the connection
     // learns of the failure through its response, so an error event must never go unheard
     this.on('error', ignoreBodyError);
   }
