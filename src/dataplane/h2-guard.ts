@@ -43,6 +43,14 @@ export const H2_LIMITS = {
   maxSessionRejectedStreams: 100,
   /** invalid frames before the session is closed */
   maxSessionInvalidFrames: 1000,
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE: request-body bytes a client may send per stream before we read them
+   * (Node's default is 65,535). Data buffered unread per connection is bounded by this times the
+   * stream limit: 12.8 MB (6.4 MB with Node's default).
+   */
+  streamWindowBytes: 128 * 1024,
+  /** the connection's receive window (WINDOW_UPDATE once per MiB instead of per 32 KiB of bodies) */
+  sessionWindowBytes: 1024 * 1024,
 } as const;
 
 /** What connection errors are counted as (the `reason` label): a fixed, small set. */
@@ -59,6 +67,7 @@ export function h2ServerOptions(maxHeaderBytes: number, connectProtocol: boolean
   return {
     settings: h2Settings(maxHeaderBytes, connectProtocol),
     maxSessionMemory: H2_LIMITS.maxSessionMemoryMb,
+    paddingStrategy: C.PADDING_STRATEGY_NONE,
     maxHeaderListPairs: H2_LIMITS.maxHeaderListPairs,
     maxOutstandingPings: H2_LIMITS.maxOutstandingPings,
     maxSettings: H2_LIMITS.maxSettings,
@@ -76,6 +85,7 @@ export function h2Settings(maxHeaderBytes: number, connectProtocol: boolean): ht
     enableConnectProtocol: connectProtocol,
     maxHeaderListSize: maxHeaderBytes,
     maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams,
+    initialWindowSize: H2_LIMITS.streamWindowBytes,
   };
 }
 
@@ -132,6 +142,7 @@ export function guardSession(rt: ProxyRuntime, session: http2.ServerHttp2Session
   const slots = session as unknown as Record<symbol, unknown>;
   slots[kGuard] = g;
   slots[kRuntime] = rt;
+  session.setLocalWindowSize(H2_LIMITS.sessionWindowBytes);
   session.on('error', onSessionError);
   session.on('stream', onSessionStream);
   return g;
@@ -163,7 +174,8 @@ function onSessionStream(
   if (stream.destroyed || stream.closed) return g.reset();
   g.openStreams++;
   (stream as unknown as Record<symbol, SessionGuard>)[kGuard] = g;
-  stream.once('close', onGuardedStreamClose);
+  // 'close' comes once: `on` spares the once-wrapper closure and its removal per stream
+  stream.on('close', onGuardedStreamClose);
   // an 'error' without a listener throws: every stream has one before any handler runs
   stream.on('error', ignoreError);
   try {

@@ -244,6 +244,20 @@ export function onHttp1Request(this: object, req: Http1Request, res: Http1Respon
 }
 
 // ---- HTTP/2 ----
+const kPeerIP = Symbol('bulkhead.peerIP');
+
+/** the client address of a session, read once (`session.socket` is a Proxy: each read goes through a trap) */
+function sessionPeerIP(stream: ServerHttp2Stream): string {
+  const session = stream.session as unknown as Record<symbol, string | undefined> | undefined;
+  if (session === undefined) return '';
+  let ip = session[kPeerIP];
+  if (ip === undefined) {
+    ip = clientAddress(stream.session?.socket?.remoteAddress);
+    session[kPeerIP] = ip;
+  }
+  return ip;
+}
+
 export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   const rt = runtimeOf(this);
   const grpc = isGrpc(headers['content-type']);
@@ -266,7 +280,7 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
     q === -1 ? '' : url.slice(q + 1),
     url,
     headers,
-    clientAddress(stream.session?.socket?.remoteAddress),
+    sessionPeerIP(stream),
     grpc,
     stream.endAfterHeaders ? null : stream,
     cl === undefined ? -1 : Number(cl),

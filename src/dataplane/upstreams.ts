@@ -26,6 +26,13 @@ interface Slot {
   up: Http1Endpoint | H2Endpoint;
 }
 
+/**
+ * Receive windows of upstream sessions. A stream's window bounds the response bytes buffered while its
+ * client reads slowly (the exchange pauses the stream); the session's window only sets how often a
+ * WINDOW_UPDATE goes out, since Node hands the session's share back as soon as data arrives.
+ */
+export const H2_UPSTREAM_WINDOW = { stream: 512 * 1024, session: 8 * 1024 * 1024 } as const;
+
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
@@ -62,8 +69,9 @@ export class H2Endpoint {
   private open(): http2.ClientHttp2Session {
     this.connected = false;
     const opts: http2.SecureClientSessionOptions = {
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: H2_UPSTREAM_WINDOW.stream },
       peerMaxConcurrentStreams: 1000,
+      paddingStrategy: http2.constants.PADDING_STRATEGY_NONE,
     };
     const s = http2.connect(this.origin, this.tls === null ? opts : { ...opts, ...this.tls });
     (s as unknown as Record<symbol, H2Endpoint>)[kEndpoint] = this;
@@ -106,6 +114,7 @@ function onSessionConnect(this: http2.ClientHttp2Session): void {
   const ep = endpointOf(this);
   ep.connected = true;
   ep.clearTimer();
+  this.setLocalWindowSize(H2_UPSTREAM_WINDOW.session);
 }
 function onSessionGone(this: http2.ClientHttp2Session): void {
   endpointOf(this).detach(this);
