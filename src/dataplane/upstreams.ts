@@ -8,6 +8,7 @@ import { Http1Endpoint } from './upstream-pool.ts';
 import type tls from 'node:tls';
 import type { UpstreamConnIR } from '../ir/snapshot.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
+import { installAsyncBind } from './async-bind.ts';
 
 const kSlot = Symbol('bulkhead.upstream');
 const kEndpoint = Symbol('bulkhead.h2endpoint');
@@ -54,6 +55,8 @@ export class H2Endpoint {
     readonly idleMs: number,
     private readonly tls: tls.ConnectionOptions | null = null,
   ) {
+    // session.request() binds an AsyncResource per stream: the cheaper bind (async-bind.ts)
+    installAsyncBind();
     this.scheme = tls === null ? 'http' : 'https';
     this.origin = `${this.scheme}://${hostPort(address, port)}`;
   }
