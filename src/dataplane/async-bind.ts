@@ -38,6 +38,16 @@ const ACCESSOR: PropertyDescriptor = {
   set: setResource,
 };
 
+/**
+ * The bound function of the thisArg-less form: the caller's `this` goes through. Returned from here,
+ * not assigned, so the loader's keep-names transform does not define a `name` on every one.
+ */
+function scoped(resource: AsyncResource, f: (...args: unknown[]) => unknown): Bound {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    return resource.runInAsyncScope(f, this, ...args);
+  };
+}
+
 let installed = false;
 
 /** true when Node's own bind is the costly kind this replaces */
@@ -59,11 +69,8 @@ export function installAsyncBind(): void {
     const resource = this;
     const f = fn as (...args: unknown[]) => unknown;
     let bound: Bound;
-    if (thisArg === undefined) {
-      bound = function (this: unknown, ...args: unknown[]): unknown {
-        return resource.runInAsyncScope(f, this, ...args);
-      };
-    } else bound = resource.runInAsyncScope.bind(resource, f, thisArg) as Bound;
+    if (thisArg === undefined) bound = scoped(resource, f);
+    else bound = resource.runInAsyncScope.bind(resource, f, thisArg) as Bound;
     // a function of length 0 already has the `length` Node defines (0, read-only, configurable)
     if (f.length !== 0)
       Object.defineProperty(bound, 'length', {

@@ -124,9 +124,9 @@ export class Exchange {
     this.grpcStatus = rc.grpc ? GRPC_UNKNOWN : GRPC_NONE;
     const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
     down[kExchange] = this;
+    // h2 streams: h2-guard.ts gave them an 'error' listener before any handler ran, and its 'close'
+    // listener calls complete() (one listener per stream instead of two)
     if (res !== null) res.on('close', onDownstreamClose);
-    // h2 streams got their 'error' listener in h2-guard.ts before any handler ran
-    else stream!.on('close', onDownstreamClose);
     const reqMs = this.ctx.requestMs;
     if (deadlineMs > 0 && (reqMs === 0 || deadlineMs <= reqMs)) {
       this.timerErr = Errors.deadlineExceeded;

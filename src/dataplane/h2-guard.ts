@@ -19,6 +19,7 @@ import { kRuntime } from './context.ts';
 import { onH2Stream } from './proxy.ts';
 import { onH2Connect } from './websocket-h2.ts';
 import { penalize } from './h2-penalty.ts';
+import { kExchange, type Exchange } from './exchange.ts';
 
 const C = http2.constants;
 
@@ -188,10 +189,14 @@ function onSessionStream(
 }
 
 function onGuardedStreamClose(this: http2.ServerHttp2Stream): void {
-  const g = (this as unknown as Record<symbol, SessionGuard>)[kGuard]!;
+  const slots = this as unknown as Record<symbol, unknown>;
+  const g = slots[kGuard] as SessionGuard;
   g.openStreams--;
   // closed before our response ended, by the peer (or by us after a failure: rare, and bounded)
   if (this.aborted && !g.calmed) g.reset();
+  // the proxied request's accounting (exchange.ts), from this listener rather than a second one
+  const ex = slots[kExchange] as Exchange | undefined;
+  if (ex !== undefined) ex.complete();
 }
 
 /** An exception out of a stream handler: that stream is reset, the session and the process go on. */
