@@ -1,12 +1,14 @@
 // A cheaper AsyncResource.prototype.bind for Node versions whose bind builds two util.deprecate()
 // wrappers per call (Node 20: the deprecated `asyncResource` accessor, DEP0172, gets a fresh getter
 // and setter on every bound function). node:http2's ClientHttp2Session.request() binds once per
-// stream, so on the h2c upstream path this was ~7 % of the proxy's CPU per gRPC call (profiles in
-// docs/BENCHMARKS.md). The replacement behaves the same way: the bound function runs `fn` in the
-// resource's async scope with the same `this` and arguments, has the same `length`, and the same
-// deprecated `asyncResource` accessor (one shared getter/setter pair, which warns once per process,
-// as the per-call wrappers did, since Node warns once per deprecation code). Installed once by the
-// first h2c upstream endpoint (upstreams.ts); on other Node versions nothing is changed.
+// stream, so on the h2c upstream path it cost ~7 % of the proxy's CPU directly and more in garbage
+// collection: a gRPC call took ~1.4× the CPU it takes with this (docs/DESIGN-NOTES.md). The
+// replacement behaves the same way: the bound function runs `fn` in the resource's async scope with
+// the same `this` and arguments, has the same `length`, and the same deprecated `asyncResource`
+// accessor (one shared getter/setter pair, which warns once per process, as the per-call wrappers
+// did, since Node warns once per deprecation code); only its `name` is empty instead of "bound".
+// Installed once by the first h2c upstream endpoint (upstreams.ts); on other Node versions nothing
+// is changed.
 
 import { AsyncResource } from 'node:async_hooks';
 import { deprecate } from 'node:util';
