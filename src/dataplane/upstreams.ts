@@ -117,7 +117,8 @@ function onSessionConnect(this: http2.ClientHttp2Session): void {
   const ep = endpointOf(this);
   ep.connected = true;
   ep.clearTimer();
-  this.setLocalWindowSize(H2_UPSTREAM_WINDOW.session);
+  // a session torn down between its handshake and this event keeps Node's window; nothing to raise
+  if (!this.destroyed && !this.closed) this.setLocalWindowSize(H2_UPSTREAM_WINDOW.session);
 }
 function onSessionGone(this: http2.ClientHttp2Session): void {
   endpointOf(this).detach(this);
