@@ -172,8 +172,14 @@ function collectEnd(this: Readable): void {
 // ---- bodies of unknown length on retrying routes: streamed through a PassThrough, copied aside ----
 const kTee = Symbol('bulkhead.bodyTee');
 function teeBody(ex: Exchange, body: Readable): void {
-  (body as unknown as Record<symbol, Exchange>)[kTee] = ex;
   ex.startReplay();
+  if (ex.cluster.h2) {
+    // an h2c attempt relays the body itself and hands each chunk to the replay copy (upstream-h2.ts):
+    // no PassThrough and pipe per gRPC call on routes with retries
+    ex.body = body;
+    return ex.next();
+  }
+  (body as unknown as Record<symbol, Exchange>)[kTee] = ex;
   body.on('data', teeChunk);
   body.once('end', teeEnd);
   ex.body = body.pipe(new PassThrough());

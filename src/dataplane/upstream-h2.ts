@@ -114,7 +114,9 @@ export class H2Attempt implements Swept {
 
   bodyData(chunk: Buffer): void {
     if (this.bodyState === BODY_DONE) return;
-    this.ex.onBodyBytes(chunk.length);
+    const ex = this.ex;
+    ex.onBodyBytes(chunk.length);
+    ex.replayChunk(chunk); // kept for a retry when the route has retries (proxy.ts teeBody)
     this.sendSeen = true;
     this.readSeen = true; // what is written counts as activity, as with a stream timeout
     if (!this.s!.write(chunk)) {
@@ -131,6 +133,7 @@ export class H2Attempt implements Swept {
     if (this.bodyState === BODY_DONE) return;
     this.bodyState = BODY_DONE;
     this.sendMs = 0;
+    this.ex.replayEnd();
     this.ex.onBodyDone();
     const s = this.s!;
     if (!s.destroyed) s.end();
