@@ -149,6 +149,14 @@ export async function startNetFloorProxy(backendPort: number, cores: Cores): Pro
   return { proc, port };
 }
 
+/** The h2c reference peer of the gRPC suite (bench/h2-floor-proxy.ts). */
+export async function startH2FloorProxy(backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const proc = nodeScript('h2-floor', 'h2-floor-proxy.ts', [String(port), String(backendPort)], cores);
+  await waitForLine(proc, /ready port=(\d+)/, READY_MS);
+  return { proc, port };
+}
+
 /**
  * redis-server for the Global rate-limit peer (no persistence), and the `--secrets` directory that
  * holds its URL. Shares the backends' core: it is part of what the proxy depends on, not the proxy.

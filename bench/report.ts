@@ -174,6 +174,22 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
     target: '-',
     pass: null,
   });
+  // What Bulkhead adds over node:http2's own two streams per call (bench/h2-floor-proxy.ts)
+  const gf = find(rows, 'grpc', 'h2-floor', grpcConns);
+  if (gf !== undefined) {
+    out.push({
+      name: 'gRPC unary: Bulkhead / h2-floor req/s per peer core',
+      value: ratio(cost(gb), cost(gf)),
+      target: '-',
+      pass: null,
+    });
+    out.push({
+      name: 'gRPC unary: h2-floor / nginx grpc_pass req/s per peer core',
+      value: ratio(cost(gf), cost(gn)),
+      target: '-',
+      pass: null,
+    });
+  }
   // What translating gRPC-Web costs: the same call through the same proxy, with grpcWeb on the route
   const gw = find(rows, 'grpc', 'bulkhead-grpc-web', grpcConns);
   if (gw === undefined) return out;

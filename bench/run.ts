@@ -1,7 +1,7 @@
 // Bulkhead's side-by-side benchmark on loopback: HTTP/1.1 (wrk) through nginx, node-http-proxy and
 // Bulkhead to one nginx backend, the same over TLS 1.3 (nginx `listen ... ssl` and Bulkhead's
-// listener.tls), and gRPC unary over h2c (h2load) through nginx grpc_pass and Bulkhead to one
-// grpc-go backend, with gRPC-Web unary through Bulkhead, plus each backend measured directly. See
+// listener.tls), and gRPC unary over h2c (h2load) through nginx grpc_pass, the bare node:http2
+// h2-floor peer and Bulkhead to one grpc-go backend, with gRPC-Web unary through Bulkhead, plus each backend measured directly. See
 // docs/BENCHMARKS.md.
 //
 //   node --import tsx bench/run.ts [--quick] [--write-docs] [--rounds N] [--duration S]
@@ -54,7 +54,7 @@ const HTTP_PEERS = [
   'bulkhead-local-limit',
   'bulkhead-global-limit',
 ];
-const GRPC_PEERS = ['direct', 'nginx', 'bulkhead', 'bulkhead-grpc-web'];
+const GRPC_PEERS = ['direct', 'nginx', 'h2-floor', 'bulkhead', 'bulkhead-grpc-web'];
 /** HTTPS: no direct row (the backend speaks plain HTTP) */
 const HTTPS_PEERS = ['nginx', 'bulkhead'];
 /** The whole run is bounded: past this the runner stops everything and exits. */
@@ -154,6 +154,7 @@ async function main(): Promise<number> {
     const startGrpcPeer = (peer: string): Promise<peers.Started | null> => {
       if (peer === 'direct') return Promise.resolve(null);
       if (peer === 'nginx') return peers.startNginxGrpcProxy(workDir, grpcBackend.port, cores.proxy);
+      if (peer === 'h2-floor') return peers.startH2FloorProxy(grpcBackend.port, cores.proxy);
       return bulkhead({ grpcWeb: peer === 'bulkhead-grpc-web' });
     };
 

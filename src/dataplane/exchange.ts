@@ -124,11 +124,9 @@ export class Exchange {
     this.grpcStatus = rc.grpc ? GRPC_UNKNOWN : GRPC_NONE;
     const down = (res ?? stream) as unknown as Record<symbol, Exchange>;
     down[kExchange] = this;
+    // h2 streams: h2-guard.ts gave them an 'error' listener before any handler ran, and its 'close'
+    // listener calls complete() (one listener per stream instead of two)
     if (res !== null) res.on('close', onDownstreamClose);
-    else {
-      stream!.on('close', onDownstreamClose);
-      stream!.on('error', ignoreError);
-    }
     const reqMs = this.ctx.requestMs;
     if (deadlineMs > 0 && (reqMs === 0 || deadlineMs <= reqMs)) {
       this.timerErr = Errors.deadlineExceeded;
@@ -147,7 +145,9 @@ export class Exchange {
     if (ep === null) return this.fail(Errors.noHealthyUpstream);
     this.ep = ep;
     this.attempts++;
-    if (this.attempts === 1 && this.body !== null && !Buffer.isBuffer(this.body) && this.ctx.sendMs > 0) {
+    // h2c attempts watch a streamed body's send timeout themselves (upstream-h2.ts, h2-idle.ts)
+    const streamed = this.body !== null && !Buffer.isBuffer(this.body);
+    if (this.attempts === 1 && streamed && this.ctx.sendMs > 0 && !this.cluster.h2) {
       this.sendTimer = setTimeout(onSendTimer, this.ctx.sendMs, this);
     }
     startAttempt(this, ep);
@@ -423,7 +423,4 @@ function onExchangeTimer(ex: Exchange): void {
 function onSendTimer(ex: Exchange): void {
   ex.onBodyDone();
   ex.fail(Errors.sendTimeout);
-}
-function ignoreError(): void {
-  // stream errors (client RST) surface as 'close'; complete() does the accounting
 }

@@ -19,6 +19,7 @@ import { kRuntime } from './context.ts';
 import { onH2Stream } from './proxy.ts';
 import { onH2Connect } from './websocket-h2.ts';
 import { penalize } from './h2-penalty.ts';
+import { kExchange, type Exchange } from './exchange.ts';
 
 const C = http2.constants;
 
@@ -43,6 +44,14 @@ export const H2_LIMITS = {
   maxSessionRejectedStreams: 100,
   /** invalid frames before the session is closed */
   maxSessionInvalidFrames: 1000,
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE: request-body bytes a client may send per stream before we read them
+   * (Node's default is 65,535). Data buffered unread per connection is bounded by this times the
+   * stream limit: 12.8 MB (6.4 MB with Node's default).
+   */
+  streamWindowBytes: 128 * 1024,
+  /** the connection's receive window (WINDOW_UPDATE once per MiB instead of per 32 KiB of bodies) */
+  sessionWindowBytes: 1024 * 1024,
 } as const;
 
 /** What connection errors are counted as (the `reason` label): a fixed, small set. */
@@ -59,6 +68,7 @@ export function h2ServerOptions(maxHeaderBytes: number, connectProtocol: boolean
   return {
     settings: h2Settings(maxHeaderBytes, connectProtocol),
     maxSessionMemory: H2_LIMITS.maxSessionMemoryMb,
+    paddingStrategy: C.PADDING_STRATEGY_NONE,
     maxHeaderListPairs: H2_LIMITS.maxHeaderListPairs,
     maxOutstandingPings: H2_LIMITS.maxOutstandingPings,
     maxSettings: H2_LIMITS.maxSettings,
@@ -76,6 +86,7 @@ export function h2Settings(maxHeaderBytes: number, connectProtocol: boolean): ht
     enableConnectProtocol: connectProtocol,
     maxHeaderListSize: maxHeaderBytes,
     maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams,
+    initialWindowSize: H2_LIMITS.streamWindowBytes,
   };
 }
 
@@ -132,6 +143,7 @@ export function guardSession(rt: ProxyRuntime, session: http2.ServerHttp2Session
   const slots = session as unknown as Record<symbol, unknown>;
   slots[kGuard] = g;
   slots[kRuntime] = rt;
+  session.setLocalWindowSize(H2_LIMITS.sessionWindowBytes);
   session.on('error', onSessionError);
   session.on('stream', onSessionStream);
   return g;
@@ -163,7 +175,8 @@ function onSessionStream(
   if (stream.destroyed || stream.closed) return g.reset();
   g.openStreams++;
   (stream as unknown as Record<symbol, SessionGuard>)[kGuard] = g;
-  stream.once('close', onGuardedStreamClose);
+  // 'close' comes once: `on` spares the once-wrapper closure and its removal per stream
+  stream.on('close', onGuardedStreamClose);
   // an 'error' without a listener throws: every stream has one before any handler runs
   stream.on('error', ignoreError);
   try {
@@ -176,10 +189,14 @@ function onSessionStream(
 }
 
 function onGuardedStreamClose(this: http2.ServerHttp2Stream): void {
-  const g = (this as unknown as Record<symbol, SessionGuard>)[kGuard]!;
+  const slots = this as unknown as Record<symbol, unknown>;
+  const g = slots[kGuard] as SessionGuard;
   g.openStreams--;
   // closed before our response ended, by the peer (or by us after a failure: rare, and bounded)
   if (this.aborted && !g.calmed) g.reset();
+  // the proxied request's accounting (exchange.ts), from this listener rather than a second one
+  const ex = slots[kExchange] as Exchange | undefined;
+  if (ex !== undefined) ex.complete();
 }
 
 /** An exception out of a stream handler: that stream is reset, the session and the process go on. */

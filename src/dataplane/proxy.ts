@@ -172,8 +172,14 @@ function collectEnd(this: Readable): void {
 // ---- bodies of unknown length on retrying routes: streamed through a PassThrough, copied aside ----
 const kTee = Symbol('bulkhead.bodyTee');
 function teeBody(ex: Exchange, body: Readable): void {
-  (body as unknown as Record<symbol, Exchange>)[kTee] = ex;
   ex.startReplay();
+  if (ex.cluster.h2) {
+    // an h2c attempt relays the body itself and hands each chunk to the replay copy (upstream-h2.ts):
+    // no PassThrough and pipe per gRPC call on routes with retries
+    ex.body = body;
+    return ex.next();
+  }
+  (body as unknown as Record<symbol, Exchange>)[kTee] = ex;
   body.on('data', teeChunk);
   body.once('end', teeEnd);
   ex.body = body.pipe(new PassThrough());
@@ -244,6 +250,20 @@ export function onHttp1Request(this: object, req: Http1Request, res: Http1Respon
 }
 
 // ---- HTTP/2 ----
+const kPeerIP = Symbol('bulkhead.peerIP');
+
+/** the client address of a session, read once (`session.socket` is a Proxy: each read goes through a trap) */
+function sessionPeerIP(stream: ServerHttp2Stream): string {
+  const session = stream.session as unknown as Record<symbol, string | undefined> | undefined;
+  if (session === undefined) return '';
+  let ip = session[kPeerIP];
+  if (ip === undefined) {
+    ip = clientAddress(stream.session?.socket?.remoteAddress);
+    session[kPeerIP] = ip;
+  }
+  return ip;
+}
+
 export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   const rt = runtimeOf(this);
   const grpc = isGrpc(headers['content-type']);
@@ -266,7 +286,7 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
     q === -1 ? '' : url.slice(q + 1),
     url,
     headers,
-    clientAddress(stream.session?.socket?.remoteAddress),
+    sessionPeerIP(stream),
     grpc,
     stream.endAfterHeaders ? null : stream,
     cl === undefined ? -1 : Number(cl),

@@ -2,33 +2,65 @@
 // H2C whatever the downstream protocol, and the path gRPC takes: trailers pass through, downstream
 // cancellation becomes RST_STREAM(CANCEL) here, a refused stream (REFUSED_STREAM or GOAWAY before
 // processing) is the `refused-stream` retry condition.
+//
+// Per call this costs what node:http2 needs and little more: the request body is relayed with a
+// data/end listener pair and pause/resume on the upstream's 'drain' (no `pipe`, which adds and removes
+// seven listeners per call), and the read and send timeouts are flags checked by one coarse sweep
+// (h2-idle.ts) instead of a stream Timeout refreshed on every frame and a send Timeout per call.
 
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { performance } from 'node:perf_hooks';
 import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
 import type { H2Endpoint } from './upstreams.ts';
+import { Errors } from './errors.ts';
 import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
 import { Fail, classifyUndiciError } from './upstream-errors.ts';
+import { sweepAdd, sweepRemove, type Swept } from './h2-idle.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const kAttempt = Symbol('bulkhead.h2attempt');
 
-export class H2Attempt {
+// request() copies its options and fills in the priority fields it finds missing; adding them to the
+// copy took a slow path (several µs per call in profiles), so they are all given, with their defaults
+const REQUEST_ENDED = { endStream: true, weight: 16, parent: 0, exclusive: false, silent: false };
+const REQUEST_OPEN = { endStream: false, weight: 16, parent: 0, exclusive: false, silent: false };
+
+// request body relay states
+const BODY_NONE = 0;
+const BODY_FLOWING = 1;
+const BODY_PAUSED = 2;
+const BODY_DONE = 3;
+
+export class H2Attempt implements Swept {
   readonly started = performance.now();
   private s: http2.ClientHttp2Stream | null = null;
   private finished = false;
   private gotHead = false;
   private err: Error | null = null;
   private trailers: OutgoingHeaders | null = null;
+  private body: Readable | null = null;
+  private bodyState = BODY_NONE;
+  private drainHooked = false;
+  // idle tracking (h2-idle.ts): flags set on activity, turned into times by the sweep
+  sweepPrev: Swept | null = null;
+  sweepNext: Swept | null = null;
+  private readMs: number;
+  private sendMs: number;
+  private readSeen = true;
+  private sendSeen = true;
+  private readAt = 0;
+  private sendAt = 0;
 
   constructor(
     private readonly ex: Exchange,
     readonly ep: EndpointState,
     private readonly up: H2Endpoint,
-  ) {}
+  ) {
+    this.readMs = ex.ctx.readMs;
+    this.sendMs = 0;
+  }
 
   start(): void {
     const ex = this.ex;
@@ -40,7 +72,7 @@ export class H2Attempt {
     const body = ex.body;
     let s: http2.ClientHttp2Stream;
     try {
-      s = this.up.get().request(h, { endStream: body === null });
+      s = this.up.get().request(h, body === null ? REQUEST_ENDED : REQUEST_OPEN);
     } catch (err) {
       this.finished = true;
       const code = (err as { code?: string }).code;
@@ -59,10 +91,75 @@ export class H2Attempt {
     s.on('end', onEnd);
     s.on('error', onError);
     s.on('close', onClose);
-    if (ex.ctx.readMs > 0) s.setTimeout(ex.ctx.readMs, onTimeout);
-    if (body === null) return;
-    if (Buffer.isBuffer(body)) s.end(body);
-    else pipeBody(body, s, ex);
+    if (body !== null) {
+      if (Buffer.isBuffer(body)) s.end(body);
+      else this.relayBody(body);
+    }
+    if (this.readMs > 0 || this.sendMs > 0) sweepAdd(this);
+  }
+
+  /** Stream the request body upstream; the first attempt's send timeout watches it. */
+  private relayBody(body: Readable): void {
+    const ex = this.ex;
+    this.body = body;
+    this.bodyState = BODY_FLOWING;
+    if (ex.attempts === 1) this.sendMs = ex.ctx.sendMs;
+    (body as unknown as Record<symbol, H2Attempt>)[kAttempt] = this;
+    body.on('data', onBodyData);
+    body.on('end', onBodyEnd);
+    // the downstream stream's errors end in its 'close' (the exchange); a transform in between
+    // (gRPC-Web text) fails the upload
+    if (body !== (ex.stream as unknown)) body.on('error', onBodyError);
+  }
+
+  bodyData(chunk: Buffer): void {
+    if (this.bodyState === BODY_DONE) return;
+    const ex = this.ex;
+    ex.onBodyBytes(chunk.length);
+    ex.replayChunk(chunk); // kept for a retry when the route has retries (proxy.ts teeBody)
+    this.sendSeen = true;
+    this.readSeen = true; // what is written counts as activity, as with a stream timeout
+    if (!this.s!.write(chunk)) {
+      this.bodyState = BODY_PAUSED;
+      this.body!.pause();
+      if (!this.drainHooked) {
+        this.drainHooked = true;
+        this.s!.on('drain', onUpstreamDrain);
+      }
+    }
+  }
+
+  bodyEnd(): void {
+    if (this.bodyState === BODY_DONE) return;
+    this.bodyState = BODY_DONE;
+    this.sendMs = 0;
+    this.ex.replayEnd();
+    this.ex.onBodyDone();
+    const s = this.s!;
+    if (!s.destroyed) s.end();
+  }
+
+  upstreamDrained(): void {
+    if (this.bodyState !== BODY_PAUSED) return;
+    this.bodyState = BODY_FLOWING;
+    this.body!.resume();
+  }
+
+  /** the upstream stream is done before the body: stop reading it, as an unpiped source is */
+  private stopBody(): void {
+    if (this.bodyState === BODY_NONE || this.bodyState === BODY_DONE) return;
+    this.bodyState = BODY_DONE;
+    const body = this.body!;
+    body.removeListener('data', onBodyData);
+    body.removeListener('end', onBodyEnd);
+    body.pause();
+  }
+
+  bodyFailed(): void {
+    if (this.finished) return;
+    this.stopBody();
+    const s = this.s!;
+    if (!s.destroyed) s.close(NGHTTP2_CANCEL); // 'close' reports the reset
   }
 
   response(headers: IncomingHttpHeaders, flags: number): void {
@@ -70,12 +167,14 @@ export class H2Attempt {
     const status = Number(headers[':status']);
     if (status < 200) return;
     this.gotHead = true;
+    this.readSeen = true;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     if (!this.ex.onHead(this, status, filterObjectResponseHeaders(headers, []), endStream)) this.cancel();
   }
 
   data(chunk: Buffer): void {
     if (this.finished) return;
+    this.readSeen = true;
     if (!this.ex.onData(this, chunk)) this.s!.pause();
   }
 
@@ -86,6 +185,7 @@ export class H2Attempt {
   end(): void {
     if (this.finished || !this.gotHead) return;
     this.finished = true;
+    sweepRemove(this);
     this.ex.onEnd(this, this.trailers);
   }
 
@@ -94,8 +194,10 @@ export class H2Attempt {
   }
 
   closed(): void {
+    this.stopBody();
     if (this.finished) return;
     this.finished = true;
+    sweepRemove(this);
     const s = this.s!;
     let kind: Fail = Fail.reset;
     if (this.err !== null && !this.up.connected && !this.gotHead)
@@ -107,16 +209,42 @@ export class H2Attempt {
     this.ex.onError(this, kind);
   }
 
-  timedOut(): void {
-    if (this.finished || this.s!.isPaused()) return; // paused by downstream backpressure: not the upstream's fault
+  /** The sweep's tick: read idleness (not while paused by downstream backpressure) and send idleness. */
+  idleTick(now: number): void {
+    if (this.finished) return sweepRemove(this);
+    const s = this.s!;
+    if (this.readSeen || s.isPaused()) {
+      this.readSeen = false;
+      this.readAt = now;
+    } else if (this.readMs > 0 && now - this.readAt >= this.readMs) return this.timedOut();
+    if (this.sendMs > 0) {
+      if (this.sendSeen) {
+        this.sendSeen = false;
+        this.sendAt = now;
+      } else if (now - this.sendAt >= this.sendMs) this.sendTimedOut();
+    }
+  }
+
+  private timedOut(): void {
     this.finished = true;
+    sweepRemove(this);
+    this.stopBody();
     this.s!.close(NGHTTP2_CANCEL);
     this.ex.onError(this, Fail.timeout);
+  }
+
+  /** the client stopped sending its body (what the exchange's send timer does for HTTP/1.1) */
+  private sendTimedOut(): void {
+    this.sendMs = 0;
+    this.ex.onBodyDone();
+    this.ex.fail(Errors.sendTimeout); // cancels this attempt
   }
 
   cancel(): void {
     if (this.finished) return;
     this.finished = true;
+    sweepRemove(this);
+    this.stopBody();
     const s = this.s;
     if (s !== null && !s.destroyed) s.close(NGHTTP2_CANCEL);
   }
@@ -126,8 +254,8 @@ export class H2Attempt {
   }
 }
 
-function attemptOf(s: http2.ClientHttp2Stream): H2Attempt {
-  return (s as unknown as Record<symbol, H2Attempt>)[kAttempt]!;
+function attemptOf(x: object): H2Attempt {
+  return (x as Record<symbol, H2Attempt>)[kAttempt]!;
 }
 function onResponse(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
   attemptOf(this).response(headers, flags);
@@ -147,22 +275,15 @@ function onError(this: http2.ClientHttp2Stream, err: Error): void {
 function onClose(this: http2.ClientHttp2Stream): void {
   attemptOf(this).closed();
 }
-function onTimeout(this: http2.ClientHttp2Stream): void {
-  attemptOf(this).timedOut();
+function onUpstreamDrain(this: http2.ClientHttp2Stream): void {
+  attemptOf(this).upstreamDrained();
 }
-
-const kBodyEx = Symbol('bulkhead.bodyExchange');
-
-/** Stream the downstream request body into the upstream stream (pipe does the backpressure). */
-function pipeBody(body: Readable, s: http2.ClientHttp2Stream, ex: Exchange): void {
-  (body as unknown as Record<symbol, Exchange>)[kBodyEx] = ex;
-  body.on('data', countBody);
-  body.once('end', bodyEnd);
-  body.pipe(s);
+function onBodyData(this: Readable, chunk: Buffer): void {
+  attemptOf(this).bodyData(chunk);
 }
-function bodyEnd(this: Readable): void {
-  (this as unknown as Record<symbol, Exchange>)[kBodyEx]!.onBodyDone();
+function onBodyEnd(this: Readable): void {
+  attemptOf(this).bodyEnd();
 }
-function countBody(this: Readable, chunk: Buffer): void {
-  (this as unknown as Record<symbol, Exchange>)[kBodyEx]!.onBodyBytes(chunk.length);
+function onBodyError(this: Readable): void {
+  attemptOf(this).bodyFailed();
 }

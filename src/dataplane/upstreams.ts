@@ -8,6 +8,7 @@ import { Http1Endpoint } from './upstream-pool.ts';
 import type tls from 'node:tls';
 import type { UpstreamConnIR } from '../ir/snapshot.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
+import { installAsyncBind } from './async-bind.ts';
 
 const kSlot = Symbol('bulkhead.upstream');
 const kEndpoint = Symbol('bulkhead.h2endpoint');
@@ -25,6 +26,15 @@ interface Slot {
   tls: number;
   up: Http1Endpoint | H2Endpoint;
 }
+
+/**
+ * Receive windows of upstream sessions. A stream's window bounds the response bytes buffered while its
+ * client reads slowly (the exchange pauses the stream), so it stays small: 128 KiB (Node's default is
+ * 64 KiB; 128 KiB per stream still fills a 1 ms round trip at 128 MB/s), at most ~1.3 GB for the
+ * 10,000 requests the default overload limit admits. The session's window only sets how often a
+ * WINDOW_UPDATE goes out, since Node hands the session's share back as soon as data arrives.
+ */
+export const H2_UPSTREAM_WINDOW = { stream: 128 * 1024, session: 8 * 1024 * 1024 } as const;
 
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
@@ -47,6 +57,8 @@ export class H2Endpoint {
     readonly idleMs: number,
     private readonly tls: tls.ConnectionOptions | null = null,
   ) {
+    // session.request() binds an AsyncResource per stream: the cheaper bind (async-bind.ts)
+    installAsyncBind();
     this.scheme = tls === null ? 'http' : 'https';
     this.origin = `${this.scheme}://${hostPort(address, port)}`;
   }
@@ -62,8 +74,9 @@ export class H2Endpoint {
   private open(): http2.ClientHttp2Session {
     this.connected = false;
     const opts: http2.SecureClientSessionOptions = {
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: H2_UPSTREAM_WINDOW.stream },
       peerMaxConcurrentStreams: 1000,
+      paddingStrategy: http2.constants.PADDING_STRATEGY_NONE,
     };
     const s = http2.connect(this.origin, this.tls === null ? opts : { ...opts, ...this.tls });
     (s as unknown as Record<symbol, H2Endpoint>)[kEndpoint] = this;
@@ -106,6 +119,8 @@ function onSessionConnect(this: http2.ClientHttp2Session): void {
   const ep = endpointOf(this);
   ep.connected = true;
   ep.clearTimer();
+  // a session torn down between its handshake and this event keeps Node's window; nothing to raise
+  if (!this.destroyed && !this.closed) this.setLocalWindowSize(H2_UPSTREAM_WINDOW.session);
 }
 function onSessionGone(this: http2.ClientHttp2Session): void {
   endpointOf(this).detach(this);
