@@ -1,0 +1,79 @@
+// The experiment behind "Tail latency at 200 connections" in docs/BENCHMARKS.md: a bare `net`
+// server that does `--work-us` of busy work per request (pinned to core 0) receives a burst of
+// connections from h2load (core 1). It reports when it accepted each connection, and the listening
+// socket's accept queue (`ss` Recv-Q) sampled every 30 ms. With libuv accepting one connection per
+// event-loop iteration, a saturated loop takes the burst in slowly, and the first requests of the
+// late connections make the load tool's p99.
+// Usage: node --import tsx bench/accept-burst.ts [--conns 200] [--work-us 50] [--seconds 3]
+
+import { execFileSync, spawn } from 'node:child_process';
+import { freePort, sleep } from './procs.ts';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? def : Number(process.argv[i + 1]);
+}
+const conns = arg('--conns', 200);
+const workUs = arg('--work-us', 50);
+const seconds = arg('--seconds', 3);
+
+const SERVER = `
+const net = require('node:net');
+const R = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 5\\r\\n\\r\\nhello');
+const WORK = ${workUs} / 1000;
+const accepted = [];
+let t0 = 0;
+net.createServer((s) => {
+  const now = performance.now();
+  if (t0 === 0) t0 = now;
+  accepted.push(now - t0);
+  s.setNoDelay(true);
+  s.on('data', () => { const t = performance.now(); while (performance.now() - t < WORK); s.write(R); });
+  s.on('error', () => {});
+}).listen(Number(process.argv[1]), '127.0.0.1', () => console.log('ready'));
+process.on('SIGUSR2', () => { console.log('ACCEPTED ' + JSON.stringify(accepted)); process.exit(0); });
+`;
+
+const port = await freePort();
+const server = spawn('taskset', ['-c', '0', process.execPath, '-e', SERVER, String(port)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let out = '';
+server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(50);
+
+const queue: string[] = [];
+let sampling = true;
+const sampler = (async () => {
+  while (sampling) {
+    const line = execFileSync('ss', ['-Hltn', `sport = :${port}`])
+      .toString()
+      .trim();
+    queue.push(line.split(/\s+/)[1] ?? '?');
+    await sleep(30);
+  }
+})();
+// h2load runs as a child so that this process keeps sampling the queue meanwhile
+const h2load = spawn(
+  'taskset',
+  ['-c', '1', 'h2load', '--h1', `-c${conns}`, '-t1', `-D${seconds}`, `http://127.0.0.1:${port}/`],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+let load = '';
+h2load.stdout.on('data', (d: Buffer) => (load += d.toString()));
+const killer = setTimeout(() => h2load.kill(), (seconds + 20) * 1000);
+await new Promise((r) => h2load.once('exit', r));
+clearTimeout(killer);
+sampling = false;
+await sampler;
+server.kill('SIGUSR2');
+await new Promise((r) => server.once('exit', r));
+
+const acc = (JSON.parse(/ACCEPTED (.*)/.exec(out)?.[1] ?? '[]') as number[]).sort((a, b) => a - b);
+console.log(`server: ${workUs} µs of work per request, ${conns} connections from h2load --h1 -t1`);
+for (const l of load.split('\n'))
+  if (/finished in|time to 1st byte|time for request/.test(l)) console.log(l.trim());
+console.log(
+  `accepted ${acc.length}: first at 0 ms, median at ${acc[acc.length >> 1]?.toFixed(1)} ms, last at ${acc[acc.length - 1]?.toFixed(1)} ms`,
+);
+console.log(`listen queue (Recv-Q) every 30 ms: ${queue.slice(0, 40).join(' ')}`);
