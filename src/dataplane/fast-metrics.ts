@@ -31,11 +31,6 @@ export class DeferredCounters {
       p.n = 0;
     }
   }
-
-  /** the counter was reset (registry.resetMetrics): what is pending goes too */
-  clear(): void {
-    for (const p of this.all) p.n = 0;
-  }
 }
 
 export class HistogramSeries {

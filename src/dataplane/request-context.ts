@@ -18,6 +18,8 @@ import { answerH1, answerH2, answerRaw } from './respond.ts';
 
 export const kRequestContext = Symbol('bulkhead.requestContext');
 
+const BAD_FIELD_VALUE = /[\r\n\0]/;
+
 export class RequestContext {
   cfg: RuntimeConfig | null = null;
   route: RouteContext | null = null;
@@ -70,7 +72,13 @@ export class RequestContext {
     return this.res !== null ? 'http1' : 'h2';
   }
 
+  /**
+   * A header for the upstream request. Values come from outside the proxy's parsers (a JWT claim,
+   * an external auth service's answer); one that could not be a field value (CR, LF, NUL) is not
+   * added, so no policy can split the upstream request, whatever the upstream's protocol.
+   */
   addUpstreamHeader(name: string, value: string): void {
+    if (BAD_FIELD_VALUE.test(value)) return;
     (this.upstreamHeaders ??= []).push(name, value);
   }
 

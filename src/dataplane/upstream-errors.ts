@@ -5,7 +5,12 @@
 export const Fail = { connect: 1, connectTimeout: 2, reset: 3, refused: 4, timeout: 5, protocol: 6 } as const;
 export type Fail = (typeof Fail)[keyof typeof Fail];
 
-export function classifyUndiciError(err: unknown): Fail {
+/**
+ * A socket or session error by its code: the system's (ECONNREFUSED, ...), llhttp's (HPE_*), and the
+ * codes the upstream code gives its own timeouts (UND_ERR_CONNECT_TIMEOUT, UND_ERR_HEADERS_TIMEOUT,
+ * kept from the undici era so that logs and tests read the same).
+ */
+export function classifyUpstreamError(err: unknown): Fail {
   const code = (err as { code?: string } | null)?.code ?? '';
   switch (code) {
     case 'ECONNREFUSED':

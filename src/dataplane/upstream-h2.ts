@@ -16,7 +16,7 @@ import type { Exchange } from './exchange.ts';
 import type { H2Endpoint } from './upstreams.ts';
 import { Errors } from './errors.ts';
 import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
-import { Fail, classifyUndiciError } from './upstream-errors.ts';
+import { Fail, classifyUpstreamError } from './upstream-errors.ts';
 import { sweepAdd, sweepRemove, type Swept } from './h2-idle.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -201,7 +201,7 @@ export class H2Attempt implements Swept {
     const s = this.s!;
     let kind: Fail = Fail.reset;
     if (this.err !== null && !this.up.connected && !this.gotHead)
-      kind = classifyUndiciError(this.err) === Fail.connectTimeout ? Fail.connectTimeout : Fail.connect;
+      kind = classifyUpstreamError(this.err) === Fail.connectTimeout ? Fail.connectTimeout : Fail.connect;
     else if (s.rstCode === NGHTTP2_REFUSED_STREAM) kind = Fail.refused;
     else if (this.err !== null && (this.err as { code?: string }).code === 'ERR_HTTP2_GOAWAY_SESSION')
       kind = Fail.refused;

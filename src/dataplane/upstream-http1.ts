@@ -16,27 +16,12 @@ import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
 import type { Http1Endpoint } from './upstream-pool.ts';
 import type { UpstreamConn } from './upstream-conn.ts';
-import { Fail, classifyUndiciError } from './upstream-errors.ts';
-import { filterFlatResponseHeaders, flatTrailersToObject, isHopByHop } from './headers.ts';
+import { Fail, classifyUpstreamError } from './upstream-errors.ts';
+import { filterFlatResponseHeaders, flatTrailersToObject } from './headers.ts';
+import { COALESCE_MAX, joinHead, lastChunk } from './http1/wire.ts';
 
 const kAttempt = Symbol('bulkhead.http1Attempt');
-/** a buffered body up to this size is copied into the head's buffer: one write, one syscall */
-const COALESCE_MAX = 16 * 1024;
 const CRLF = '\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
-const BAD_VALUE = /[\r\n\0]/;
-
-/** The end of a chunked request body, with the client's trailers (hop-by-hop names dropped). */
-function lastChunk(trailers: Record<string, string | string[] | undefined> | null): string {
-  if (trailers === null) return LAST_CHUNK;
-  let out = '0\r\n';
-  for (const name in trailers) {
-    const v = trailers[name];
-    if (v === undefined || isHopByHop(name) || name === 'content-length') continue;
-    for (const x of Array.isArray(v) ? v : [v]) if (!BAD_VALUE.test(x)) out += name + ': ' + x + CRLF;
-  }
-  return out + CRLF;
-}
 
 function idempotent(method: string): boolean {
   switch (method) {
@@ -100,10 +85,7 @@ export class Http1Attempt {
     if (Buffer.isBuffer(body)) {
       this.sent = true;
       if (body.length <= COALESCE_MAX) {
-        const n = Buffer.byteLength(head, 'latin1');
-        const buf = Buffer.allocUnsafe(n + body.length);
-        buf.write(head, 0, 'latin1');
-        body.copy(buf, n);
+        const buf = joinHead(head, body);
         s.write(buf);
       } else {
         s.cork();
@@ -136,10 +118,10 @@ export class Http1Attempt {
         if (body === null || Buffer.isBuffer(body)) continue;
         hasLength = true;
       }
-      if (typeof v === 'string') {
-        if (BAD_VALUE.test(v)) continue;
-        h += name + ': ' + v + CRLF;
-      } else for (let i = 0; i < v.length; i++) if (!BAD_VALUE.test(v[i]!)) h += name + ': ' + v[i]! + CRLF;
+      // values are valid by construction: parsed by llhttp / nghttp2, compiled from validated
+      // config, or added by a policy through RequestContext.addUpstreamHeader, which checks them
+      if (typeof v === 'string') h += name + ': ' + v + CRLF;
+      else for (let i = 0; i < v.length; i++) h += name + ': ' + v[i]! + CRLF;
     }
     if (Buffer.isBuffer(body)) h += 'content-length: ' + body.length + CRLF;
     else if (body === null) {
@@ -256,7 +238,7 @@ export class Http1Attempt {
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return this.fail(Fail.timeout);
     if (code.startsWith('HPE_')) return this.fail(Fail.protocol);
     // before the connection was up, a reset or TLS failure is a connect failure of this endpoint
-    const kind = classifyUndiciError(err);
+    const kind = classifyUpstreamError(err);
     this.fail(!connected && kind === Fail.reset ? Fail.connect : kind);
   }
 

@@ -25,19 +25,14 @@ export class Http1Endpoint {
   private readonly all = new Set<UpstreamConn>();
   private closed = false;
   private whenClosed: (() => void) | null = null;
-  readonly host: string;
-  readonly port: number;
   /** the last TLS session a server gave us, offered for resumption on the next connection */
   tlsSession: Buffer | null = null;
 
   constructor(
-    readonly origin: string,
+    readonly host: string,
+    readonly port: number,
     private readonly opts: Http1EndpointOptions,
-  ) {
-    const u = new URL(origin);
-    this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
-  }
+  ) {}
 
   /** A connection for one request: an idle one, or a new one (its request is written while it connects). */
   acquire(): UpstreamConn {

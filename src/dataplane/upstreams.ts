@@ -185,7 +185,7 @@ export class UpstreamRegistry {
       const tlsOptions = tls === undefined ? null : tls.options;
       const up = h2
         ? new H2Endpoint(ep.address, ep.port, connectMs, st.idleTimeoutMs, tlsOptions)
-        : new Http1Endpoint((tlsOptions === null ? 'http://' : 'https://') + hostPort(ep.address, ep.port), {
+        : new Http1Endpoint(ep.address, ep.port, {
             maxIdle: st.maxIdlePerEndpoint,
             idleTimeoutMs: st.idleTimeoutMs,
             maxRequestsPerConnection: st.maxRequestsPerConnection,

@@ -117,6 +117,32 @@ test('a policy adds a header upstream and one downstream', async () => {
   }
 });
 
+test('a policy value that could split the request (CR, LF, NUL) is not forwarded, over HTTP/1.1', async () => {
+  const off = onRule('guarded', 200, {
+    kind: 'test-injection',
+    onRequest(rc) {
+      rc.dropUpstreamHeader('x-claim');
+      rc.addUpstreamHeader('x-claim', 'alice\r\nx-admin: true');
+      rc.addUpstreamHeader('x-nul', 'a\0b');
+      rc.addUpstreamHeader('x-fine', 'ok');
+      return Continue;
+    },
+  });
+  let seen: IncomingHttpHeaders = {};
+  const w = await world((h) => (seen = h));
+  try {
+    const r = await request(w.dp.port, { path: '/admin', headers: { 'x-claim': 'forged' } });
+    assert.is(r.status, 200);
+    assert.is(seen['x-fine'], 'ok');
+    assert.is(seen['x-admin'], undefined, 'no header was injected');
+    assert.is(seen['x-claim'], undefined, 'the inbound copy is dropped and the bad value not added');
+    assert.is(seen['x-nul'], undefined);
+  } finally {
+    off();
+    await w.close();
+  }
+});
+
 /** An asynchronous policy: decides after `ms` (as a Redis round trip would), allows paths without `deny`. */
 class SlowPolicy implements RoutePolicy {
   readonly kind = 'test-async';

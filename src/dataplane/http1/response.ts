@@ -12,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import type { Http1Request } from './request.ts';
 import type { Reject } from './reject.ts';
+import { COALESCE_MAX, joinHead, lastChunk } from './wire.ts';
 
 type Trailers = Record<string, string | string[]>;
 
@@ -22,9 +23,6 @@ export interface ResponseSink {
   keepAliveAllowed(): boolean;
   onResponseEnd(res: Http1Response): void;
 }
-
-/** a body chunk up to this size is copied behind the head so that both leave in one write */
-const COALESCE_MAX = 16 * 1024;
 
 const statusLines: string[] = [];
 function statusLine(status: number): string {
@@ -112,10 +110,7 @@ export class Http1Response extends EventEmitter {
     ) {
       // the usual small response: head and body leave as one buffer, one write (no cork, no writev)
       this.head = null;
-      const n = Buffer.byteLength(head, 'latin1');
-      const buf = Buffer.allocUnsafe(n + chunk.length);
-      buf.write(head, 0, 'latin1');
-      chunk.copy(buf, n);
+      const buf = joinHead(head, chunk);
       const ok = s.write(buf);
       if (!ok) this.needDrain = true;
       return ok;
@@ -153,7 +148,7 @@ export class Http1Response extends EventEmitter {
       s.write(this.head, 'latin1');
       this.head = null;
     }
-    if (this.chunked) s.write(this.trailers === null ? '0\r\n\r\n' : lastChunk(this.trailers), 'latin1');
+    if (this.chunked) s.write(lastChunk(this.trailers), 'latin1');
     s.uncork();
     this.writableEnded = true;
     this.finished = true;
@@ -189,16 +184,6 @@ export class Http1Response extends EventEmitter {
     this.finished = true;
     process.nextTick(emitClose, this);
   }
-}
-
-function lastChunk(t: Trailers): string {
-  let out = '0\r\n';
-  for (const name in t) {
-    const v = t[name]!;
-    if (Array.isArray(v)) for (const x of v) out += name + ': ' + x + '\r\n';
-    else out += name + ': ' + v + '\r\n';
-  }
-  return out + '\r\n';
 }
 
 function uncork(s: net.Socket): void {
