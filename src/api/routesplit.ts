@@ -109,8 +109,13 @@ export const Rule = rules(
       cookie: Obj({ name: Str(256, { minLength: 1, pattern: '^[^\\s;=,]+$' }), ttl: Duration('24h') }),
     }),
     rewrite: Opt({
-      replacePrefix: Type.Optional(Str(1024, { pattern: '^/' })),
-      hostname: Str(253, { default: '' }),
+      // both go verbatim into the upstream request line / Host header: no whitespace or control
+      // characters, so no rewrite can split or bend the request
+      replacePrefix: Type.Optional(Str(1024, { pattern: '^/[!-~]*$' })),
+      hostname: Str(253, {
+        default: '',
+        pattern: '^$|^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$',
+      }),
     }),
     timeouts: TimeoutOverrides,
     retries: RetryOverrides,

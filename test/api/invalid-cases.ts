@@ -272,6 +272,21 @@ export const INVALID_CASES: InvalidCase[] = [
     message: /must match/,
   },
   {
+    title: 'rewrite.hostname with a line break (would split the upstream request)',
+    object: route({ rewrite: { hostname: 'a.example\r\nx-admin: 1' } }),
+    path: 'spec.rules[0].rewrite.hostname',
+    message: /must match/,
+  },
+  {
+    title: 'rewrite.replacePrefix with a space (would bend the request line)',
+    object: route({
+      matches: [{ path: { type: 'PathPrefix', value: '/a' } }],
+      rewrite: { replacePrefix: '/b HTTP/1.1' },
+    }),
+    path: 'spec.rules[0].rewrite.replacePrefix',
+    message: /must match/,
+  },
+  {
     title: 'bad hostname',
     object: route({}, { hostnames: ['Shop_Example.com'] }),
     path: 'spec.hostnames[0]',
