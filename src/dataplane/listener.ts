@@ -22,18 +22,22 @@ import {
 import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.ts';
 import type { Reject } from './http1/reject.ts';
 import { admitH2Connection } from './h2-penalty.ts';
+import { RawSocket, acceptRaw, type ClientSocket, type TcpHandle } from './raw-socket.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
 const kSniffed = Symbol('bulkhead.sniffed');
+const kSniffTimer = Symbol('bulkhead.sniffTimer');
 
 export class Listener {
   readonly server: net.Server;
   readonly h2: http2.Http2Server;
   readonly http1: Http1Engine;
-  readonly h1Sockets = new Set<net.Socket>();
+  readonly h1Sockets = new Set<ClientSocket>();
   readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private draining = false;
+  /** connections are taken from the listening handle as RawSockets (raw-socket.ts) */
+  raw = false;
   /** h2 sessions with no open stream for this long get GOAWAY (the listener's keep-alive timeout) */
   h2IdleMs: number;
   /** a new connection must send its first bytes within the request-header timeout */
@@ -64,6 +68,7 @@ export class Listener {
       this.server.once('error', reject);
       this.server.listen({ port, host, backlog }, () => {
         this.server.off('error', reject);
+        this.takeAccepts();
         resolve((this.server.address() as net.AddressInfo).port);
       });
     });
@@ -77,10 +82,22 @@ export class Listener {
     this.sniffMs = l.requestHeaderTimeoutMs;
   }
 
-  route(socket: net.Socket, h2: boolean): void {
+  /**
+   * Accepted connections skip net.Socket: the listening handle's `onconnection` is ours, and each
+   * connection starts as a RawSocket (HTTP/1.1 stays raw; h2c becomes a net.Socket at the sniff).
+   * `BULKHEAD_RAW_SOCKETS=0`, or a Node whose handle API differs, keeps net.Server's own path.
+   */
+  private takeAccepts(): void {
+    const h = acceptRaw(this.server, onRawSocket);
+    if (h === null) return;
+    h[kListener] = this;
+    this.raw = true;
+  }
+
+  route(socket: ClientSocket, h2: boolean): void {
     // sockets from the HTTPS listener (tls-listener.ts) arrive here without passing onConnection
     (socket as unknown as Record<symbol, unknown>)[kListener] = this;
-    if (h2) return admitH2Connection(this.h2, socket);
+    if (h2) return admitH2Connection(this.h2, socket as net.Socket);
     this.h1Sockets.add(socket);
     this.rt.metrics.connection('http1', 1);
     socket.on('close', onH1SocketClose);
@@ -187,6 +204,47 @@ function onFirstData(this: net.Socket, chunk: Buffer): void {
   process.nextTick(resumeSocket, this);
 }
 
+function onRawSocket(this: TcpHandle, s: RawSocket): void {
+  const l = this[kListener] as Listener;
+  (s as unknown as Record<symbol, unknown>)[kListener] = l;
+  s.on('data', onRawFirstData);
+  if (l.sniffMs > 0)
+    (s as unknown as Record<symbol, unknown>)[kSniffTimer] = setTimeout(destroySocket, l.sniffMs, s);
+  s.resume();
+}
+
+function destroySocket(s: RawSocket): void {
+  s.destroy();
+}
+
+function onRawFirstData(this: RawSocket, chunk: Buffer): void {
+  const slots = this as unknown as Record<symbol, unknown>;
+  const prev = slots[kSniffed] as Buffer | undefined;
+  const buf = prev === undefined ? chunk : Buffer.concat([prev, chunk]);
+  const n = Math.min(buf.length, PREFACE.length);
+  const maybeH2 = buf.compare(PREFACE, 0, n, 0, n) === 0;
+  if (maybeH2 && n < PREFACE.length) {
+    slots[kSniffed] = buf;
+    return;
+  }
+  this.removeListener('data', onRawFirstData);
+  const t = slots[kSniffTimer] as NodeJS.Timeout | undefined;
+  if (t !== undefined) clearTimeout(t);
+  const l = listenerOf(this);
+  if (!maybeH2) {
+    l.route(this, false);
+    // the engine listens now: the sniffed bytes are its first read
+    this.emit('data', buf);
+    return;
+  }
+  const s = this.toNetSocket();
+  s.on('error', ignoreSocketError);
+  s.pause();
+  s.unshift(buf);
+  l.route(s, true);
+  process.nextTick(resumeSocket, s);
+}
+
 function resumeSocket(socket: net.Socket): void {
   socket.resume();
 }
@@ -195,10 +253,12 @@ function ignoreSocketError(): void {
   // the protocol servers handle errors on their connections; this covers the sniffing phase
 }
 
-function onH1SocketClose(this: net.Socket): void {
+function onH1SocketClose(this: ClientSocket): void {
   const l = listenerOf(this);
   l.h1Sockets.delete(this);
-  if ((this as unknown as Record<symbol, boolean>)[kUpgraded] !== true) l.rt.metrics.connection('http1', -1);
+  // a raw connection handed to a tunnel closes through the net.Socket it became
+  const s = (this instanceof RawSocket ? this.detachedTo : null) ?? this;
+  if ((s as unknown as Record<symbol, boolean>)[kUpgraded] !== true) l.rt.metrics.connection('http1', -1);
 }
 
 function onSession(this: http2.Http2Server, session: http2.ServerHttp2Session): void {

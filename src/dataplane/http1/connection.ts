@@ -17,7 +17,7 @@
 //   Idle  keep-alive wait between requests: keep-alive timeout, then close
 //   Closing  after `Connection: close` or a rejection: the socket is ended, destroyed after a linger
 
-import type net from 'node:net';
+import { RawSocket, type ClientSocket } from '../raw-socket.ts';
 import { PAUSE, REJECT, releaseParser, takeParser, type NodeHttpParser } from './parser.ts';
 import { attachSocket, detachSocket, installCallbacks, kConn, onSocketFlushed } from './listeners.ts';
 import { buildRequest } from './head.ts';
@@ -76,7 +76,7 @@ export class Http1Connection implements BodySource, ResponseSink {
 
   constructor(
     readonly engine: Http1Engine,
-    readonly socket: net.Socket,
+    readonly socket: ClientSocket,
     readonly s: Http1Settings,
   ) {
     this.parser = takeParser(this, s.maxHeaderBytes, installCallbacks);
@@ -371,7 +371,9 @@ export class Http1Connection implements BodySource, ResponseSink {
 
   private handOff(req: Http1Request, head: Buffer): void {
     this.detach();
-    this.engine.onUpgrade(req, this.socket, head);
+    // tunnels run on net.Socket: a raw connection becomes one here, its queued writes kept in order
+    const s = this.socket instanceof RawSocket ? this.socket.toNetSocket() : this.socket;
+    this.engine.onUpgrade(req, s, head);
   }
 
   /** The socket leaves the engine (upgrade) or closed: listeners off, parser back to the pool. */

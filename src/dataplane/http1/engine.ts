@@ -6,6 +6,7 @@
 // connections keep the settings they started with.
 
 import type net from 'node:net';
+import type { ClientSocket } from '../raw-socket.ts';
 import type { Http1Request } from './request.ts';
 import type { Http1Response } from './response.ts';
 import type { Reject } from './reject.ts';
@@ -55,7 +56,7 @@ export class Http1Engine {
     readonly onUpgrade: UpgradeHandler,
   ) {}
 
-  accept(socket: net.Socket): Http1Connection {
+  accept(socket: ClientSocket): Http1Connection {
     const c = new Http1Connection(this, socket, this.settings);
     this.conns.add(c);
     if (this.sweeper === null) this.arm();

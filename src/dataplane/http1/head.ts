@@ -8,7 +8,7 @@
 // by the target's authority, and the Host header must name the same authority (case-insensitive);
 // a mismatch is refused rather than resolved, so a policy keyed on Host and the router never disagree.
 
-import type net from 'node:net';
+import type { ClientSocket } from '../raw-socket.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import { METHODS } from './parser.ts';
 import { Http1Request } from './request.ts';
@@ -57,7 +57,7 @@ export function validHost(v: string): boolean {
 /** The request, or the answer that refuses it. `raw` is llhttp's [name, value, ...] list. */
 export function buildRequest(
   lim: HeadLimits,
-  socket: net.Socket,
+  socket: ClientSocket,
   major: number,
   minor: number,
   raw: string[],

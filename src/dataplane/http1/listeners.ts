@@ -2,7 +2,7 @@
 // events, each a plain function that finds its connection through the `kConn` slot on the parser
 // or the socket (the undici pattern: no closure per connection or per request).
 
-import type net from 'node:net';
+import type { ClientSocket } from '../raw-socket.ts';
 import {
   kOnBody,
   kOnHeaders,
@@ -15,7 +15,7 @@ import type { Http1Connection } from './connection.ts';
 export const kConn = Symbol('bulkhead.http1.connection');
 
 /** The connection's listeners on its socket. */
-export function attachSocket(socket: net.Socket, conn: Http1Connection): void {
+export function attachSocket(socket: ClientSocket, conn: Http1Connection): void {
   (socket as unknown as Record<symbol, unknown>)[kConn] = conn;
   // a client may half-close after its last request and still read the answer (node:http allows
   // the same); the engine closes once that answer is out
@@ -28,7 +28,7 @@ export function attachSocket(socket: net.Socket, conn: Http1Connection): void {
 }
 
 /** The socket leaves the engine (upgrade hand-off, close). */
-export function detachSocket(s: net.Socket): void {
+export function detachSocket(s: ClientSocket): void {
   s.removeListener('data', onSocketData);
   s.removeListener('end', onSocketEnd);
   s.removeListener('drain', onSocketDrain);
@@ -69,23 +69,23 @@ function onBody(this: NodeHttpParser, b: Buffer): void {
 function onMessageComplete(this: NodeHttpParser): void {
   connOf(this).onMessageComplete();
 }
-function onSocketData(this: net.Socket, chunk: Buffer): void {
+function onSocketData(this: ClientSocket, chunk: Buffer): void {
   connOf(this).onData(chunk);
 }
-function onSocketEnd(this: net.Socket): void {
+function onSocketEnd(this: ClientSocket): void {
   connOf(this).onPeerEnd();
 }
-export function onSocketFlushed(this: net.Socket): void {
+export function onSocketFlushed(this: ClientSocket): void {
   connOf(this)?.onFlushed();
 }
-function onSocketDrain(this: net.Socket): void {
+function onSocketDrain(this: ClientSocket): void {
   const res = connOf(this).res;
   if (res !== null && res.needDrain) {
     res.needDrain = false;
     res.emit('drain');
   }
 }
-function onSocketClose(this: net.Socket): void {
+function onSocketClose(this: ClientSocket): void {
   connOf(this).onClose();
 }
 function ignoreError(): void {

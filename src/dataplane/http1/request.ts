@@ -4,7 +4,7 @@
 // backpressure: when its buffer is full the connection stops reading the socket until the
 // consumer (the upstream attempt, a pipe) reads again.
 
-import type net from 'node:net';
+import type { ClientSocket } from '../raw-socket.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 
@@ -42,7 +42,7 @@ export class Http1Request {
     readonly headers: IncomingHttpHeaders,
     /** '1.1' or '1.0' */
     readonly httpVersion: string,
-    readonly socket: net.Socket,
+    readonly socket: ClientSocket,
     /** the client allows the connection to stay open (version and Connection header) */
     readonly keepAlive: boolean,
     /** Content-Length, or -1 when absent or chunked */

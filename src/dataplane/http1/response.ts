@@ -9,7 +9,7 @@
 
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
-import type net from 'node:net';
+import type { ClientSocket } from '../raw-socket.ts';
 import type { Http1Request } from './request.ts';
 import type { Reject } from './reject.ts';
 import { COALESCE_MAX, joinHead, lastChunk } from './wire.ts';
@@ -18,7 +18,7 @@ type Trailers = Record<string, string | string[]>;
 
 /** What a response needs from its connection. */
 export interface ResponseSink {
-  readonly socket: net.Socket;
+  readonly socket: ClientSocket;
   /** may this exchange leave the connection open (request fully read, limits, drain) */
   keepAliveAllowed(): boolean;
   onResponseEnd(res: Http1Response): void;
@@ -186,7 +186,7 @@ export class Http1Response extends EventEmitter {
   }
 }
 
-function uncork(s: net.Socket): void {
+function uncork(s: ClientSocket): void {
   s.uncork();
 }
 
