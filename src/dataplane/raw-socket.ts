@@ -347,5 +347,51 @@ function uvError(code: number, syscall: string): Error {
   return Object.assign(new Error(`${syscall} ${name}`), { code: name, errno: code, syscall });
 }
 
+let spare: WriteReq | null = null;
+
+/**
+ * One whole write on a plaintext net.Socket with nothing queued, straight to its handle (no
+ * Writable bookkeeping, WriteWrap or nextTick when the kernel takes it at once). false when the
+ * socket is not in that state (connecting, TLS, bytes queued, no handle API): the caller uses
+ * `socket.write`. The socket's inactivity timer is refreshed as net.Socket's own write does.
+ */
+export function writeDirect(socket: net.Socket, data: Buffer | string): boolean {
+  const h = (socket as unknown as { _handle?: TcpHandle | null })._handle;
+  if (sw === null || h == null || socket.connecting || socket.writableLength !== 0 || socket.destroyed)
+    return false;
+  if ((socket as { encrypted?: boolean }).encrypted === true || typeof h.writeBuffer !== 'function')
+    return false;
+  let req = spare;
+  if (req === null) {
+    req = new sw.WriteWrap();
+    req.oncomplete = onDirectDone;
+    req.owner = null;
+    req.bytes = 0;
+    req.buffer = null;
+  }
+  req.handle = h;
+  const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
+  if (err !== 0) {
+    // as net.Socket does: the error ends the socket ('error', then 'close')
+    socket.destroy(uvError(err, 'write'));
+    return true;
+  }
+  if (sw.streamBaseState[sw.kLastWriteWasAsync] !== 0) {
+    // libuv holds the rest with this request until it completes; a failure shows on the read side
+    req.buffer = data;
+    spare = null;
+  } else {
+    req.handle = null;
+    spare = req;
+  }
+  (socket as unknown as { _unrefTimer(): void })._unrefTimer();
+  return true;
+}
+
+function onDirectDone(this: WriteReq): void {
+  this.handle = null;
+  this.buffer = null;
+}
+
 /** A downstream connection as the HTTP/1.1 engine sees it: raw on the plaintext port, net/tls otherwise. */
 export type ClientSocket = net.Socket | RawSocket;

@@ -19,6 +19,7 @@ import type { UpstreamConn } from './upstream-conn.ts';
 import { Fail, classifyUpstreamError } from './upstream-errors.ts';
 import { filterFlatResponseHeaders, flatTrailersToObject } from './headers.ts';
 import { COALESCE_MAX, joinHead, lastChunk } from './http1/wire.ts';
+import { writeDirect } from './raw-socket.ts';
 
 const kAttempt = Symbol('bulkhead.http1Attempt');
 const CRLF = '\r\n';
@@ -79,14 +80,14 @@ export class Http1Attempt {
     const s = conn.socket;
     if (body === null) {
       this.sent = true;
-      s.write(head, 'latin1');
+      if (!writeDirect(s, head)) s.write(head, 'latin1');
       return;
     }
     if (Buffer.isBuffer(body)) {
       this.sent = true;
       if (body.length <= COALESCE_MAX) {
         const buf = joinHead(head, body);
-        s.write(buf);
+        if (!writeDirect(s, buf)) s.write(buf);
       } else {
         s.cork();
         s.write(head, 'latin1');
