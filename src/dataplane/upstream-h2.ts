@@ -84,6 +84,7 @@ export class H2Attempt implements Swept {
       );
     }
     this.s = s;
+    this.up.openStreams++; // until 'close' (the endpoint's idle sweep)
     (s as unknown as Record<symbol, H2Attempt>)[kAttempt] = this;
     s.on('response', onResponse);
     s.on('data', onData);
@@ -194,6 +195,9 @@ export class H2Attempt implements Swept {
   }
 
   closed(): void {
+    const up = this.up;
+    up.openStreams--;
+    up.streamSeen = true;
     this.stopBody();
     if (this.finished) return;
     this.finished = true;
