@@ -4,6 +4,7 @@
 // (`respond`, after `flatToObject`) downstreams accept.
 
 import type { IncomingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 
 export type OutgoingHeaders = Record<string, string | string[]>;
@@ -113,6 +114,22 @@ export function filterObjectResponseHeaders(src: IncomingHttpHeaders, out: strin
     if (listed !== null && listed.has(name)) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, String(value));
+  }
+  return out;
+}
+
+/**
+ * Response headers from an h2 upstream as the object an h2 downstream's `respond()` takes, built in
+ * one pass (the same filter as filterObjectResponseHeaders, without the flat list in between).
+ */
+export function h2ResponseHeaders(src: IncomingHttpHeaders, status: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': status };
+  const listed = src.connection === undefined ? null : connectionTokens(src.connection);
+  for (const name in src) {
+    const value = src[name];
+    if (value === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    out[name] = value;
   }
   return out;
 }

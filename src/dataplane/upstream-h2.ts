@@ -15,7 +15,7 @@ import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
 import type { H2Endpoint } from './upstreams.ts';
 import { Errors } from './errors.ts';
-import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
+import { filterTrailers, type OutgoingHeaders } from './headers.ts';
 import { Fail, classifyUpstreamError } from './upstream-errors.ts';
 import { sweepAdd, sweepRemove, type Swept } from './h2-idle.ts';
 
@@ -170,7 +170,7 @@ export class H2Attempt implements Swept {
     this.gotHead = true;
     this.readSeen = true;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    if (!this.ex.onHead(this, status, filterObjectResponseHeaders(headers, []), endStream)) this.cancel();
+    if (!this.ex.onH2Head(this, status, headers, endStream)) this.cancel();
   }
 
   data(chunk: Buffer): void {
