@@ -166,13 +166,16 @@ export function flatTrailersToObject(raw: string[]): OutgoingHeaders | null {
   return out;
 }
 
-/** h2 trailers (object) minus pseudo and hop-by-hop names, or null when empty. */
+/**
+ * h2 trailers (object) minus pseudo and hop-by-hop names, or null when empty. Filtered in place:
+ * node:http2 builds a fresh object per 'trailers' event, and sendTrailers() copies what it is given
+ * anyway (which keeps the upstream's never-indexed marks, as RFC 7541 §7.1.3 asks of intermediaries).
+ */
 export function filterTrailers(src: IncomingHttpHeaders): OutgoingHeaders | null {
-  let out: OutgoingHeaders | null = null;
+  let kept = 0;
   for (const name in src) {
-    const value = src[name];
-    if (value === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
-    (out ??= {})[name] = value;
+    if (src[name] === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) delete src[name];
+    else kept++;
   }
-  return out;
+  return kept === 0 ? null : (src as OutgoingHeaders);
 }
