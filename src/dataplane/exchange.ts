@@ -213,7 +213,7 @@ export class Exchange {
    * it (no affinity cookie, policy headers, response hooks or gRPC-Web: a plain gRPC route) gets one
    * filtered object built in one pass; everything else goes through onHead's flat list.
    */
-  onH2Head(a: Attempt, status: number, src: IncomingHttpHeaders, endStream: boolean): boolean {
+  onH2Head(a: Attempt, status: number, src: IncomingHttpHeaders, raw: string[], endStream: boolean): boolean {
     const s = this.stream;
     if (
       s === null ||
@@ -241,7 +241,7 @@ export class Exchange {
     if (s.destroyed || s.closed) return false;
     const wantTrailers = !endStream && (this.grpc || this.teTrailers);
     s.respond(
-      h2ResponseHeaders(src, status),
+      h2ResponseHeaders(src, raw, status),
       endStream ? RESPOND_ENDED : wantTrailers ? RESPOND_TRAILERS : RESPOND_OPEN,
     );
     if (wantTrailers) s.on('wantTrailers', onWantTrailers);

@@ -176,6 +176,8 @@ function onSessionStream(
   this: http2.ServerHttp2Session,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
 ): void {
   const g = guardOf(this)!;
   // HEADERS and RST_STREAM in one read: the stream is gone before its 'stream' event runs
@@ -189,7 +191,7 @@ function onSessionStream(
   try {
     if (headers[':method'] === 'CONNECT') {
       onH2Connect(g.rt, stream, headers);
-    } else onH2Stream.call(this, stream, headers);
+    } else onH2Stream.call(this, stream, headers, raw);
   } catch (err) {
     streamFailed(g, stream, err, 'stream');
   }

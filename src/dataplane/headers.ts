@@ -63,21 +63,31 @@ export interface ForwardInfo {
  * set from this listener, since the data plane is the edge that saw the connection. Host goes separately (`host` for
  * HTTP/1.1 upstreams, `:authority` for h2c) and is not in the result.
  */
-export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInfo): OutgoingHeaders {
+export function upstreamRequestHeaders(
+  src: IncomingHttpHeaders,
+  fwd: ForwardInfo,
+  /**
+   * node:http2's flat [name, value, ...] list of the same header block, when there is one: walked
+   * instead of `src`, whose keys (a dictionary-mode object) are slow to enumerate; values of repeated
+   * names still come from `src`, where node:http2 has merged them
+   */
+  raw: string[] | null = null,
+): OutgoingHeaders {
   const out: OutgoingHeaders = {};
   const listed = src.connection === undefined ? null : connectionTokens(src.connection);
-  for (const name in src) {
-    const value = src[name];
-    if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
-    if (isHopByHop(name)) {
-      if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers'))
-        out.te = 'trailers';
-      continue;
+  if (raw !== null) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.charCodeAt(0) === 58 /* : */ || skipUpstream(name, src, out, listed)) continue;
+      out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
     }
-    if (listed !== null && listed.has(name)) continue;
-    // the verified client certificate travels in this header; a client's own copy is never trusted
-    if (name === 'x-forwarded-client-cert') continue;
-    out[name] = value;
+  } else {
+    for (const name in src) {
+      const value = src[name];
+      if (value === undefined || name.charCodeAt(0) === 58 /* : */ || skipUpstream(name, src, out, listed))
+        continue;
+      out[name] = value;
+    }
   }
   const xff = src['x-forwarded-for'];
   out['x-forwarded-for'] =
@@ -86,6 +96,24 @@ export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInf
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;
   return out;
+}
+
+/** true for a request header that does not go upstream as it came (`te: trailers` is put back) */
+function skipUpstream(
+  name: string,
+  src: IncomingHttpHeaders,
+  out: OutgoingHeaders,
+  listed: Set<string> | null,
+): boolean {
+  if (isHopByHop(name)) {
+    const value = src[name];
+    if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers'))
+      out.te = 'trailers';
+    return true;
+  }
+  if (listed !== null && listed.has(name)) return true;
+  // the verified client certificate travels in this header; a client's own copy is never trusted
+  return name === 'x-forwarded-client-cert';
 }
 
 /**
@@ -122,14 +150,19 @@ export function filterObjectResponseHeaders(src: IncomingHttpHeaders, out: strin
  * Response headers from an h2 upstream as the object an h2 downstream's `respond()` takes, built in
  * one pass (the same filter as filterObjectResponseHeaders, without the flat list in between).
  */
-export function h2ResponseHeaders(src: IncomingHttpHeaders, status: number): OutgoingHttpHeaders {
+export function h2ResponseHeaders(
+  src: IncomingHttpHeaders,
+  /** node:http2's flat list of the same block (see upstreamRequestHeaders) */
+  raw: string[],
+  status: number,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ':status': status };
   const listed = src.connection === undefined ? null : connectionTokens(src.connection);
-  for (const name in src) {
-    const value = src[name];
-    if (value === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
     if (listed !== null && listed.has(name)) continue;
-    out[name] = value;
+    out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
   }
   return out;
 }
@@ -171,10 +204,11 @@ export function flatTrailersToObject(raw: string[]): OutgoingHeaders | null {
  * node:http2 builds a fresh object per 'trailers' event, and sendTrailers() copies what it is given
  * anyway (which keeps the upstream's never-indexed marks, as RFC 7541 §7.1.3 asks of intermediaries).
  */
-export function filterTrailers(src: IncomingHttpHeaders): OutgoingHeaders | null {
+export function filterTrailers(src: IncomingHttpHeaders, raw: string[]): OutgoingHeaders | null {
   let kept = 0;
-  for (const name in src) {
-    if (src[name] === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) delete src[name];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 || isHopByHop(name)) delete src[name];
     else kept++;
   }
   return kept === 0 ? null : (src as OutgoingHeaders);

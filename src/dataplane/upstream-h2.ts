@@ -166,14 +166,14 @@ export class H2Attempt implements Swept {
     if (!s.destroyed) s.close(NGHTTP2_CANCEL); // 'close' reports the reset
   }
 
-  response(headers: IncomingHttpHeaders, flags: number): void {
+  response(headers: IncomingHttpHeaders, flags: number, raw: string[]): void {
     if (this.finished) return;
     const status = Number(headers[':status']);
     if (status < 200) return;
     this.gotHead = true;
     this.readSeen = true;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    if (!this.ex.onH2Head(this, status, headers, endStream)) this.cancel();
+    if (!this.ex.onH2Head(this, status, headers, raw, endStream)) this.cancel();
   }
 
   data(chunk: Buffer): void {
@@ -182,8 +182,8 @@ export class H2Attempt implements Swept {
     if (!this.ex.onData(this, chunk)) this.s!.pause();
   }
 
-  gotTrailers(headers: IncomingHttpHeaders): void {
-    this.trailers = filterTrailers(headers);
+  gotTrailers(headers: IncomingHttpHeaders, raw: string[]): void {
+    this.trailers = filterTrailers(headers, raw);
   }
 
   end(): void {
@@ -264,14 +264,25 @@ export class H2Attempt implements Swept {
 function attemptOf(x: object): H2Attempt {
   return (x as Record<symbol, H2Attempt>)[kAttempt]!;
 }
-function onResponse(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
-  attemptOf(this).response(headers, flags);
+// node:http2 passes each header block twice: as an object and as its flat [name, value, ...] list
+function onResponse(
+  this: http2.ClientHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
+): void {
+  attemptOf(this).response(headers, flags, raw);
 }
 function onData(this: http2.ClientHttp2Stream, chunk: Buffer): void {
   attemptOf(this).data(chunk);
 }
-function onTrailers(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders): void {
-  attemptOf(this).gotTrailers(headers);
+function onTrailers(
+  this: http2.ClientHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
+): void {
+  attemptOf(this).gotTrailers(headers, raw);
 }
 function onEnd(this: http2.ClientHttp2Stream): void {
   attemptOf(this).end();
