@@ -200,16 +200,17 @@ export function flatTrailersToObject(raw: string[]): OutgoingHeaders | null {
 }
 
 /**
- * h2 trailers (object) minus pseudo and hop-by-hop names, or null when empty. Filtered in place:
- * node:http2 builds a fresh object per 'trailers' event, and sendTrailers() copies what it is given
- * anyway (which keeps the upstream's never-indexed marks, as RFC 7541 §7.1.3 asks of intermediaries).
+ * h2 trailers minus pseudo and hop-by-hop names, or null when empty: a fresh plain object, walked from
+ * node:http2's flat list (see upstreamRequestHeaders). Not filtered in place: sendTrailers() copies
+ * what it gets, and copying node:http2's own dictionary-mode object there costs more than this.
  */
 export function filterTrailers(src: IncomingHttpHeaders, raw: string[]): OutgoingHeaders | null {
-  let kept = 0;
+  let out: OutgoingHeaders | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.charCodeAt(0) === 58 || isHopByHop(name)) delete src[name];
-    else kept++;
+    if (name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
+    out ??= {};
+    out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
   }
-  return kept === 0 ? null : (src as OutgoingHeaders);
+  return out;
 }
