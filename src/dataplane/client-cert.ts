@@ -42,6 +42,7 @@ function quote(s: string): string {
 
 /** The identity of the request's connection, or null (plaintext, no certificate, no clientAuth). */
 export function clientCertOf(rc: RequestContext): string | null {
+  if (rc.res === null) return h2ConnOf(rc).cert;
   const socket = socketOf(rc);
   return socket === null ? null : clientCertOfSocket(socket);
 }
@@ -53,7 +54,31 @@ export function clientCertOfSocket(socket: object): string | null {
 
 /** Whether the request arrived on the HTTPS listener. */
 export function isTlsRequest(rc: RequestContext): boolean {
+  if (rc.res === null) return h2ConnOf(rc).tls;
   return (socketOf(rc) as { encrypted?: boolean } | null)?.encrypted === true;
+}
+
+// An h2 session's `socket` is a Proxy whose every property read goes through a trap: what the
+// request path needs from it is read once per session and kept on the session.
+interface H2Conn {
+  readonly tls: boolean;
+  readonly cert: string | null;
+}
+const NO_CONN: H2Conn = { tls: false, cert: null };
+const kH2Conn = Symbol('bulkhead.h2Conn');
+
+function h2ConnOf(rc: RequestContext): H2Conn {
+  const session = rc.stream?.session as unknown as Record<symbol, H2Conn | undefined> | undefined;
+  if (session === undefined) return NO_CONN;
+  let c = session[kH2Conn];
+  if (c === undefined) {
+    const socket = socketOf(rc) as { encrypted?: boolean } | null;
+    // a session that already let go of its socket is not remembered: nothing is known about it
+    if (socket === null) return NO_CONN;
+    c = { tls: socket.encrypted === true, cert: clientCertOfSocket(socket) };
+    session[kH2Conn] = c;
+  }
+  return c;
 }
 
 function socketOf(rc: RequestContext): object | null {

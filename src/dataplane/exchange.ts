@@ -13,7 +13,13 @@ import type { ClusterRuntime, RouteContext, RuntimeConfig } from './runtime-conf
 import type { EndpointState } from './balancer/index.ts';
 import { Errors, type ProxyError } from './errors.ts';
 import { answerH1, answerH2, grpcFailureTrailers } from './respond.ts';
-import { flatToObject, type OutgoingHeaders } from './headers.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  filterObjectResponseHeaders,
+  flatToObject,
+  h2ResponseHeaders,
+  type OutgoingHeaders,
+} from './headers.ts';
 import { RetryCond, grpcStatusCond, statusCond } from './retry.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
 import { Fail } from './upstream-errors.ts';
@@ -44,6 +50,12 @@ const FAIL_ERR: ProxyError[] = [
   Errors.upstreamTimeout,
   Errors.upstreamProtocol,
 ];
+
+// respond() copies its options: one constant object per case instead of one per response (not
+// frozen: a frozen object takes the slow path of that copy's object spread)
+const RESPOND_ENDED = { endStream: true, waitForTrailers: false };
+const RESPOND_TRAILERS = { endStream: false, waitForTrailers: true };
+const RESPOND_OPEN = { endStream: false, waitForTrailers: false };
 
 export class Exchange {
   attempt: Attempt | null = null;
@@ -194,6 +206,46 @@ export class Exchange {
       });
       if (wantTrailers) s.on('wantTrailers', onWantTrailers);
     }
+    return true;
+  }
+
+  /**
+   * Response head from an h2c attempt, as node:http2 gave it. An h2 downstream with nothing to add to
+   * it (no affinity cookie, policy headers, response hooks or gRPC-Web: a plain gRPC route) gets one
+   * filtered object built in one pass; everything else goes through onHead's flat list.
+   */
+  onH2Head(a: Attempt, status: number, src: IncomingHttpHeaders, raw: string[], endStream: boolean): boolean {
+    const s = this.stream;
+    if (
+      s === null ||
+      this.setCookie !== null ||
+      this.rc.responseHeaders !== null ||
+      this.ctx.responseHooks !== null ||
+      this.web !== null
+    )
+      return this.onHead(a, status, filterObjectResponseHeaders(src, []), endStream);
+    if (a !== this.attempt || this.done) return false;
+    const gs = src['grpc-status'];
+    const grpcStatus = Array.isArray(gs) ? gs[0] : gs;
+    let cond = statusCond(status);
+    if (cond === 0 && this.grpc && this.ctx.retry !== null) cond = grpcStatusCond(grpcStatus);
+    if (cond !== 0 && this.canRetry(cond)) {
+      this.endAttempt(a, false);
+      a.cancel();
+      this.retry();
+      return false;
+    }
+    this.headSent = true;
+    this.status = status;
+    this.upstreamMs = performance.now() - a.started;
+    if (this.grpc) this.grpcStatus = grpcStatusIndex(grpcStatus);
+    if (s.destroyed || s.closed) return false;
+    const wantTrailers = !endStream && (this.grpc || this.teTrailers);
+    s.respond(
+      h2ResponseHeaders(src, raw, status),
+      endStream ? RESPOND_ENDED : wantTrailers ? RESPOND_TRAILERS : RESPOND_OPEN,
+    );
+    if (wantTrailers) s.on('wantTrailers', onWantTrailers);
     return true;
   }
 

@@ -20,6 +20,7 @@ import { onH2Stream } from './proxy.ts';
 import { onH2Connect } from './websocket-h2.ts';
 import { penalize } from './h2-penalty.ts';
 import { kExchange, type Exchange } from './exchange.ts';
+import type { IdleTracked } from './h2-session-idle.ts';
 
 const C = http2.constants;
 
@@ -92,9 +93,15 @@ export function h2Settings(maxHeaderBytes: number, connectProtocol: boolean): ht
 
 const kGuard = Symbol('bulkhead.h2Guard');
 
-/** Per-session state, in a symbol slot of the session and of each of its streams. */
-export class SessionGuard {
+/**
+ * Per-session state, in a symbol slot of the session and of each of its streams. Its stream count
+ * also tells the listener's idle sweep (h2-session-idle.ts) when the session has nothing open.
+ */
+export class SessionGuard implements IdleTracked {
   openStreams = 0;
+  streamSeen = true;
+  idleMs = 0;
+  idleSince = 0;
   private windowStart = 0;
   private resets = 0;
   calmed = false;
@@ -169,6 +176,8 @@ function onSessionStream(
   this: http2.ServerHttp2Session,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
 ): void {
   const g = guardOf(this)!;
   // HEADERS and RST_STREAM in one read: the stream is gone before its 'stream' event runs
@@ -182,7 +191,7 @@ function onSessionStream(
   try {
     if (headers[':method'] === 'CONNECT') {
       onH2Connect(g.rt, stream, headers);
-    } else onH2Stream.call(this, stream, headers);
+    } else onH2Stream.call(this, stream, headers, raw);
   } catch (err) {
     streamFailed(g, stream, err, 'stream');
   }
@@ -192,6 +201,7 @@ function onGuardedStreamClose(this: http2.ServerHttp2Stream): void {
   const slots = this as unknown as Record<symbol, unknown>;
   const g = slots[kGuard] as SessionGuard;
   g.openStreams--;
+  g.streamSeen = true;
   // closed before our response ended, by the peer (or by us after a failure: rare, and bounded)
   if (this.aborted && !g.calmed) g.reset();
   // the proxied request's accounting (exchange.ts), from this listener rather than a second one

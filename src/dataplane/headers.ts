@@ -4,6 +4,7 @@
 // (`respond`, after `flatToObject`) downstreams accept.
 
 import type { IncomingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 
 export type OutgoingHeaders = Record<string, string | string[]>;
@@ -62,21 +63,31 @@ export interface ForwardInfo {
  * set from this listener, since the data plane is the edge that saw the connection. Host goes separately (`host` for
  * HTTP/1.1 upstreams, `:authority` for h2c) and is not in the result.
  */
-export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInfo): OutgoingHeaders {
+export function upstreamRequestHeaders(
+  src: IncomingHttpHeaders,
+  fwd: ForwardInfo,
+  /**
+   * node:http2's flat [name, value, ...] list of the same header block, when there is one: walked
+   * instead of `src`, whose keys (a dictionary-mode object) are slow to enumerate; values of repeated
+   * names still come from `src`, where node:http2 has merged them
+   */
+  raw: string[] | null = null,
+): OutgoingHeaders {
   const out: OutgoingHeaders = {};
   const listed = src.connection === undefined ? null : connectionTokens(src.connection);
-  for (const name in src) {
-    const value = src[name];
-    if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
-    if (isHopByHop(name)) {
-      if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers'))
-        out.te = 'trailers';
-      continue;
+  if (raw !== null) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.charCodeAt(0) === 58 /* : */ || skipUpstream(name, src, out, listed)) continue;
+      out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
     }
-    if (listed !== null && listed.has(name)) continue;
-    // the verified client certificate travels in this header; a client's own copy is never trusted
-    if (name === 'x-forwarded-client-cert') continue;
-    out[name] = value;
+  } else {
+    for (const name in src) {
+      const value = src[name];
+      if (value === undefined || name.charCodeAt(0) === 58 /* : */ || skipUpstream(name, src, out, listed))
+        continue;
+      out[name] = value;
+    }
   }
   const xff = src['x-forwarded-for'];
   out['x-forwarded-for'] =
@@ -85,6 +96,24 @@ export function upstreamRequestHeaders(src: IncomingHttpHeaders, fwd: ForwardInf
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;
   return out;
+}
+
+/** true for a request header that does not go upstream as it came (`te: trailers` is put back) */
+function skipUpstream(
+  name: string,
+  src: IncomingHttpHeaders,
+  out: OutgoingHeaders,
+  listed: Set<string> | null,
+): boolean {
+  if (isHopByHop(name)) {
+    const value = src[name];
+    if (name === 'te' && typeof value === 'string' && value.toLowerCase().includes('trailers'))
+      out.te = 'trailers';
+    return true;
+  }
+  if (listed !== null && listed.has(name)) return true;
+  // the verified client certificate travels in this header; a client's own copy is never trusted
+  return name === 'x-forwarded-client-cert';
 }
 
 /**
@@ -113,6 +142,27 @@ export function filterObjectResponseHeaders(src: IncomingHttpHeaders, out: strin
     if (listed !== null && listed.has(name)) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, String(value));
+  }
+  return out;
+}
+
+/**
+ * Response headers from an h2 upstream as the object an h2 downstream's `respond()` takes, built in
+ * one pass (the same filter as filterObjectResponseHeaders, without the flat list in between).
+ */
+export function h2ResponseHeaders(
+  src: IncomingHttpHeaders,
+  /** node:http2's flat list of the same block (see upstreamRequestHeaders) */
+  raw: string[],
+  status: number,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': status };
+  const listed = src.connection === undefined ? null : connectionTokens(src.connection);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
   }
   return out;
 }
@@ -149,13 +199,18 @@ export function flatTrailersToObject(raw: string[]): OutgoingHeaders | null {
   return out;
 }
 
-/** h2 trailers (object) minus pseudo and hop-by-hop names, or null when empty. */
-export function filterTrailers(src: IncomingHttpHeaders): OutgoingHeaders | null {
+/**
+ * h2 trailers minus pseudo and hop-by-hop names, or null when empty: a fresh plain object, walked from
+ * node:http2's flat list (see upstreamRequestHeaders). Not filtered in place: sendTrailers() copies
+ * what it gets, and copying node:http2's own dictionary-mode object there costs more than this.
+ */
+export function filterTrailers(src: IncomingHttpHeaders, raw: string[]): OutgoingHeaders | null {
   let out: OutgoingHeaders | null = null;
-  for (const name in src) {
-    const value = src[name];
-    if (value === undefined || name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
-    (out ??= {})[name] = value;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 || isHopByHop(name)) continue;
+    out ??= {};
+    out[name] = out[name] === undefined ? raw[i + 1]! : src[name]!;
   }
   return out;
 }

@@ -18,7 +18,9 @@ import {
   h2ServerOptions,
   h2Settings,
   sessionFailed,
+  type SessionGuard,
 } from './h2-guard.ts';
+import { SessionIdleSweep } from './h2-session-idle.ts';
 import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.ts';
 import type { Reject } from './http1/reject.ts';
 import { admitH2Connection } from './h2-penalty.ts';
@@ -40,6 +42,8 @@ export class Listener {
   raw = false;
   /** h2 sessions with no open stream for this long get GOAWAY (the listener's keep-alive timeout) */
   h2IdleMs: number;
+  /** watches h2 sessions for that idleness (h2-session-idle.ts) */
+  readonly h2Idle = new SessionIdleSweep<SessionGuard>(onSessionIdle);
   /** a new connection must send its first bytes within the request-header timeout */
   sniffMs: number;
 
@@ -134,6 +138,7 @@ export class Listener {
     this.http1.close();
     for (const sock of this.h1Sockets) sock.destroy();
     for (const sess of this.h2Sessions) sess.destroy();
+    this.h2Idle.stop();
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
@@ -268,20 +273,24 @@ function onSession(this: http2.Http2Server, session: http2.ServerHttp2Session): 
     l.rt.metrics.connection('h2', 1);
     (session as unknown as Record<symbol, unknown>)[kListener] = l;
     session.on('close', onSessionClose);
-    guardSession(l.rt, session);
-    if (l.h2IdleMs > 0) session.setTimeout(l.h2IdleMs, onSessionIdle);
+    const g = guardSession(l.rt, session);
+    if (l.h2IdleMs > 0) {
+      g.idleMs = l.h2IdleMs;
+      l.h2Idle.add(g);
+    }
   } catch (err) {
     sessionFailed(l.rt, session, err, 'session');
   }
 }
 
-// A session's timer fires after keepAliveTimeout without any frame. With streams still open (a quiet
-// gRPC stream) that is not idleness and the session stays; without any, it gets GOAWAY.
-function onSessionIdle(this: http2.ServerHttp2Session): void {
-  if (guardOf(this)?.openStreams === 0 && !this.closed) this.close();
+// keepAliveTimeout without an open stream (a quiet gRPC stream is not idleness): GOAWAY
+function onSessionIdle(g: SessionGuard): void {
+  if (!g.session.closed && !g.session.destroyed) g.session.close();
 }
 
 function onSessionClose(this: http2.ServerHttp2Session): void {
   const l = listenerOf(this);
   if (l.h2Sessions.delete(this)) l.rt.metrics.connection('h2', -1);
+  const g = guardOf(this);
+  if (g !== undefined) l.h2Idle.delete(g);
 }

@@ -101,12 +101,11 @@ function startExchange(rc: RequestContext): void {
   if (cluster === undefined) return rc.answerError(Errors.noCluster);
   const clientId = headers['x-request-id'];
   const requestId = typeof clientId === 'string' && clientId !== '' ? clientId : newRequestId();
-  const up = upstreamRequestHeaders(headers, {
-    clientIP: rc.peerIP,
-    proto: isTlsRequest(rc) ? 'https' : 'http',
-    host: rc.host,
-    requestId,
-  });
+  const up = upstreamRequestHeaders(
+    headers,
+    { clientIP: rc.peerIP, proto: isTlsRequest(rc) ? 'https' : 'http', host: rc.host, requestId },
+    rc.rawHeaders,
+  );
   const cert = clientCertOf(rc);
   if (cert !== null) up[CLIENT_CERT_HEADER] = cert;
   const extra = rc.upstreamHeaders;
@@ -264,7 +263,13 @@ function sessionPeerIP(stream: ServerHttp2Stream): string {
   return ip;
 }
 
-export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+export function onH2Stream(
+  this: object,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  /** the same header block as node:http2's flat list */
+  raw: string[] | null = null,
+): void {
   const rt = runtimeOf(this);
   const grpc = isGrpc(headers['content-type']);
   const method = (headers[':method'] as string | undefined) ?? 'GET';
@@ -291,5 +296,6 @@ export function onH2Stream(this: object, stream: ServerHttp2Stream, headers: Inc
     stream.endAfterHeaders ? null : stream,
     cl === undefined ? -1 : Number(cl),
   );
+  rc.rawHeaders = raw;
   handle(rc);
 }

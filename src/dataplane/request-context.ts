@@ -43,6 +43,8 @@ export class RequestContext {
   passTo: ((rc: RequestContext) => void) | null = null;
   /** set by the gRPC-Web policy: the Exchange translates the response back (policy/grpc-web.ts) */
   grpcWeb: GrpcWebResponse | null = null;
+  /** h2: node:http2's flat [name, value, ...] list of `headers` (upstream headers are built from it) */
+  rawHeaders: string[] | null = null;
   /** for policies: the client address after trusted X-Forwarded-For hops (computed on demand) */
   private forwardedFor: string[] | null = null;
 

@@ -15,7 +15,7 @@ import type { EndpointState } from './balancer/index.ts';
 import type { Exchange } from './exchange.ts';
 import type { H2Endpoint } from './upstreams.ts';
 import { Errors } from './errors.ts';
-import { filterObjectResponseHeaders, filterTrailers, type OutgoingHeaders } from './headers.ts';
+import { filterTrailers, type OutgoingHeaders } from './headers.ts';
 import { Fail, classifyUpstreamError } from './upstream-errors.ts';
 import { sweepAdd, sweepRemove, type Swept } from './h2-idle.ts';
 
@@ -34,7 +34,7 @@ const BODY_PAUSED = 2;
 const BODY_DONE = 3;
 
 export class H2Attempt implements Swept {
-  readonly started = performance.now();
+  readonly started: number;
   private s: http2.ClientHttp2Stream | null = null;
   private finished = false;
   private gotHead = false;
@@ -60,6 +60,9 @@ export class H2Attempt implements Swept {
   ) {
     this.readMs = ex.ctx.readMs;
     this.sendMs = 0;
+    // a first attempt without a collected body starts in the turn that made the exchange (proxy.ts):
+    // its clock reading is good for this one too
+    this.started = ex.attempts === 1 && !Buffer.isBuffer(ex.body) ? ex.started : performance.now();
   }
 
   start(): void {
@@ -84,6 +87,7 @@ export class H2Attempt implements Swept {
       );
     }
     this.s = s;
+    this.up.openStreams++; // until 'close' (the endpoint's idle sweep)
     (s as unknown as Record<symbol, H2Attempt>)[kAttempt] = this;
     s.on('response', onResponse);
     s.on('data', onData);
@@ -162,14 +166,14 @@ export class H2Attempt implements Swept {
     if (!s.destroyed) s.close(NGHTTP2_CANCEL); // 'close' reports the reset
   }
 
-  response(headers: IncomingHttpHeaders, flags: number): void {
+  response(headers: IncomingHttpHeaders, flags: number, raw: string[]): void {
     if (this.finished) return;
     const status = Number(headers[':status']);
     if (status < 200) return;
     this.gotHead = true;
     this.readSeen = true;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    if (!this.ex.onHead(this, status, filterObjectResponseHeaders(headers, []), endStream)) this.cancel();
+    if (!this.ex.onH2Head(this, status, headers, raw, endStream)) this.cancel();
   }
 
   data(chunk: Buffer): void {
@@ -178,8 +182,8 @@ export class H2Attempt implements Swept {
     if (!this.ex.onData(this, chunk)) this.s!.pause();
   }
 
-  gotTrailers(headers: IncomingHttpHeaders): void {
-    this.trailers = filterTrailers(headers);
+  gotTrailers(headers: IncomingHttpHeaders, raw: string[]): void {
+    this.trailers = filterTrailers(headers, raw);
   }
 
   end(): void {
@@ -194,6 +198,9 @@ export class H2Attempt implements Swept {
   }
 
   closed(): void {
+    const up = this.up;
+    up.openStreams--;
+    up.streamSeen = true;
     this.stopBody();
     if (this.finished) return;
     this.finished = true;
@@ -257,14 +264,25 @@ export class H2Attempt implements Swept {
 function attemptOf(x: object): H2Attempt {
   return (x as Record<symbol, H2Attempt>)[kAttempt]!;
 }
-function onResponse(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
-  attemptOf(this).response(headers, flags);
+// node:http2 passes each header block twice: as an object and as its flat [name, value, ...] list
+function onResponse(
+  this: http2.ClientHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
+): void {
+  attemptOf(this).response(headers, flags, raw);
 }
 function onData(this: http2.ClientHttp2Stream, chunk: Buffer): void {
   attemptOf(this).data(chunk);
 }
-function onTrailers(this: http2.ClientHttp2Stream, headers: IncomingHttpHeaders): void {
-  attemptOf(this).gotTrailers(headers);
+function onTrailers(
+  this: http2.ClientHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  raw: string[],
+): void {
+  attemptOf(this).gotTrailers(headers, raw);
 }
 function onEnd(this: http2.ClientHttp2Stream): void {
   attemptOf(this).end();

@@ -9,6 +9,7 @@ import type tls from 'node:tls';
 import type { UpstreamConnIR } from '../ir/snapshot.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
 import { installAsyncBind } from './async-bind.ts';
+import { SessionIdleSweep, type IdleTracked } from './h2-session-idle.ts';
 
 const kSlot = Symbol('bulkhead.upstream');
 const kEndpoint = Symbol('bulkhead.h2endpoint');
@@ -40,13 +41,21 @@ function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** One h2c endpoint: a session, replaced when it closes or receives GOAWAY. */
-export class H2Endpoint {
+/**
+ * One h2c endpoint: a session, replaced when it closes or receives GOAWAY, and closed once no stream
+ * was open on it for the idle timeout (the sweep below; attempts count their streams here, so streams
+ * still running on a session already replaced keep the new one from counting as idle too).
+ */
+export class H2Endpoint implements IdleTracked {
   private session: http2.ClientHttp2Session | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** true once the current session finished its handshake */
   connected = false;
+  /** h2c attempts with a stream open (upstream-h2.ts) */
+  openStreams = 0;
+  streamSeen = true;
+  idleSince = 0;
   readonly origin: string;
   readonly scheme: 'http' | 'https';
 
@@ -84,9 +93,9 @@ export class H2Endpoint {
     s.on('goaway', onSessionGone);
     s.on('close', onSessionGone);
     s.on('error', onSessionError);
-    s.setTimeout(this.idleMs, onSessionIdle);
     this.connectTimer = setTimeout(onConnectTimeout, this.connectMs, this, s);
     this.session = s;
+    if (this.idleMs > 0) upstreamIdle.add(this);
     return s;
   }
 
@@ -94,8 +103,17 @@ export class H2Endpoint {
     if (this.session === s) {
       this.session = null;
       this.connected = false;
+      upstreamIdle.delete(this);
     }
     this.clearTimer();
+  }
+
+  /** no stream for the idle timeout: new requests get a new session, this one closes gracefully */
+  idle(): void {
+    const s = this.session;
+    if (s === null) return;
+    this.detach(s);
+    s.close();
   }
 
   clearTimer(): void {
@@ -108,6 +126,7 @@ export class H2Endpoint {
     const s = this.session;
     this.session = null;
     this.clearTimer();
+    upstreamIdle.delete(this);
     if (s !== null && !s.destroyed) force ? s.destroy() : s.close();
   }
 }
@@ -129,9 +148,10 @@ function onSessionError(this: http2.ClientHttp2Session): void {
   // streams see the error themselves; the endpoint only forgets this session
   endpointOf(this).detach(this);
 }
-function onSessionIdle(this: http2.ClientHttp2Session): void {
-  endpointOf(this).detach(this);
-  this.close();
+// idle timeouts of upstream sessions, without node:http2's per-frame timer refresh
+const upstreamIdle = new SessionIdleSweep<H2Endpoint>(onEndpointIdle);
+function onEndpointIdle(ep: H2Endpoint): void {
+  ep.idle();
 }
 function onConnectTimeout(ep: H2Endpoint, s: http2.ClientHttp2Session): void {
   if (ep.connected) return;

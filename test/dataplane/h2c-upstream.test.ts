@@ -1,7 +1,8 @@
 // The h2c upstream attempt's own machinery (upstream-h2.ts): the request body relayed without pipe
 // (backpressure both ways, checksums intact), read and send timeouts from the coarse sweep
 // (h2-idle.ts: never early, not while the client is the slow side), the upstream stream reset when a
-// timeout fires, and the cheaper AsyncResource bind (async-bind.ts) behaving like Node's.
+// timeout fires, the cheaper AsyncResource bind (async-bind.ts) behaving like Node's, and the
+// upstream session's idle timeout (h2-session-idle.ts: no stream open for idleTimeoutMs).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -193,6 +194,49 @@ test('send timeout on an h2c upstream: a stalled request body → 504 send-timeo
     });
     assert.is(ok.status, 200);
     assert.is(ok.body.toString(), 'got it');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('an h2c upstream session closes after idleTimeoutMs without streams, never while one is open', async () => {
+  let opened = 0;
+  let closed = 0;
+  const server = http2.createServer();
+  server.on('session', (sess) => {
+    opened++;
+    sess.on('close', () => closed++);
+  });
+  server.on('stream', (stream, headers) => {
+    stream.resume();
+    const answer = (): void => {
+      if (stream.destroyed) return;
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    };
+    if (headers[':path'] === '/slow') setTimeout(answer, 600);
+    else stream.on('end', answer);
+  });
+  const be = await listen(server);
+  const s = h2cRoute({});
+  s.clusters = [cluster('team/h2:80', [be.port], { protocol: 'H2C' })];
+  s.upstream = { ...s.upstream, idleTimeoutMs: 200 };
+  const dp = await startProxy(s);
+  try {
+    // a quiet stream for 3× the idle timeout: the session stays
+    const slow = await h2Call(dp.port, { ':path': '/slow' }, (req) => req.end());
+    assert.is(slow.status, 200);
+    assert.is(opened, 1);
+    assert.is(closed, 0, 'the session was not closed under an open stream');
+    // nothing open: closed after 200 ms, not before
+    await delay(100);
+    assert.is(closed, 0, 'not closed before the idle timeout');
+    for (let i = 0; i < 100 && closed === 0; i++) await delay(10);
+    assert.is(closed, 1, 'the idle session was closed');
+    const again = await h2Call(dp.port, {}, (req) => req.end('x'));
+    assert.is(again.status, 200);
+    assert.is(opened, 2, 'a new session for the next call');
   } finally {
     await dp.close();
     await closeServer(be);

@@ -241,6 +241,71 @@ function h2GetOn(session: http2.ClientHttp2Session, path: string): Promise<strin
   });
 }
 
+test('h2 client → h2c backend: repeated fields merged as node:http2 merges them, both ways; trailers relayed', async () => {
+  let seen: http2.IncomingHttpHeaders = {};
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    seen = headers;
+    stream.respond(
+      { ':status': 200, 'x-r': ['1', '2'], 'set-cookie': ['a=1', 'b=2'] },
+      { waitForTrailers: true },
+    );
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'x-t': ['u', 'v'], 'x-end': 'yes' }));
+    stream.end('ok');
+  });
+  const be = await listen(server);
+  const s = snapshot({ routes: [route('team/h2/main', 'team/h2:80')], clusters: [] });
+  s.clusters = [cluster('team/h2:80', [be.port], { protocol: 'H2C' })];
+  const dp = await startProxy(s);
+  try {
+    const got = await new Promise<{
+      h: http2.IncomingHttpHeaders;
+      t: http2.IncomingHttpHeaders;
+      body: string;
+    }>((resolve, reject) => {
+      const session = http2.connect(`http://127.0.0.1:${dp.port}`);
+      session.on('error', reject);
+      const req = session.request({
+        ':path': '/dup',
+        'x-dup': ['a', 'b'],
+        cookie: ['c1=1', 'c2=2'],
+        te: 'trailers',
+        'x-forwarded-client-cert': 'Hash=forged',
+        'x-one': 'single',
+      });
+      let h: http2.IncomingHttpHeaders = {};
+      let t: http2.IncomingHttpHeaders = {};
+      let body = '';
+      req.on('response', (x) => (h = x));
+      req.on('trailers', (x) => (t = x));
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        session.close();
+        resolve({ h, t, body });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.is(seen['x-dup'], 'a, b');
+    assert.is(seen.cookie, 'c1=1; c2=2');
+    assert.is(seen['x-one'], 'single');
+    assert.is(seen.te, 'trailers');
+    assert.is(seen['x-forwarded-client-cert'], undefined, "a client's certificate header never passes");
+    assert.is(seen['x-forwarded-for'], '127.0.0.1');
+    assert.is(seen['x-forwarded-proto'], 'http');
+    assert.ok(typeof seen['x-request-id'] === 'string' && seen['x-request-id'] !== '');
+    assert.is(got.body, 'ok');
+    assert.is(got.h[':status'], 200);
+    assert.is(got.h['x-r'], '1, 2');
+    assert.equal(got.h['set-cookie'], ['a=1', 'b=2']);
+    assert.is(got.t['x-t'], 'u, v');
+    assert.is(got.t['x-end'], 'yes');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test('h2 preface split across packets is still detected', async () => {
   const be = await httpBackend((_req, res) => res.end('ok'));
   const dp = await startProxy(
