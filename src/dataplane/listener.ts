@@ -25,6 +25,7 @@ import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from './http1/engine.
 import type { Reject } from './http1/reject.ts';
 import { admitH2Connection } from './h2-penalty.ts';
 import { RawSocket, acceptRaw, type ClientSocket, type TcpHandle } from './raw-socket.ts';
+import { acceptHandles, duplicateListener } from './accept-fanout.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const kListener = Symbol('bulkhead.listener');
@@ -40,6 +41,8 @@ export class Listener {
   private draining = false;
   /** connections are taken from the listening handle as RawSockets (raw-socket.ts) */
   raw = false;
+  /** more accepting handles on the same socket (accept-fanout.ts) */
+  readonly extraServers: net.Server[] = [];
   /** h2 sessions with no open stream for this long get GOAWAY (the listener's keep-alive timeout) */
   h2IdleMs: number;
   /** watches h2 sessions for that idleness (h2-session-idle.ts) */
@@ -73,9 +76,29 @@ export class Listener {
       this.server.listen({ port, host, backlog }, () => {
         this.server.off('error', reject);
         this.takeAccepts();
-        resolve((this.server.address() as net.AddressInfo).port);
+        const port = (this.server.address() as net.AddressInfo).port;
+        if (!this.raw) return resolve(port);
+        void this.fanOut().then(() => resolve(port));
       });
     });
+  }
+
+  private async fanOut(): Promise<void> {
+    const extra = await duplicateListener(this.server, acceptHandles() - 1, (msg, err) =>
+      this.rt.accessLog.logger.warn(
+        { err: err instanceof Error ? err.message : err },
+        `accepting with one handle: ${msg}`,
+      ),
+    );
+    for (const s of extra) {
+      const h = acceptRaw(s, onRawSocket);
+      if (h === null) {
+        s.close();
+        continue;
+      }
+      h[kListener] = this;
+      this.extraServers.push(s);
+    }
   }
 
   /** New snapshot: settings for connections accepted from now on. */
@@ -125,6 +148,7 @@ export class Listener {
   }
 
   stopAccepting(): Promise<void> {
+    for (const s of this.extraServers.splice(0)) s.close();
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
@@ -135,6 +159,7 @@ export class Listener {
 
   close(): Promise<void> {
     this.draining = true;
+    for (const s of this.extraServers.splice(0)) s.close();
     this.http1.close();
     for (const sock of this.h1Sockets) sock.destroy();
     for (const sess of this.h2Sessions) sess.destroy();
