@@ -3,8 +3,9 @@
 // connections from h2load (core 1). It reports when it accepted each connection, and the listening
 // socket's accept queue (`ss` Recv-Q) sampled every 30 ms. With libuv accepting one connection per
 // event-loop iteration, a saturated loop takes the burst in slowly, and the first requests of the
-// late connections make the load tool's p99.
-// Usage: node --import tsx bench/accept-burst.ts [--conns 200] [--work-us 50] [--seconds 3]
+// late connections make the load tool's p99. `--handles N` accepts on N descriptors of the same
+// socket, duplicated over IPC as src/dataplane/accept-fanout.ts does.
+// Usage: node --import tsx bench/accept-burst.ts [--conns 200] [--work-us 50] [--seconds 3] [--handles 1]
 
 import { execFileSync, spawn } from 'node:child_process';
 import { freePort, sleep } from './procs.ts';
@@ -16,6 +17,7 @@ function arg(name: string, def: number): number {
 const conns = arg('--conns', 200);
 const workUs = arg('--work-us', 50);
 const seconds = arg('--seconds', 3);
+const handles = arg('--handles', 1);
 
 const SERVER = `
 const net = require('node:net');
@@ -23,14 +25,27 @@ const R = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 5\\r\\n\\r\\nhello')
 const WORK = ${workUs} / 1000;
 const accepted = [];
 let t0 = 0;
-net.createServer((s) => {
+const onConn = (s) => {
   const now = performance.now();
   if (t0 === 0) t0 = now;
   accepted.push(now - t0);
   s.setNoDelay(true);
   s.on('data', () => { const t = performance.now(); while (performance.now() - t < WORK); s.write(R); });
   s.on('error', () => {});
-}).listen(Number(process.argv[1]), '127.0.0.1', () => console.log('ready'));
+};
+const srv = net.createServer(onConn);
+srv.listen(Number(process.argv[1]), '127.0.0.1', () => {
+  let extra = ${handles} - 1;
+  if (extra === 0) return console.log('ready');
+  const child = require('node:child_process').spawn(process.execPath, ['-e',
+    "process.on('disconnect', () => process.exit(0)); process.on('message', (m, h) => { let n = m.n;" +
+    " const next = () => n-- === 0 ? process.disconnect() : process.send('h', h, { keepOpen: true }, next); next(); })"],
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  child.on('message', (m, h) => {
+    net.createServer(onConn).listen(h, () => { if (--extra === 0) { child.kill(); console.log('ready'); } });
+  });
+  child.send({ n: extra }, srv._handle, { keepOpen: true });
+});
 process.on('SIGUSR2', () => { console.log('ACCEPTED ' + JSON.stringify(accepted)); process.exit(0); });
 `;
 
@@ -70,7 +85,9 @@ server.kill('SIGUSR2');
 await new Promise((r) => server.once('exit', r));
 
 const acc = (JSON.parse(/ACCEPTED (.*)/.exec(out)?.[1] ?? '[]') as number[]).sort((a, b) => a - b);
-console.log(`server: ${workUs} µs of work per request, ${conns} connections from h2load --h1 -t1`);
+console.log(
+  `server: ${workUs} µs of work per request, ${handles} accepting handle(s), ${conns} connections from h2load --h1 -t1`,
+);
 for (const l of load.split('\n'))
   if (/finished in|time to 1st byte|time for request/.test(l)) console.log(l.trim());
 console.log(

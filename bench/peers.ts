@@ -149,6 +149,18 @@ export async function startNetFloorProxy(backendPort: number, cores: Cores): Pro
   return { proc, port };
 }
 
+export async function startHandleFloorProxy(backendPort: number, cores: Cores): Promise<Started> {
+  const port = await freePort();
+  const proc = nodeScript(
+    'handle-floor',
+    'handle-floor-proxy.ts',
+    [String(port), String(backendPort)],
+    cores,
+  );
+  await waitForLine(proc, /ready port=(\d+)/, READY_MS);
+  return { proc, port };
+}
+
 /** The h2c reference peer of the gRPC suite (bench/h2-floor-proxy.ts). */
 export async function startH2FloorProxy(backendPort: number, cores: Cores): Promise<Started> {
   const port = await freePort();

@@ -127,6 +127,18 @@ export function computeRatios(rows: Row[], httpConns: number[], grpcConns: numbe
       target: '-',
       pass: null,
     });
+    out.push({
+      name: `HTTP/1.1 c=${c}: Bulkhead / handle-floor req/s per peer core`,
+      value: ratio(cost(bh), cost(find(rows, 'http', 'handle-floor', c))),
+      target: '-',
+      pass: null,
+    });
+    out.push({
+      name: `HTTP/1.1 c=${c}: handle-floor / nginx req/s per peer core`,
+      value: ratio(cost(find(rows, 'http', 'handle-floor', c)), cost(ng)),
+      target: '-',
+      pass: null,
+    });
     // What one rate-limit decision per request costs: the same proxy with a limit that never bites
     for (const [peer, what] of [
       ['bulkhead-local-limit', 'a Local limit'],

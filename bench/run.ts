@@ -50,6 +50,7 @@ const HTTP_PEERS = [
   'node-http-proxy',
   'node-floor',
   'net-floor',
+  'handle-floor',
   'bulkhead',
   'bulkhead-local-limit',
   'bulkhead-global-limit',
@@ -146,6 +147,7 @@ async function main(): Promise<number> {
       if (peer === 'node-http-proxy') return peers.startNodeHttpProxy(httpBackend.port, cores.proxy);
       if (peer === 'node-floor') return peers.startNodeFloorProxy(httpBackend.port, cores.proxy);
       if (peer === 'net-floor') return peers.startNetFloorProxy(httpBackend.port, cores.proxy);
+      if (peer === 'handle-floor') return peers.startHandleFloorProxy(httpBackend.port, cores.proxy);
       if (peer === 'bulkhead-local-limit') return bulkhead({ limit: 'local' });
       if (peer === 'bulkhead-global-limit')
         return bulkhead({ limit: 'global', secretsDir: redis!.secretsDir });
