@@ -158,10 +158,14 @@ export async function startInProcess(
   const host = opts.host ?? '0.0.0.0';
   const l = opts.snapshot.listener;
   let admin: { app: FastifyInstance; port: number } | null = null;
+  // ready only once the data port(s) accept: the admin server starts first, and listening can take
+  // a moment (accept-fanout.ts); a pod reported ready earlier would get traffic it refuses, and a
+  // SIGTERM before the caller's handler is installed would end the process without a drain
+  let serving = false;
   if (opts.adminPort !== null) {
     admin = await startAdmin(
       {
-        ready: () => store.peek() !== null && !rt.draining,
+        ready: () => serving && store.peek() !== null && !rt.draining,
         metrics: async () => ({
           contentType: metrics.registry.contentType,
           body: await metrics.registry.metrics(),
@@ -199,6 +203,7 @@ export async function startInProcess(
       accessLog.close();
       unguard?.();
     })());
+  serving = true;
   return {
     port,
     adminPort: admin?.port ?? 0,

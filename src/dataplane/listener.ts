@@ -6,6 +6,7 @@
 
 import net from 'node:net';
 import http2 from 'node:http2';
+import cluster from 'node:cluster';
 import type { ListenerIR, WebSocketIR } from '../ir/snapshot.ts';
 import { kRuntime, type ProxyRuntime } from './context.ts';
 import { onHttp1Request } from './proxy.ts';
@@ -84,6 +85,8 @@ export class Listener {
   }
 
   private async fanOut(): Promise<void> {
+    // a cluster worker's connections come from the primary, which does the accepting
+    if (cluster.isWorker) return;
     const extra = await duplicateListener(this.server, acceptHandles() - 1, (msg, err) =>
       this.rt.accessLog.logger.warn(
         { err: err instanceof Error ? err.message : err },

@@ -70,15 +70,17 @@ const kRaw = Symbol('bulkhead.rawSocket');
 /**
  * Take a listening net.Server's accepts: each new connection becomes a RawSocket given to
  * `onSocket` (with `this` = the server handle, which carries whatever the caller stored on it).
- * false, and nothing changed, when the server is not listening on TCP or this Node's handle API
- * differs; `BULKHEAD_RAW_SOCKETS=0` turns it off.
+ * In a node:cluster worker the server's handle is cluster's stand-in, whose `onconnection` gets the
+ * connections the primary hands over: the same hook. null, and nothing changed, when the server is
+ * not listening or this Node's handle API differs; `BULKHEAD_RAW_SOCKETS=0` turns it off.
  */
 export function acceptRaw(
   server: net.Server,
   onSocket: (this: TcpHandle, s: RawSocket) => void,
 ): TcpHandle | null {
-  const h = (server as unknown as { _handle?: unknown })._handle;
-  if (process.env.BULKHEAD_RAW_SOCKETS === '0' || !rawSocketsAvailable(h)) return null;
+  const h = (server as unknown as { _handle?: TcpHandle | null })._handle;
+  if (process.env.BULKHEAD_RAW_SOCKETS === '0' || !rawSocketsAvailable() || h == null) return null;
+  if (typeof (h as unknown as { onconnection?: unknown }).onconnection !== 'function') return null;
   h[kOnSocket] = onSocket;
   (h as unknown as { onconnection: unknown }).onconnection = onRawConnection;
   return h;
@@ -91,19 +93,29 @@ function onRawConnection(this: TcpHandle, err: number, client: TcpHandle | undef
   (this[kOnSocket] as (this: TcpHandle, s: RawSocket) => void).call(this, new RawSocket(client));
 }
 
-/** Whether this Node has the handle API this file drives. */
-export function rawSocketsAvailable(h: unknown): h is TcpHandle {
-  if (sw === null || h === null || typeof h !== 'object') return false;
-  const t = h as Record<string, unknown>;
-  return [
-    'readStart',
-    'readStop',
-    'writeBuffer',
-    'writeLatin1String',
-    'shutdown',
-    'close',
-    'getpeername',
-  ].every((m) => typeof t[m] === 'function');
+/** Whether this Node has the handle API this file drives (TCP handles' methods, write requests). */
+export function rawSocketsAvailable(): boolean {
+  return tcpApi;
+}
+let tcpApi = false;
+try {
+  const t = (
+    process as unknown as { binding(n: string): { TCP: { prototype: Record<string, unknown> } } }
+  ).binding('tcp_wrap').TCP.prototype;
+  tcpApi =
+    sw !== null &&
+    [
+      'readStart',
+      'readStop',
+      'writeBuffer',
+      'writeLatin1String',
+      'shutdown',
+      'close',
+      'getpeername',
+      'setNoDelay',
+    ].every((m) => typeof t[m] === 'function');
+} catch {
+  tcpApi = false;
 }
 
 export class RawSocket extends EventEmitter {
