@@ -158,10 +158,21 @@ export async function startPrimary(
     const bad = results.find((x) => !x.ok);
     return bad ?? { ok: true };
   };
+  // gone = exited AND its IPC channel closed: cluster drops a worker from cluster.workers only once
+  // both happened, and the two events arrive in either order
   const waitExit = (): Promise<void> =>
     Promise.all(
       Object.values(cluster.workers ?? {}).map(
-        (w) => new Promise<void>((r) => (w === undefined || w.isDead() ? r() : w.once('exit', () => r()))),
+        (w) =>
+          new Promise<void>((r) => {
+            if (w === undefined) return r();
+            const check = (): void => {
+              if (w.isDead() && !w.isConnected()) r();
+            };
+            w.on('exit', check);
+            w.on('disconnect', check);
+            check();
+          }),
       ),
     ).then(() => undefined);
 
