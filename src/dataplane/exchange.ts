@@ -174,15 +174,7 @@ export class Exchange {
     let cond = statusCond(status);
     // a trailers-only gRPC answer's status is a retry condition (unavailable, internal, ...)
     if (cond === 0 && this.grpc && this.ctx.retry !== null) cond = grpcRetryCond(flat);
-    if (cond !== 0 && this.canRetry(cond)) {
-      this.endAttempt(a, false);
-      a.cancel();
-      this.retry();
-      return false;
-    }
-    this.headSent = true;
-    this.status = status;
-    this.upstreamMs = performance.now() - a.started;
+    if (!this.takeHead(a, status, cond)) return false;
     if (this.grpc) this.grpcStatus = grpcStatusOf(flat); // trailers-only answers carry it here
     if (this.setCookie !== null) flat.push('set-cookie', this.setCookie);
     const extra = this.rc.responseHeaders;
@@ -209,6 +201,20 @@ export class Exchange {
     return true;
   }
 
+  /** A response head with retry condition `cond` (0 = none): retried (false), or the answer from now on. */
+  private takeHead(a: Attempt, status: number, cond: number): boolean {
+    if (cond !== 0 && this.canRetry(cond)) {
+      this.endAttempt(a, false);
+      a.cancel();
+      this.retry();
+      return false;
+    }
+    this.headSent = true;
+    this.status = status;
+    this.upstreamMs = performance.now() - a.started;
+    return true;
+  }
+
   /**
    * Response head from an h2c attempt, as node:http2 gave it. An h2 downstream with nothing to add to
    * it (no affinity cookie, policy headers, response hooks or gRPC-Web: a plain gRPC route) gets one
@@ -229,15 +235,7 @@ export class Exchange {
     const grpcStatus = Array.isArray(gs) ? gs[0] : gs;
     let cond = statusCond(status);
     if (cond === 0 && this.grpc && this.ctx.retry !== null) cond = grpcStatusCond(grpcStatus);
-    if (cond !== 0 && this.canRetry(cond)) {
-      this.endAttempt(a, false);
-      a.cancel();
-      this.retry();
-      return false;
-    }
-    this.headSent = true;
-    this.status = status;
-    this.upstreamMs = performance.now() - a.started;
+    if (!this.takeHead(a, status, cond)) return false;
     if (this.grpc) this.grpcStatus = grpcStatusIndex(grpcStatus);
     if (s.destroyed || s.closed) return false;
     const wantTrailers = !endStream && (this.grpc || this.teTrailers);

@@ -218,17 +218,35 @@ function onSniffTimeout(this: net.Socket): void {
   this.destroy();
 }
 
-function onFirstData(this: net.Socket, chunk: Buffer): void {
-  const prev = (this as unknown as Record<symbol, Buffer | undefined>)[kSniffed];
+const SNIFF_MORE = 0;
+const SNIFF_H1 = 1;
+const SNIFF_H2 = 2;
+
+/**
+ * The first bytes of a connection, joined with any kept under kSniffed: HTTP/2 preface or not, or
+ * SNIFF_MORE when they are a prefix of the preface split across packets (kept for the next read).
+ */
+function sniff(socket: object, chunk: Buffer): { verdict: number; buf: Buffer } {
+  const slots = socket as Record<symbol, Buffer | undefined>;
+  const prev = slots[kSniffed];
   const buf = prev === undefined ? chunk : Buffer.concat([prev, chunk]);
   const n = Math.min(buf.length, PREFACE.length);
-  const maybeH2 = buf.compare(PREFACE, 0, n, 0, n) === 0;
-  if (maybeH2 && n < PREFACE.length) {
-    // a preface split across packets: wait for the rest before deciding
-    (this as unknown as Record<symbol, Buffer>)[kSniffed] = buf;
+  const h2 = buf.compare(PREFACE, 0, n, 0, n) === 0;
+  if (h2 && n < PREFACE.length) {
+    slots[kSniffed] = buf;
+    return { verdict: SNIFF_MORE, buf };
+  }
+  if (prev !== undefined) slots[kSniffed] = undefined;
+  return { verdict: h2 ? SNIFF_H2 : SNIFF_H1, buf };
+}
+
+function onFirstData(this: net.Socket, chunk: Buffer): void {
+  const { verdict, buf } = sniff(this, chunk);
+  if (verdict === SNIFF_MORE) {
     this.once('data', onFirstData);
     return;
   }
+  const maybeH2 = verdict === SNIFF_H2;
   this.setTimeout(0);
   this.removeListener('timeout', onSniffTimeout);
   this.pause();
@@ -251,20 +269,13 @@ function destroySocket(s: RawSocket): void {
 }
 
 function onRawFirstData(this: RawSocket, chunk: Buffer): void {
-  const slots = this as unknown as Record<symbol, unknown>;
-  const prev = slots[kSniffed] as Buffer | undefined;
-  const buf = prev === undefined ? chunk : Buffer.concat([prev, chunk]);
-  const n = Math.min(buf.length, PREFACE.length);
-  const maybeH2 = buf.compare(PREFACE, 0, n, 0, n) === 0;
-  if (maybeH2 && n < PREFACE.length) {
-    slots[kSniffed] = buf;
-    return;
-  }
+  const { verdict, buf } = sniff(this, chunk);
+  if (verdict === SNIFF_MORE) return;
   this.removeListener('data', onRawFirstData);
-  const t = slots[kSniffTimer] as NodeJS.Timeout | undefined;
+  const t = (this as unknown as Record<symbol, NodeJS.Timeout | undefined>)[kSniffTimer];
   if (t !== undefined) clearTimeout(t);
   const l = listenerOf(this);
-  if (!maybeH2) {
+  if (verdict === SNIFF_H1) {
     l.route(this, false);
     // the engine listens now: the sniffed bytes are its first read
     this.emit('data', buf);

@@ -205,26 +205,14 @@ export class RawSocket extends EventEmitter {
   private send(data: Buffer | string): boolean {
     const h = this.handle;
     if (h === null || data.length === 0) return !this.writableNeedDrain;
-    let req = this.req;
-    if (req === null) {
-      req = new sw!.WriteWrap();
-      req.oncomplete = onWriteDone;
-      req.handle = h;
-      req.owner = this;
-      req.bytes = 0;
-      req.buffer = null;
-      this.req = req;
-    }
-    const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
-    if (err !== 0) {
-      this.destroy(uvError(err, 'write'));
+    const req = (this.req ??= newWriteReq(onWriteDone, this));
+    const r = writeOnHandle(h, req, data);
+    if (r < 0) {
+      this.destroy(uvError(r, 'write'));
       return false;
     }
-    const st = sw!.streamBaseState;
-    if (st[sw!.kLastWriteWasAsync] !== 0) {
-      // the kernel took part of it: libuv holds the rest with this request, which is now in use
-      req.bytes = st[sw!.kBytesWritten]!;
-      req.buffer = data;
+    if (r === ASYNC) {
+      // the request is in use until libuv completes it
       this.writableLength += req.bytes;
       this.req = null;
       if (this.writableLength >= HIGH_WATER) this.writableNeedDrain = true;
@@ -334,6 +322,38 @@ function onRawRead(this: TcpHandle, ab?: ArrayBuffer): void {
   (this[kRaw] as RawSocket | undefined)?.onRead(ab);
 }
 
+/** writeOnHandle's answer when libuv keeps the rest of the bytes (and the request) until done */
+const ASYNC = 1;
+
+function newWriteReq(done: (this: WriteReq, status: number) => void, owner: RawSocket | null): WriteReq {
+  const req = new sw!.WriteWrap();
+  req.oncomplete = done;
+  req.handle = null;
+  req.owner = owner;
+  req.bytes = 0;
+  req.buffer = null;
+  return req;
+}
+
+/**
+ * `data` (strings as latin1) on `h` with `req`: a libuv error (< 0), 0 when the kernel took it all
+ * (the request is untouched and can be reused), or ASYNC: the request now holds the bytes counted
+ * in `req.bytes` and the data itself until its `oncomplete`.
+ */
+function writeOnHandle(h: TcpHandle, req: WriteReq, data: Buffer | string): number {
+  req.handle = h;
+  const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
+  if (err !== 0) return err;
+  const st = sw!.streamBaseState;
+  if (st[sw!.kLastWriteWasAsync] === 0) {
+    req.handle = null;
+    return 0;
+  }
+  req.bytes = st[sw!.kBytesWritten]!;
+  req.buffer = data;
+  return ASYNC;
+}
+
 function onWriteDone(this: WriteReq, status: number): void {
   const s = this.owner;
   const bytes = this.bytes;
@@ -369,33 +389,19 @@ let spare: WriteReq | null = null;
  */
 export function writeDirect(socket: net.Socket, data: Buffer | string): boolean {
   const h = (socket as unknown as { _handle?: TcpHandle | null })._handle;
-  if (sw === null || h == null || socket.connecting || socket.writableLength !== 0 || socket.destroyed)
+  // a TLS socket's handle is a TLSWrap: its bytes must go through the TLS layer
+  if (!tcpApi || h == null || socket.connecting || socket.writableLength !== 0 || socket.destroyed)
     return false;
-  if ((socket as { encrypted?: boolean }).encrypted === true || typeof h.writeBuffer !== 'function')
-    return false;
-  let req = spare;
-  if (req === null) {
-    req = new sw.WriteWrap();
-    req.oncomplete = onDirectDone;
-    req.owner = null;
-    req.bytes = 0;
-    req.buffer = null;
-  }
-  req.handle = h;
-  const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
-  if (err !== 0) {
+  if ((socket as { encrypted?: boolean }).encrypted === true) return false;
+  const req = spare ?? newWriteReq(onDirectDone, null);
+  const r = writeOnHandle(h, req, data);
+  if (r < 0) {
     // as net.Socket does: the error ends the socket ('error', then 'close')
-    socket.destroy(uvError(err, 'write'));
+    socket.destroy(uvError(r, 'write'));
     return true;
   }
-  if (sw.streamBaseState[sw.kLastWriteWasAsync] !== 0) {
-    // libuv holds the rest with this request until it completes; a failure shows on the read side
-    req.buffer = data;
-    spare = null;
-  } else {
-    req.handle = null;
-    spare = req;
-  }
+  // an asynchronous write keeps its request until libuv completes it; a failure shows on the read side
+  spare = r === ASYNC ? null : req;
   (socket as unknown as { _unrefTimer(): void })._unrefTimer();
   return true;
 }
