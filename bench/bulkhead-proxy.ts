@@ -4,7 +4,6 @@
 // Usage: node --import tsx bench/bulkhead-proxy.ts <snapshot.json> <port> <adminPort> [accessLogFile] [secretsDir]
 // Prints `ready port=<n> admin=<n> tls=<n>` once listening (tls=0: no listener.tls in the snapshot).
 
-import pino from 'pino';
 import { loadSnapshotFile, startDataplane } from '../src/dataplane/index.ts';
 
 const [snapshotFile, portArg, adminArg, logFile = '/dev/null', secretsDir] = process.argv.slice(2);
@@ -14,23 +13,15 @@ if (!snapshotFile || !portArg || !adminArg) {
 }
 
 const snapshot = loadSnapshotFile(snapshotFile);
-// The data plane's production destination (async pino/sonic-boom, 32 KiB batches) pointed at the
-// file instead of stdout: the same buffered writing nginx's `access_log ... buffer=64k` does.
-const logStream = pino.destination({
-  dest: logFile,
-  sync: false,
-  minLength: 32 * 1024,
-  maxWrite: 64 * 1024,
-  append: true,
-});
-// AccessLog hands the stream to pino, which takes a SonicBoom as its destination (its own default).
+// The data plane's production writer (64 KB batches to an async sonic-boom) pointed at the file
+// instead of stdout: the same buffered writing nginx's `access_log ... buffer=64k` does.
 const dp = await startDataplane({
   snapshot,
   port: Number(portArg),
   adminPort: Number(adminArg),
   host: '127.0.0.1',
   workers: 1,
-  logStream: logStream as unknown as NodeJS.WritableStream,
+  logFile,
   secretsDir,
 });
 console.log(`ready port=${dp.port} admin=${dp.adminPort} tls=${dp.tlsPort}`);
@@ -42,7 +33,6 @@ const shutdown = (): void => {
   dp.close()
     .catch(() => undefined)
     .finally(() => {
-      logStream.flushSync();
       process.exit(0);
     });
   setTimeout(() => process.exit(0), 1500).unref();

@@ -3,11 +3,13 @@
 // from the snapshot; the sampling decision is made before any log object is built, so unsampled
 // requests cost one comparison.
 //
-// Buffering: under load, lines gather in a 64 KB buffer so one write(2) carries ~160 lines (what
-// nginx's `buffer=64k` does; every batch also costs a hand-off to libuv's threadpool); a timer
-// flushes whatever is buffered every FLUSH_INTERVAL_MS, so a quiet pool's line still appears within
-// 100 ms, and the buffer is written synchronously on exit. A sync destination would block the event
-// loop on a slow stdout reader (a log shipper under pressure), which a proxy must not do.
+// Buffering: each line is encoded straight into a 64 KB buffer, and a full buffer goes to sonic-boom
+// (buffer mode) as it is, so one write(2) on libuv's threadpool carries ~200 lines, what nginx's
+// `buffer=64k` does. A timer hands over whatever is buffered every FLUSH_INTERVAL_MS, so a quiet
+// pool's line still appears within 100 ms, and the buffer is written synchronously on exit. A sync
+// destination would block the event loop on a slow stdout reader (a log shipper under pressure),
+// which a proxy must not do; instead, past MAX_PENDING_BYTES waiting for the reader, batches are
+// dropped (counted in `droppedBytes`) rather than grown without bound.
 
 import pino, { type Logger } from 'pino';
 
@@ -79,15 +81,24 @@ function isoNow(): string {
   return isoText;
 }
 
-/** lines are handed to the destination in batches of about this many characters */
-const BATCH_CHARS = 64 * 1024;
+/** lines are handed to the destination in batches of about this many bytes */
+const BATCH_BYTES = 64 * 1024;
+/** what may wait for a slow reader of the destination before batches are dropped */
+const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+/** room past BATCH_BYTES for the line that fills a batch */
+const SLACK_BYTES = 16 * 1024;
 
 /** the longest a line waits in the buffer */
 export const FLUSH_INTERVAL_MS = 100;
 
-// `_len` is sonic-boom's count of buffered characters; flushing an empty buffer would issue an empty
-// write(2) every interval, so the timer checks it first
-type Destination = { write(line: string): unknown; flushSync?(): void; _len?: number };
+// sonic-boom in buffer mode, as the AccessLog creates it
+type Destination = {
+  write(data: Buffer): unknown;
+  flush(): void;
+  flushSync(): void;
+  /** bytes buffered in sonic-boom, not yet written */
+  _len: number;
+};
 
 function flushBuffered(this: AccessLog): void {
   if (this.buffered() > 0) this.flush();
@@ -98,40 +109,64 @@ export class AccessLog {
   readonly logger: Logger;
   enabled = true;
   sampleRate = 1;
-  private readonly dest: Destination;
-  private readonly batching: boolean;
+  /** the batching destination; null when lines go to a stream handed in, one write per line */
+  private readonly dest: Destination | null = null;
+  private readonly stream: NodeJS.WritableStream | null = null;
   /**
-   * Lines not yet handed to the destination. sonic-boom measures every string it is given
-   * (Buffer.byteLength, which flattens a concatenated string first): once per 64 KB batch instead of
-   * once per line is most of the access log's cost on the request path.
+   * Lines not yet handed to the destination, already UTF-8: each line is encoded here as it is
+   * written, so its concatenated pieces die young, and a full batch goes to write(2) as it is. A
+   * string batch cost a flatten, a byte count and a UTF-8 encode of 64 KB per batch, and kept a
+   * batch's worth of string pieces alive across scavenges.
    */
-  private pending = '';
+  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES + SLACK_BYTES);
+  private used = 0;
+  /** bytes dropped because the reader of the destination fell MAX_PENDING_BYTES behind */
+  droppedBytes = 0;
   private readonly timer: NodeJS.Timeout | null = null;
   private readonly onExit: (() => void) | null = null;
 
-  constructor(stream?: NodeJS.WritableStream) {
-    const dest =
-      stream ?? pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024 });
-    this.dest = dest as Destination;
-    // process-log level (access lines are not filtered by it): `bulkhead dataplane --log-level` sets
-    // BULKHEAD_LOG_LEVEL, which forked workers inherit
-    this.logger = pino(
-      {
-        base: null,
-        timestamp: pino.stdTimeFunctions.isoTime,
-        messageKey: 'msg',
-        level: process.env.BULKHEAD_LOG_LEVEL || 'info',
-      },
-      dest as pino.DestinationStream,
-    );
-    // a buffering destination (sonic-boom: ours, or one handed in) gets whole batches; any other
-    // stream (tests, a pipe someone wires in) gets each line as it is written
-    this.batching = typeof this.dest.flushSync === 'function';
-    if (this.batching) {
-      this.timer = setInterval(flushBuffered.bind(this), FLUSH_INTERVAL_MS).unref();
-      this.onExit = () => this.flushSync();
-      process.once('exit', this.onExit);
+  /**
+   * @param stream lines written one by one to this stream (tests, the demo's file stream)
+   * @param file   without a stream: append to this file instead of stdout (the benchmark's peer)
+   */
+  constructor(stream?: NodeJS.WritableStream, file?: string) {
+    const opts = {
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'msg',
+      // process-log level (access lines are not filtered by it): `bulkhead dataplane --log-level`
+      // sets BULKHEAD_LOG_LEVEL, which forked workers inherit
+      level: process.env.BULKHEAD_LOG_LEVEL || 'info',
+    };
+    if (stream !== undefined) {
+      this.stream = stream;
+      this.logger = pino(opts, stream as pino.DestinationStream);
+      return;
     }
+    const dest = pino.destination({
+      dest: file ?? 1,
+      sync: false,
+      maxWrite: BATCH_BYTES + SLACK_BYTES,
+      maxLength: MAX_PENDING_BYTES,
+      contentMode: 'buffer',
+    }) as unknown as Destination;
+    this.dest = dest;
+    (dest as unknown as NodeJS.EventEmitter).on('drop', (data: Buffer) => {
+      this.droppedBytes += data.length;
+    });
+    // process log lines (rare) go through the same destination, after the access lines before them
+    const processLines = {
+      write: (line: string): void => {
+        this.handOver();
+        dest.write(Buffer.from(line));
+      },
+      flush: (): void => dest.flush(),
+      flushSync: (): void => dest.flushSync(),
+    };
+    this.logger = pino(opts, processLines as unknown as pino.DestinationStream);
+    this.timer = setInterval(flushBuffered.bind(this), FLUSH_INTERVAL_MS).unref();
+    this.onExit = () => this.flushSync();
+    process.once('exit', this.onExit);
   }
 
   configure(enabled: boolean, sampleRate: number): void {
@@ -186,19 +221,29 @@ export class AccessLog {
       ',"grpcStatus":' +
       configJson.orNull(r.grpcStatus) +
       ',"msg":"access"}\n';
-    if (!this.batching) {
-      this.dest.write(line);
+    if (this.dest === null) {
+      this.stream!.write(line);
       return;
     }
-    this.pending += line;
-    if (this.pending.length >= BATCH_CHARS) this.handOver();
+    if (this.used + line.length * 3 > this.batch.length) {
+      this.handOver();
+      // a line longer than a batch (a huge path) goes alone
+      if (line.length * 3 > this.batch.length) {
+        this.dest.write(Buffer.from(line));
+        return;
+      }
+    }
+    this.used += this.batch.write(line, this.used, 'utf8');
+    if (this.used >= BATCH_BYTES) this.handOver();
   }
 
+  /** the lines gathered so far to the destination; the next ones go to a fresh batch */
   private handOver(): void {
-    if (this.pending === '') return;
-    const batch = this.pending;
-    this.pending = '';
-    this.dest.write(batch);
+    if (this.used === 0 || this.dest === null) return;
+    const full = this.batch.subarray(0, this.used);
+    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES + SLACK_BYTES);
+    this.used = 0;
+    this.dest.write(full);
   }
 
   flush(): void {
@@ -211,13 +256,13 @@ export class AccessLog {
   }
 
   buffered(): number {
-    return this.pending.length + (this.dest._len ?? 0);
+    return this.used + (this.dest?._len ?? 0);
   }
 
   flushSync(): void {
     this.handOver();
     try {
-      this.dest.flushSync?.();
+      this.dest?.flushSync();
     } catch {
       // not open yet, or a write already in flight: the async flush finishes it
     }
@@ -226,7 +271,9 @@ export class AccessLog {
   /** stop the flush timer and write what is buffered */
   close(): void {
     if (this.timer !== null) clearInterval(this.timer);
-    if (this.onExit !== null) process.removeListener('exit', this.onExit);
     this.flush();
+    // the exit hook stays while a write is still on its way, so a process.exit() right after close()
+    // loses nothing; with nothing left it goes (test processes create many data planes)
+    if (this.onExit !== null && this.buffered() === 0) process.removeListener('exit', this.onExit);
   }
 }

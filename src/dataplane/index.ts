@@ -40,6 +40,8 @@ export interface DataplaneOptions {
   workers?: number;
   /** access and process logs (JSON lines); default stdout through an async pino destination */
   logStream?: NodeJS.WritableStream;
+  /** without logStream: append the logs to this file instead of stdout (same batching writer) */
+  logFile?: string;
   /** this process is one of n workers of a replica: per-replica limits are divided by n (default 1) */
   workerShare?: number;
   /** hard limit for drain(); default websocket.drainPeriodMs + 10 s */
@@ -109,7 +111,7 @@ export async function startInProcess(
   opts: DataplaneOptions & { snapshot: PoolSnapshot; defaultMetrics?: boolean },
 ): Promise<Dataplane & { metrics: DataplaneMetrics }> {
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
-  const accessLog = new AccessLog(opts.logStream);
+  const accessLog = new AccessLog(opts.logStream, opts.logFile);
   const upstreams = new UpstreamRegistry();
   const secrets = new SecretFiles(opts.secretsDir ?? null, opts.secretsPollMs);
   const store = new SnapshotStore({
