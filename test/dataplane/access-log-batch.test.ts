@@ -36,7 +36,9 @@ async function readWhenDone(log: AccessLog, file: string): Promise<string[]> {
   log.close();
   for (let i = 0; i < 100 && log.buffered() > 0; i++) await delay(20);
   assert.is(log.buffered(), 0, 'everything written');
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 test('batched lines reach the file whole, in order, with non-ASCII and oversized lines', async () => {
@@ -47,8 +49,7 @@ test('batched lines reach the file whole, in order, with non-ASCII and oversized
     const paths: string[] = [];
     for (let i = 0; i < 3000; i++) {
       // a path longer than a whole batch, non-ASCII (as a latin1-decoded header may give), quotes
-      const p =
-        i === 1500 ? '/' + 'x'.repeat(100_000) : i % 7 === 0 ? `/caf\u00e9/\u2603/${i}` : `/q"${i}\\`;
+      const p = i === 1500 ? '/' + 'x'.repeat(100_000) : i % 7 === 0 ? `/caf\u00e9/\u2603/${i}` : `/q"${i}\\`;
       paths.push(p);
       log.write(record(i, p));
       if (i === 2000) log.logger.warn({ marker: 2000 }, 'process line');
