@@ -130,6 +130,9 @@ export class RawSocket extends EventEmitter {
   writableNeedDrain = false;
   writableEnded = false;
   private req: WriteReq | null = null;
+  /** writes held for the end of this event-loop turn (see Outbox below) */
+  private deferred: (Buffer | string)[] | null = null;
+  private deferredBytes = 0;
   private corks = 0;
   private corked: (Buffer | string)[] | null = null;
   private reading = false;
@@ -203,8 +206,40 @@ export class RawSocket extends EventEmitter {
   }
 
   private send(data: Buffer | string): boolean {
+    if (this.handle === null || data.length === 0) return !this.writableNeedDrain;
+    if (!batchWrites) return this.sendNow(data);
+    if (this.deferred === null) {
+      this.deferred = [data];
+      rawOut.push(this);
+      if (!flushScheduled) scheduleFlush();
+    } else this.deferred.push(data);
+    this.deferredBytes += data.length;
+    this.writableLength += data.length;
+    if (this.writableLength >= HIGH_WATER) this.writableNeedDrain = true;
+    return !this.writableNeedDrain;
+  }
+
+  /** @internal the held writes go to the kernel now, as one write when small */
+  flushDeferred(): void {
+    const d = this.deferred;
+    if (d === null) return;
+    this.deferred = null;
+    this.writableLength -= this.deferredBytes;
+    const total = this.deferredBytes;
+    this.deferredBytes = 0;
+    if (this.handle === null) return;
+    if (d.length === 1) this.sendNow(d[0]!);
+    else if (total <= 64 * 1024) this.sendNow(Buffer.concat(d.map(toBuffer), total));
+    else for (let i = 0; i < d.length && this.handle !== null; i++) this.sendNow(d[i]!);
+    if (this.writableNeedDrain && this.writableLength < HIGH_WATER && this.handle !== null) {
+      this.writableNeedDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private sendNow(data: Buffer | string): boolean {
     const h = this.handle;
-    if (h === null || data.length === 0) return !this.writableNeedDrain;
+    if (h === null) return false;
     const req = (this.req ??= newWriteReq(onWriteDone, this));
     const r = writeOnHandle(h, req, data);
     if (r < 0) {
@@ -239,6 +274,8 @@ export class RawSocket extends EventEmitter {
       this.corks = 1;
       this.uncork();
     }
+    this.flushDeferred();
+    if (this.handle === null) return this;
     this.writableEnded = true;
     const req = new sw!.ShutdownWrap();
     req.oncomplete = onShutdownDone;
@@ -262,6 +299,7 @@ export class RawSocket extends EventEmitter {
     this.destroyed = true;
     this.readable = false;
     this.writableEnded = true;
+    this.deferred = null;
     const h = this.handle;
     this.handle = null;
     if (h === null) return this;
@@ -296,11 +334,12 @@ export class RawSocket extends EventEmitter {
    * already queued stay in libuv's order, and this object's 'close' follows the new socket's.
    */
   toNetSocket(): net.Socket {
-    const h = this.handle!;
     if (this.corks > 0) {
       this.corks = 1;
       this.uncork();
     }
+    this.flushDeferred();
+    const h = this.handle!;
     this.pause();
     h.onread = noRead;
     h[kRaw] = undefined;
@@ -393,22 +432,68 @@ export function writeDirect(socket: net.Socket, data: Buffer | string): boolean 
   if (!tcpApi || h == null || socket.connecting || socket.writableLength !== 0 || socket.destroyed)
     return false;
   if ((socket as { encrypted?: boolean }).encrypted === true) return false;
+  if (batchWrites) {
+    netOut.push(socket, data);
+    if (!flushScheduled) scheduleFlush();
+    return true;
+  }
+  writeDirectNow(socket, h, data);
+  return true;
+}
+
+function writeDirectNow(socket: net.Socket, h: TcpHandle, data: Buffer | string): void {
   const req = spare ?? newWriteReq(onDirectDone, null);
   const r = writeOnHandle(h, req, data);
   if (r < 0) {
     // as net.Socket does: the error ends the socket ('error', then 'close')
     socket.destroy(uvError(r, 'write'));
-    return true;
+    return;
   }
   // an asynchronous write keeps its request until libuv completes it; a failure shows on the read side
   spare = r === ASYNC ? null : req;
   (socket as unknown as { _unrefTimer(): void })._unrefTimer();
-  return true;
 }
 
 function onDirectDone(this: WriteReq): void {
   this.handle = null;
   this.buffer = null;
+}
+
+// The outbox: writes made while the loop serves one turn's I/O callbacks are held until that turn's
+// check phase (setImmediate) and then made back to back. On loopback and in VMs, most of a small
+// write's cost is waking the reader on the other core; writes spread over the turn wake it once per
+// write, writes made together wake it once per turn. The wait is the rest of the turn: nothing
+// when the loop is idle, and under load it buys throughput, which is what bounds latency there.
+// A socket's own order is kept (end(), toNetSocket() and destroy() flush or drop its held writes
+// first). BULKHEAD_WRITE_BATCH=0 writes at once.
+let batchWrites = process.env.BULKHEAD_WRITE_BATCH !== '0';
+/** @internal tests run the engine both ways; writes held already still go at the turn's end */
+export function setWriteBatching(on: boolean): void {
+  batchWrites = on;
+}
+let flushScheduled = false;
+let rawOut: RawSocket[] = [];
+/** pairs: an upstream net.Socket, then the one whole write for it (writeDirect) */
+let netOut: (net.Socket | Buffer | string)[] = [];
+
+function scheduleFlush(): void {
+  flushScheduled = true;
+  setImmediate(flushOutbox);
+}
+
+function flushOutbox(): void {
+  flushScheduled = false;
+  const nets = netOut;
+  const raws = rawOut;
+  netOut = [];
+  rawOut = [];
+  for (let i = 0; i < nets.length; i += 2) {
+    const socket = nets[i] as net.Socket;
+    const h = (socket as unknown as { _handle?: TcpHandle | null })._handle;
+    if (h == null || socket.destroyed) continue;
+    writeDirectNow(socket, h, nets[i + 1] as Buffer | string);
+  }
+  for (let i = 0; i < raws.length; i++) raws[i]!.flushDeferred();
 }
 
 /** A downstream connection as the HTTP/1.1 engine sees it: raw on the plaintext port, net/tls otherwise. */

@@ -7,14 +7,18 @@ import net from 'node:net';
 import { Http1Engine, HTTP1_DEFAULTS, type Http1Settings } from '../../src/dataplane/http1/engine.ts';
 import type { Http1Request } from '../../src/dataplane/http1/request.ts';
 import type { Http1Response } from '../../src/dataplane/http1/response.ts';
-import { acceptRaw } from '../../src/dataplane/raw-socket.ts';
+import { acceptRaw, setWriteBatching } from '../../src/dataplane/raw-socket.ts';
 
-/** The engine serves RawSockets on the plaintext port and net/tls sockets otherwise: tests run on both. */
-export const SOCKET_MODES = ['raw', 'net'] as const;
+/**
+ * The engine serves RawSockets on the plaintext port (writes held to the end of the loop turn, or at
+ * once with BULKHEAD_WRITE_BATCH=0) and net/tls sockets otherwise: tests run on all three.
+ */
+export const SOCKET_MODES = ['raw', 'raw-unbatched', 'net'] as const;
 export type SocketMode = (typeof SOCKET_MODES)[number];
 let socketMode: SocketMode = 'raw';
 export function useSockets(m: SocketMode): void {
   socketMode = m;
+  setWriteBatching(m !== 'raw-unbatched');
 }
 
 export interface Backend {
@@ -119,7 +123,7 @@ export async function engineProxy(
   (engine as unknown as { backendPort: number }).backendPort = backendPort;
   const server = net.createServer((s) => engine.accept(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  if (socketMode === 'raw' && acceptRaw(server, (s) => (engine.accept(s), s.resume())) === null)
+  if (socketMode !== 'net' && acceptRaw(server, (s) => (engine.accept(s), s.resume())) === null)
     throw new Error('raw sockets are not available on this Node');
   p.engine = engine;
   p.port = (server.address() as net.AddressInfo).port;
