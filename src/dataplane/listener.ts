@@ -233,7 +233,8 @@ function sniff(socket: object, chunk: Buffer): { verdict: number; buf: Buffer } 
   const n = Math.min(buf.length, PREFACE.length);
   const h2 = buf.compare(PREFACE, 0, n, 0, n) === 0;
   if (h2 && n < PREFACE.length) {
-    slots[kSniffed] = buf;
+    // kept past this read: a copy (a RawSocket's chunk is a view of its shared read buffer)
+    slots[kSniffed] = prev === undefined ? Buffer.from(buf) : buf;
     return { verdict: SNIFF_MORE, buf };
   }
   if (prev !== undefined) slots[kSniffed] = undefined;
@@ -284,7 +285,7 @@ function onRawFirstData(this: RawSocket, chunk: Buffer): void {
   const s = this.toNetSocket();
   s.on('error', ignoreSocketError);
   s.pause();
-  s.unshift(buf);
+  s.unshift(buf === chunk ? Buffer.from(buf) : buf);
   l.route(s, true);
   process.nextTick(resumeSocket, s);
 }

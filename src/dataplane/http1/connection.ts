@@ -126,7 +126,7 @@ export class Http1Connection implements BodySource, ResponseSink {
       if (this.pending !== null) return this.hold(buf.subarray(r), d);
       if (this.phase === Phase.Head && !this.lineSeen) this.lineSeen = buf.indexOf(10) !== -1;
       const up = this.upgradeReq;
-      if (up !== null) this.handOff(up, buf.subarray(r));
+      if (up !== null) this.handOff(up, Buffer.from(buf.subarray(r)));
       else if (d !== null) this.dispatch(d);
       return;
     }
@@ -155,9 +155,12 @@ export class Http1Connection implements BodySource, ResponseSink {
     else this.sendReject(rej);
   }
 
-  /** A pipelined head waits for the response in progress: keep the rest, stop reading. */
+  /**
+   * A pipelined head waits for the response in progress: keep the rest (a copy: a RawSocket's read
+   * is a view of a buffer the next read overwrites), stop reading.
+   */
   private hold(rest: Buffer, d: Http1Request | null): void {
-    this.held = rest;
+    this.held = Buffer.from(rest);
     this.pause(PAUSE_HELD);
     if (d !== null) this.dispatch(d);
   }
