@@ -14,10 +14,12 @@ import tls from 'node:tls';
 import { maxHeaderSize } from 'node:http';
 import {
   HTTPParser,
+  PAUSE,
   kOnBody,
   kOnHeaders,
   kOnHeadersComplete,
   kOnMessageComplete,
+  type LlhttpError,
   type NodeHttpParser,
 } from './http1/parser.ts';
 import type { Http1Attempt } from './upstream-http1.ts';
@@ -56,6 +58,14 @@ export class UpstreamConn {
   err: Error | null = null;
   private status = 0;
   private hbuf: string[] | null = null;
+  /**
+   * Bytes of a Content-Length body still to come when this object relays the body itself (-1:
+   * llhttp parses it). llhttp validates the head (one Content-Length, no Transfer-Encoding with it)
+   * and pauses right after it; the body is then a count of bytes, relayed as slices of the read.
+   * llhttp's own body callback copies every slice into a new ArrayBuffer, whose sweeping lengthens
+   * every scavenge; a pooled copy here does not.
+   */
+  private bodyLeft = -1;
   private readonly connectMs: number;
   /** read timeout to arm once a new connection is up */
   private readMs = 0;
@@ -185,7 +195,15 @@ export class UpstreamConn {
     this.keepAlive = keepAlive;
     this.hintMs = keepAlive ? keepAliveHint(raw) : 0;
     a.onUpstreamHead(status, raw);
-    return a.method === 'HEAD' ? NO_BODY : BODY;
+    if (a.method === 'HEAD') return NO_BODY;
+    if (status !== 204 && status !== 304) {
+      const n = plainContentLength(raw);
+      if (n >= 0) {
+        this.bodyLeft = n;
+        return PAUSE;
+      }
+    }
+    return BODY;
   }
 
   onHeaderLines(raw: string[]): void {
@@ -215,7 +233,8 @@ export class UpstreamConn {
       return;
     }
     this.gotBytes = true;
-    let r: number | Error;
+    if (this.bodyLeft >= 0) return this.ownBody(chunk, 0);
+    let r: number | LlhttpError;
     try {
       r = this.parser.execute(chunk);
     } catch (err) {
@@ -224,17 +243,48 @@ export class UpstreamConn {
       this.socket.destroy();
       return;
     }
-    if (typeof r !== 'number') {
-      this.err = r;
-      this.socket.destroy();
+    if (typeof r === 'number') return;
+    if (r.code === 'HPE_PAUSED' && this.bodyLeft >= 0) return this.ownBody(chunk, r.bytesParsed);
+    this.err = r;
+    this.socket.destroy();
+  }
+
+  /** Content-Length body bytes from `chunk[from..]`; the response completes with the last one. */
+  private ownBody(chunk: Buffer, from: number): void {
+    const take = Math.min(chunk.length - from, this.bodyLeft);
+    if (take > 0) {
+      this.bodyLeft -= take;
+      const part = chunk.subarray(from, from + take);
+      // a plaintext read is a view of the shared read buffer, which the next read overwrites
+      this.onBody(chunk.buffer === READ_BUFFER.buffer ? Buffer.from(part) : part);
+      if (this.state === ConnState.Closed) return;
+    }
+    if (this.bodyLeft > 0) return;
+    this.bodyLeft = -1;
+    // llhttp is still paused after the head: a fresh start for the next response
+    this.parser.initialize(HTTPParser.RESPONSE, this, maxHeaderSize, HTTPParser.kLenientNone);
+    this.onMessageComplete();
+    if (from + take < chunk.length && this.state !== ConnState.Closed) {
+      // bytes after a complete response that nobody asked for
+      this.err = Object.assign(new Error('data after the end of the response'), {
+        code: 'HPE_INVALID_CONSTANT',
+      });
+      this.destroy();
+      this.ep.forget(this);
     }
   }
 
   /** the server closed its side: the end of a close-delimited body, or a cut */
   onPeerEnd(): void {
     if (this.attempt !== null && this.state === ConnState.Busy) {
-      const r = this.parser.finish();
-      if (r !== undefined && typeof r !== 'number') this.err = r;
+      if (this.bodyLeft > 0)
+        this.err = Object.assign(new Error(`upstream closed with ${this.bodyLeft} body bytes to come`), {
+          code: 'HPE_INVALID_EOF_STATE',
+        });
+      else {
+        const r = this.parser.finish();
+        if (r !== undefined && typeof r !== 'number') this.err = r;
+      }
     }
     this.socket.destroy();
   }
@@ -270,6 +320,23 @@ export class UpstreamConn {
     }
     this.socket.destroy();
   }
+}
+
+/**
+ * The body length of a response framed by Content-Length alone, or -1 (no Content-Length, or a
+ * Transfer-Encoding that llhttp frames). llhttp has already refused malformed and conflicting values.
+ */
+function plainContentLength(raw: string[]): number {
+  let n = -1;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const v = raw[i + 1]!.trim();
+      if (!/^\d{1,15}$/.test(v)) return -1;
+      n = Number(v);
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return -1;
+  }
+  return n;
 }
 
 /** `Keep-Alive: timeout=N` in ms, or 0. */

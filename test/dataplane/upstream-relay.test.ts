@@ -311,4 +311,158 @@ test('a silent backend answers 504 after the read timeout; the pool keeps workin
   }
 });
 
+// Content-Length bodies are counted by the relay itself after llhttp has checked the head
+// (upstream-conn.ts `ownBody`): split across reads, empty, followed by stray bytes, or cut short.
+
+test('a Content-Length body split over many reads arrives whole; the connection is reused', async () => {
+  const body = Buffer.alloc(300_000);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+  const be = await rawBackend((_h, _b, s) => {
+    // the head and a few bytes, then the rest in uneven pieces with pauses between them
+    s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
+    s.write(body.subarray(0, 3));
+    let at = 3;
+    const next = (): void => {
+      if (at >= body.length) return;
+      const n = Math.min(body.length - at, 1 + ((at * 31) % 70_000));
+      s.write(body.subarray(at, at + n));
+      at += n;
+      setTimeout(next, 2);
+    };
+    setTimeout(next, 5);
+  });
+  const dp = await proxyTo(be.port);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await new Promise<Buffer>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: dp.port, path: `/big${i}`, agent: false }, (res) => {
+            assert.is(res.statusCode, 200);
+            assert.is(res.headers['content-length'], String(body.length));
+            const parts: Buffer[] = [];
+            res.on('data', (c: Buffer) => parts.push(c));
+            res.on('end', () => resolve(Buffer.concat(parts)));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
+      assert.ok(r.equals(body), `response ${i}: the body arrives byte for byte`);
+    }
+    assert.is(be.seen.conns, 1, 'one upstream connection served all three');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('Content-Length 0 completes at once; 204 and 304 with a length wait for no body', async () => {
+  const be = await rawBackend((h, _b, s) => {
+    if (h.includes(' /empty ')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+    else if (h.includes(' /nocontent ')) s.write('HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n');
+    else s.write('HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\netag: "x"\r\n\r\n');
+  });
+  const dp = await proxyTo(be.port, 1000);
+  try {
+    const a = await request(dp.port, { path: '/empty' });
+    assert.is(a.status, 200);
+    assert.is(a.body, '');
+    const b = await request(dp.port, { path: '/nocontent' });
+    assert.is(b.status, 204);
+    const c = await request(dp.port, { path: '/notmodified' });
+    assert.is(c.status, 304);
+    const d = await request(dp.port, { path: '/empty' });
+    assert.is(d.status, 200, 'the connection is still usable after the bodiless answers');
+    assert.is(be.seen.conns, 1, 'and it was reused throughout');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('stray bytes after a complete response: the response is relayed, that connection is dropped', async () => {
+  const be = await rawBackend((h, _b, s) => {
+    if (h.includes(' /stray ')) s.write(OK('exact') + 'GARBAGE');
+    else s.write(OK('fine'));
+  });
+  const dp = await proxyTo(be.port);
+  try {
+    const a = await request(dp.port, { path: '/stray' });
+    assert.is(a.status, 200);
+    assert.is(a.body, 'exact');
+    const b = await request(dp.port, { path: '/next' });
+    assert.is(b.status, 200);
+    assert.is(b.body, 'fine');
+    assert.is(be.seen.conns, 2, 'the connection that sent stray bytes was not reused');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('a Content-Length body cut short: the client sees a cut response, the pool goes on', async () => {
+  const be = await rawBackend((h, _b, s) => {
+    if (h.includes(' /short ')) {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n' + 'a'.repeat(400));
+      setTimeout(() => s.destroy(), 20);
+    } else s.write(OK('after'));
+  });
+  const dp = await proxyTo(be.port);
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port: dp.port, path: '/short', agent: false }, (res) => {
+          let got = 0;
+          res.on('data', (c: Buffer) => (got += c.length));
+          res.on('end', () => resolve(`ended after ${got}`));
+          res.on('error', () => resolve(`cut after ${got}`));
+          res.on('aborted', () => resolve(`cut after ${got}`));
+        })
+        .on('error', (e) => resolve(`error ${e.message}`));
+    });
+    assert.match(
+      outcome,
+      /^cut after 400$|^error /,
+      `the client must not see a complete response (${outcome})`,
+    );
+    const b = await request(dp.port, { path: '/after' });
+    assert.is(b.status, 200);
+    assert.is(b.body, 'after');
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
+test('concurrent Content-Length bodies arriving in the same loop turn stay apart', async () => {
+  // each answer: head and a first part at once; the rest of all eight bodies is written together
+  // once all eight requests are in, so the proxy reads those parts in one turn, while the first
+  // writes of that turn are still held in its outbox
+  const N = 8;
+  const bodyOf = (i: number): string => String.fromCharCode(97 + i).repeat(6000);
+  const rest: (() => void)[] = [];
+  const be = await rawBackend((h, _b, s) => {
+    const i = Number(/ \/c(\d+) /.exec(h)![1]);
+    const body = bodyOf(i);
+    s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n` + body.slice(0, 1000));
+    rest.push(() => s.write(body.slice(1000)));
+    if (rest.length === N) setTimeout(() => rest.forEach((f) => f()), 20);
+  });
+  const dp = await proxyTo(be.port);
+  try {
+    // keep-alive clients: a response's end does not end (and so flush) its connection
+    const agent = new http.Agent({ keepAlive: true, maxSockets: N });
+    const rs = await Promise.all(
+      Array.from({ length: N }, (_, i) => request(dp.port, { path: `/c${i}`, agent })),
+    );
+    agent.destroy();
+    rs.forEach((r, i) => {
+      assert.is(r.status, 200);
+      assert.ok(r.body === bodyOf(i), `answer ${i} has its own bytes`);
+    });
+  } finally {
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test.run();

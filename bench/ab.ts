@@ -1,0 +1,87 @@
+// A/B of one data-plane environment variable on the benchmark's Bulkhead peer: runs alternate
+// between the two values (a fresh proxy process each time, pinned as in bench/run.ts: proxy on core
+// 0, wrk and the nginx backend on core 1), so drift in the machine's state hits both sides alike.
+// Each run is a 1 s unrecorded warm-up and a measured wrk run at the same concurrency. Prints every
+// run and the median of each side; the two sides' medians are only comparable within one A/B.
+// Usage: node --import tsx bench/ab.ts --var BULKHEAD_WRITE_BATCH [--a 0] [--b 1]
+//          [--conns 50,200] [--runs 3] [--seconds 5]
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as peers from './peers.ts';
+import { runWrk, type LoadResult } from './load.ts';
+import { placement } from './options.ts';
+import { killAllNow, stop, stopAll } from './procs.ts';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? def : (process.argv[i + 1] ?? def);
+}
+const variable = arg('--var', '');
+if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {
+  console.error('usage: bench/ab.ts --var NAME [--a 0] [--b 1] [--conns 50,200] [--runs 3] [--seconds 5]');
+  process.exit(2);
+}
+const sides = [arg('--a', '0'), arg('--b', '1')];
+const conns = arg('--conns', '50,200').split(',').map(Number);
+const runs = Number(arg('--runs', '3'));
+const seconds = Number(arg('--seconds', '5'));
+const cores = placement(true);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+
+process.on('exit', killAllNow);
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'bulkhead-ab-'));
+const results = new Map<string, LoadResult[]>();
+try {
+  const backend = await peers.startHttpBackend(workDir, cores.backend);
+  for (const c of conns) {
+    for (let run = 1; run <= runs; run++) {
+      for (const value of sides) {
+        const before = process.env[variable];
+        process.env[variable] = value;
+        const proxy = await peers.startBulkhead(
+          workDir,
+          { httpPort: backend.port, grpcPort: 1 },
+          cores.proxy,
+        );
+        if (before === undefined) delete process.env[variable];
+        else process.env[variable] = before;
+        try {
+          const url = `http://127.0.0.1:${proxy.port}/`;
+          await runWrk({ url, connections: c, durationSec: 1, threads: 1, cores: cores.load });
+          const r = await runWrk({
+            url,
+            connections: c,
+            durationSec: seconds,
+            threads: 1,
+            cores: cores.load,
+          });
+          const key = `${c} ${value}`;
+          results.set(key, [...(results.get(key) ?? []), r]);
+          console.log(
+            `c=${c} ${variable}=${value} run ${run}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}`,
+          );
+        } finally {
+          await stop(proxy.proc);
+        }
+      }
+    }
+  }
+  console.log(`\nmedians of ${runs} runs (${seconds} s each):`);
+  for (const c of conns)
+    for (const value of sides) {
+      const rs = results.get(`${c} ${value}`) ?? [];
+      console.log(
+        `c=${c} ${variable}=${value}: ${Math.round(median(rs.map((r) => r.rps)))} req/s, ` +
+          `p99 ${median(rs.map((r) => r.p99Ms ?? NaN))} ms`,
+      );
+    }
+} finally {
+  await stopAll();
+  rmSync(workDir, { recursive: true, force: true });
+}
