@@ -3,12 +3,15 @@
 // 0, wrk and the nginx backend on core 1), so drift in the machine's state hits both sides alike.
 // Each run is a 1 s unrecorded warm-up and a measured wrk run at the same concurrency. Prints every
 // run and the median of each side; the two sides' medians are only comparable within one A/B.
+// `--gc` also traces the proxy's garbage collections (V8 --trace-gc-nvp, bench/gc-nvp.cjs) and
+// reports, per run, the scavenges' median pause and the part of it spent sweeping ArrayBuffers.
 // Usage: node --import tsx bench/ab.ts --var BULKHEAD_WRITE_BATCH [--a 0] [--b 1]
-//          [--conns 50,200] [--runs 3] [--seconds 5]
+//          [--conns 50,200] [--runs 3] [--seconds 5] [--gc]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as peers from './peers.ts';
 import { runWrk, type LoadResult } from './load.ts';
 import { placement } from './options.ts';
@@ -28,6 +31,28 @@ const conns = arg('--conns', '50,200').split(',').map(Number);
 const runs = Number(arg('--runs', '3'));
 const seconds = Number(arg('--seconds', '5'));
 const cores = placement(true);
+const traceGc = process.argv.includes('--gc');
+const GC_PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'gc-nvp.cjs');
+
+/** median scavenge pause and its ArrayBuffer-sweeping part (ms), from --trace-gc-nvp lines */
+function scavenges(output: string): string {
+  const pauses: number[] = [];
+  const sweeps: number[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes(' gc=s ')) continue;
+    const pause = / pause=([\d.]+)/.exec(line);
+    const sweep = / scavenge\.sweep_array_buffers=([\d.]+)/.exec(line);
+    if (pause !== null) pauses.push(Number(pause[1]));
+    if (sweep !== null) sweeps.push(Number(sweep[1]));
+  }
+  if (pauses.length === 0) return 'no scavenges traced';
+  return `${pauses.length} scavenges, median pause ${median(pauses)} ms, sweeping ArrayBuffers ${median(sweeps)} ms`;
+}
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,6 +94,8 @@ try {
         } finally {
           await stop(proxy.proc);
         }
+        // the trace is in the proxy's stdout, complete once it has exited
+        if (traceGc) console.log(`  ${scavenges(proxy.proc.output())}`);
       }
     }
   }

@@ -465,4 +465,30 @@ test('concurrent Content-Length bodies arriving in the same loop turn stay apart
   }
 });
 
+test('a head whose CRLF CRLF is split over reads: the body after it is still relayed exactly', async () => {
+  // response n splits its head n bytes before its end (1..3: inside the CRLF CRLF; 9: before it),
+  // then sends the rest of the head with the body
+  const be = await rawBackend((_h, _b, s, n) => {
+    const body = `body-${n}-` + 'q'.repeat(50);
+    const head = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const cut = head.length - [1, 2, 3, 9][(n - 1) % 4]!;
+    s.write(head.slice(0, cut));
+    setTimeout(() => s.write(head.slice(cut) + body), 15);
+  });
+  const dp = await proxyTo(be.port);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let n = 1; n <= 8; n++) {
+      const r = await request(dp.port, { path: `/split${n}`, agent });
+      assert.is(r.status, 200);
+      assert.is(r.body, `body-${n}-` + 'q'.repeat(50), `response ${n}`);
+    }
+    assert.is(be.seen.conns, 1, 'all on one upstream connection');
+  } finally {
+    agent.destroy();
+    await dp.close();
+    await closeServer(be);
+  }
+});
+
 test.run();
