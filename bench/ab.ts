@@ -67,15 +67,16 @@ try {
   for (const c of conns) {
     for (let run = 1; run <= runs; run++) {
       for (const value of sides) {
-        const before = process.env[variable];
+        const saved = { v: process.env[variable], o: process.env.NODE_OPTIONS };
         process.env[variable] = value;
+        if (traceGc) process.env.NODE_OPTIONS = `${saved.o ?? ''} --require ${GC_PRELOAD}`.trim();
         const proxy = await peers.startBulkhead(
           workDir,
           { httpPort: backend.port, grpcPort: 1 },
           cores.proxy,
         );
-        if (before === undefined) delete process.env[variable];
-        else process.env[variable] = before;
+        restore(variable, saved.v);
+        restore('NODE_OPTIONS', saved.o);
         try {
           const url = `http://127.0.0.1:${proxy.port}/`;
           await runWrk({ url, connections: c, durationSec: 1, threads: 1, cores: cores.load });
