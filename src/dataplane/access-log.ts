@@ -96,6 +96,7 @@ type Destination = {
   write(data: Buffer): unknown;
   flush(): void;
   flushSync(): void;
+  destroy(): void;
   /** bytes buffered in sonic-boom, not yet written */
   _len: number;
 };
@@ -122,6 +123,9 @@ export class AccessLog {
   private used = 0;
   /** bytes dropped because the reader of the destination fell MAX_PENDING_BYTES behind */
   droppedBytes = 0;
+  /** failed writes to the destination; the first one gives the destination up */
+  destinationErrors = 0;
+  private failed = false;
   private readonly timer: NodeJS.Timeout | null = null;
   private readonly onExit: (() => void) | null = null;
 
@@ -151,17 +155,39 @@ export class AccessLog {
       contentMode: 'buffer',
     }) as unknown as Destination;
     this.dest = dest;
-    (dest as unknown as NodeJS.EventEmitter).on('drop', (data: Buffer) => {
+    const events = dest as unknown as NodeJS.EventEmitter;
+    events.on('drop', (data: Buffer) => {
       this.droppedBytes += data.length;
+    });
+    // A destination whose write fails (EPIPE: the log reader is gone) is given up, never thrown into
+    // the proxy: sonic-boom would retry the failed batch with every later write, and its
+    // synchronous flush at exit retries anything but EAGAIN forever, so a pod whose log reader died
+    // would hang on SIGTERM. What it held, and every line after, counts as dropped.
+    events.on('error', () => {
+      this.destinationErrors++;
+      if (this.failed) return;
+      this.failed = true;
+      this.droppedBytes += dest._len + this.used;
+      this.used = 0;
+      try {
+        dest.destroy();
+      } catch {
+        // not open: nothing to close
+      }
     });
     // process log lines (rare) go through the same destination, after the access lines before them
     const processLines = {
       write: (line: string): void => {
         this.handOver();
-        dest.write(Buffer.from(line));
+        if (this.failed) this.droppedBytes += Buffer.byteLength(line);
+        else dest.write(Buffer.from(line));
       },
-      flush: (): void => dest.flush(),
-      flushSync: (): void => dest.flushSync(),
+      flush: (): void => {
+        if (!this.failed) dest.flush();
+      },
+      flushSync: (): void => {
+        if (!this.failed) dest.flushSync();
+      },
     };
     this.logger = pino(opts, processLines as unknown as pino.DestinationStream);
     this.timer = setInterval(flushBuffered.bind(this), FLUSH_INTERVAL_MS).unref();
@@ -229,7 +255,8 @@ export class AccessLog {
       this.handOver();
       // a line longer than a batch (a huge path) goes alone
       if (line.length * 3 > this.batch.length) {
-        this.dest.write(Buffer.from(line));
+        if (this.failed) this.droppedBytes += Buffer.byteLength(line);
+        else this.dest.write(Buffer.from(line));
         return;
       }
     }
@@ -240,6 +267,11 @@ export class AccessLog {
   /** the lines gathered so far to the destination; the next ones go to a fresh batch */
   private handOver(): void {
     if (this.used === 0 || this.dest === null) return;
+    if (this.failed) {
+      this.droppedBytes += this.used;
+      this.used = 0;
+      return;
+    }
     const full = this.batch.subarray(0, this.used);
     this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES + SLACK_BYTES);
     this.used = 0;
@@ -261,6 +293,7 @@ export class AccessLog {
 
   flushSync(): void {
     this.handOver();
+    if (this.failed) return;
     try {
       this.dest?.flushSync();
     } catch {

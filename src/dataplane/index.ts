@@ -112,6 +112,7 @@ export async function startInProcess(
 ): Promise<Dataplane & { metrics: DataplaneMetrics }> {
   const metrics = new DataplaneMetrics(opts.defaultMetrics !== false);
   const accessLog = new AccessLog(opts.logStream, opts.logFile);
+  metrics.accessLogDropped = () => accessLog.droppedBytes;
   const upstreams = new UpstreamRegistry();
   const secrets = new SecretFiles(opts.secretsDir ?? null, opts.secretsPollMs);
   const store = new SnapshotStore({

@@ -97,6 +97,22 @@ export class DataplaneMetrics {
     labelNames: ['pool', 'reason'] as const,
     registers: [this.registry],
   });
+  /** bytes the access log dropped so far (set by the Dataplane: AccessLog.droppedBytes) */
+  accessLogDropped: () => number = () => 0;
+  private droppedSeen = 0;
+  readonly accessLogDroppedBytes = new Counter({
+    name: 'bulkhead_access_log_dropped_bytes_total',
+    help: 'Access and process log bytes dropped because the reader of the log destination fell 32 MiB behind, or it failed',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const d = this.accessLogDropped() - this.droppedSeen;
+      if (d > 0) {
+        this.droppedSeen += d;
+        this.accessLogDroppedBytes.inc({ pool: this.pool }, d);
+      }
+    },
+  });
   private readonly conn: Record<ConnProtocol, Gauge.Internal<'pool' | 'protocol'> | null> = {
     http1: null,
     h2: null,

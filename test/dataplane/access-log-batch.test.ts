@@ -8,7 +8,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { AccessLog, type AccessRecord } from '../../src/dataplane/access-log.ts';
+import { DataplaneMetrics } from '../../src/dataplane/metrics.ts';
 import { delay } from './fixtures.ts';
 
 function record(i: number, path: string): AccessRecord {
@@ -94,6 +97,56 @@ test('a quiet log is handed over by the timer, without close', async () => {
     log.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a stalled log reader: what waits stays bounded; a reader gone: the log is given up, counted', async () => {
+  // a FIFO whose reader (a shell that opened it, then sleeps) never reads: once the pipe buffer is
+  // full the write in flight never completes, and everything after it waits in the destination
+  const dir = mkdtempSync(join(tmpdir(), 'bh-alog-'));
+  const fifo = join(dir, 'stalled');
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawn('sh', ['-c', 'exec 3<"$0"; exec sleep 30', fifo], { stdio: 'ignore' });
+  const log = new AccessLog(undefined, fifo);
+  try {
+    const long = '/' + 'p'.repeat(1000);
+    // about 40 MB of lines, against 32 MiB allowed to wait
+    for (let i = 0; i < 30_000; i++) {
+      log.write(record(i, long));
+      if (i % 1000 === 0) await delay(2);
+    }
+    log.flush();
+    assert.ok(log.droppedBytes > 0, `bytes were dropped (${log.droppedBytes})`);
+    assert.ok(log.buffered() <= 33 * 1024 * 1024, `what waits stays bounded (${log.buffered()} bytes)`);
+    assert.is(log.destinationErrors, 0);
+    // the reader goes away: the blocked write fails (EPIPE), the destination is given up
+    reader.kill('SIGKILL');
+    await once(reader, 'exit');
+    for (let i = 0; i < 200 && log.destinationErrors === 0; i++) await delay(10);
+    assert.is(log.destinationErrors, 1, 'the failed write was counted, not thrown');
+    const before = log.droppedBytes;
+    log.write(record(1, '/after'));
+    log.flushSync();
+    assert.ok(log.droppedBytes > before, 'lines after the failure count as dropped');
+  } finally {
+    if (reader.exitCode === null && reader.signalCode === null) reader.kill('SIGKILL');
+    log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dropped log bytes show on /metrics as bulkhead_access_log_dropped_bytes_total', async () => {
+  const m = new DataplaneMetrics(false);
+  m.setPool('shop/edge');
+  let dropped = 0;
+  m.accessLogDropped = () => dropped;
+  const value = async (): Promise<string | undefined> =>
+    /bulkhead_access_log_dropped_bytes_total\{[^}]*pool="shop\/edge"[^}]*\} (\d+)/.exec(
+      await m.registry.metrics(),
+    )?.[1];
+  dropped = 1234;
+  assert.is(await value(), '1234');
+  dropped = 2000;
+  assert.is(await value(), '2000', 'a counter: the total so far, not the change');
 });
 
 test.run();
