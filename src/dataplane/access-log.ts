@@ -159,10 +159,9 @@ export class AccessLog {
     events.on('drop', (data: Buffer) => {
       this.droppedBytes += data.length;
     });
-    // A destination whose write fails (EPIPE: the log reader is gone) is given up, never thrown into
-    // the proxy: sonic-boom would retry the failed batch with every later write, and its
-    // synchronous flush at exit retries anything but EAGAIN forever, so a pod whose log reader died
-    // would hang on SIGTERM. What it held, and every line after, counts as dropped.
+    // A destination whose write fails (EPIPE: the log reader is gone) is given up, and the error is
+    // never thrown into the proxy (sonic-boom emits it; without a listener it would be an uncaught
+    // exception). What the destination held, and every line after, counts as dropped.
     events.on('error', () => {
       this.destinationErrors++;
       if (this.failed) return;
