@@ -14,13 +14,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as peers from './peers.ts';
 import { runWrk, type LoadResult } from './load.ts';
-import { placement } from './options.ts';
+import { argValue as arg, placement } from './options.ts';
 import { killAllNow, stop, stopAll } from './procs.ts';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? def : (process.argv[i + 1] ?? def);
-}
 const variable = arg('--var', '');
 if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {
   console.error('usage: bench/ab.ts --var NAME [--a 0] [--b 1] [--conns 50,200] [--runs 3] [--seconds 5]');

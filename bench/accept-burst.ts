@@ -8,12 +8,10 @@
 // Usage: node --import tsx bench/accept-burst.ts [--conns 200] [--work-us 50] [--seconds 3] [--handles 1]
 
 import { execFileSync, spawn } from 'node:child_process';
+import { argValue } from './options.ts';
 import { freePort, sleep } from './procs.ts';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? def : Number(process.argv[i + 1]);
-}
+const arg = (name: string, def: number): number => Number(argValue(name, String(def)));
 const conns = arg('--conns', 200);
 const workUs = arg('--work-us', 50);
 const seconds = arg('--seconds', 3);

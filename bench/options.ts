@@ -83,3 +83,9 @@ export function tryText(cmd: string, args: string[]): string {
   const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim();
   return text.split('\n')[0] || `unavailable (${r.error?.message ?? `exit ${r.status}`})`;
 }
+
+/** `--name value` from the command line of a standalone bench script, or `def` when absent. */
+export function argValue(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? def : (process.argv[i + 1] ?? def);
+}

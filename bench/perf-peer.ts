@@ -11,13 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as peers from './peers.ts';
 import { runWrk } from './load.ts';
-import { placement } from './options.ts';
+import { argValue as arg, placement } from './options.ts';
 import { killAllNow, sleep, stop, stopAll } from './procs.ts';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? def : (process.argv[i + 1] ?? def);
-}
 const conns = Number(arg('--conns', '200'));
 const seconds = Number(arg('--seconds', '5'));
 const top = Number(arg('--top', '25'));

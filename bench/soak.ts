@@ -23,12 +23,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { PoolCredentials } from '../src/xds/credentials.ts';
 import { ConfigStreamServer } from '../src/xds/server.ts';
 import { cluster, route, snapshot } from '../test/dataplane/fixtures.ts';
+import { argValue } from './options.ts';
 import { lineChartPng } from './png-chart.ts';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? dflt : process.argv[i + 1]!;
-};
+const arg = (name: string, dflt: string): string => argValue(`--${name}`, dflt);
 const MINUTES = Number(arg('minutes', '30'));
 const OUT = arg('out', fileURLToPath(new URL('../docs/soak', import.meta.url)));
 const SAMPLE_MS = 10_000;

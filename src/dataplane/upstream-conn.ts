@@ -254,10 +254,7 @@ export class UpstreamConn {
     let at = 0;
     // (a Content-Length: 0 head completes its response with no byte after it)
     while (at < chunk.length || this.bodyLeft === 0) {
-      if (this.bodyLeft >= 0) {
-        at = this.ownBody(chunk, at);
-        continue;
-      }
+      if (this.bodyLeft >= 0) return this.ownBody(chunk, at);
       // a head goes to llhttp alone, up to its end, so that its body can be taken over
       const end = this.inHead ? this.headEnd(chunk, at) : -1;
       this.atHeadEnd = end !== -1;
@@ -314,32 +311,27 @@ export class UpstreamConn {
   }
 
   /**
-   * Content-Length body bytes from `chunk[from..]`; the response completes with the last one.
-   * Answers where the read goes on: always its end (stray bytes after the body drop the connection).
+   * The rest of the read, `chunk[from..]`, as Content-Length body bytes; the response completes
+   * with the last one, and bytes after it (nobody asked for them) drop the connection.
    */
-  private ownBody(chunk: Buffer, from: number): number {
+  private ownBody(chunk: Buffer, from: number): void {
     const take = Math.min(chunk.length - from, this.bodyLeft);
     if (take > 0) {
       this.bodyLeft -= take;
       const part = chunk.subarray(from, from + take);
       // a plaintext read is a view of the shared read buffer, which the next read overwrites
       this.onBody(chunk.buffer === READ_BUFFER.buffer ? Buffer.from(part) : part);
-      if (this.state === ConnState.Closed) return chunk.length;
+      if (this.state === ConnState.Closed) return;
     }
-    if (this.bodyLeft > 0) return chunk.length;
+    if (this.bodyLeft > 0) return;
     this.bodyLeft = -1;
     this.inHead = true;
     this.termSeen = 0;
     this.complete();
     if (from + take < chunk.length && this.state !== ConnState.Closed) {
-      // bytes after a complete response that nobody asked for
-      this.err = Object.assign(new Error('data after the end of the response'), {
-        code: 'HPE_INVALID_CONSTANT',
-      });
       this.destroy();
       this.ep.forget(this);
     }
-    return chunk.length;
   }
 
   /** the server closed its side: the end of a close-delimited body, or a cut */
